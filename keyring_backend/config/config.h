@@ -1,0 +1,57 @@
+// Config: the one JSON schema every adapter (MariaDB plugin, MySQL plugin,
+// MySQL component, CLI) reads. Parsing validates every field and rejects
+// unknown ones, with a message naming the field and the fix. See
+// docs/configuration.md for the schema.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "common/status.h"
+#include "keyring_backend/auth/authenticator.h"
+#include "keyring_backend/http/http_client.h"
+
+namespace keyring_locker {
+
+struct VaultOptions {
+  std::string kv_mount = "secret";        // KV mount holding the key documents
+  int kv_version = 0;                      // 0 = detect (sys/internal/ui/mounts), or 1 / 2
+  std::string transit_mount = "transit";  // Transit mount holding the key-encryption key
+  std::string transit_key = "keyring_locker";
+};
+
+struct KeyScopeOptions {
+  // Documents live at <kv_mount>/<prefix>/<scope>/...; servers that share a
+  // scope share keys (replicas, backup hosts), different scopes never collide.
+  std::string prefix = "keyring_locker";
+  std::string scope;  // required: e.g. "prod/db1"; [A-Za-z0-9_.-/], no "..", no leading '/'
+};
+
+struct CacheOptions {
+  std::chrono::seconds version_refresh{60};  // how often latest versions are re-read
+  size_t max_keys = 100000;                  // bound on cached key versions
+};
+
+struct AuditOptions {
+  std::string path;   // empty = audit log off
+  std::string actor;  // who: written on every line; default "<hostname>:<pid>"
+};
+
+struct Config {
+  std::string locker_type = "vault";  // only "vault" (Vault/OpenBao) for now
+  HttpOptions http;
+  AuthOptions auth;
+  VaultOptions vault;
+  KeyScopeOptions keys;
+  CacheOptions cache;
+  AuditOptions audit;
+};
+
+// `source` names where the text came from ("/etc/mysql/keyring_locker.json")
+// and starts every error message.
+StatusOr<Config> ParseConfig(const std::string& json_text, const std::string& source);
+// Reads and parses a file; refuses a world-writable file (someone could point
+// the server at their own locker).
+StatusOr<Config> LoadConfigFile(const std::string& path);
+
+}  // namespace keyring_locker
