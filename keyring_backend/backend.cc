@@ -1,0 +1,63 @@
+#include "keyring_backend/backend.h"
+
+#include <unistd.h>
+
+namespace keyring_locker {
+namespace {
+
+std::string DefaultActor() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host[0] ? host : "unknown-host") + ":" + std::to_string(getpid());
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool require_locker) {
+  if (config.locker_type != "vault") {
+    return InvalidArgument("locker.type \"" + config.locker_type + "\" is not supported; use \"vault\"");
+  }
+  std::unique_ptr<Backend> b(new Backend());
+  b->config_ = config;
+  ASSIGN_OR_RETURN(b->http_, HttpClient::Create(config.http));
+  ASSIGN_OR_RETURN(b->auth_, Authenticator::Create(config.auth, b->http_.get()));
+
+  std::unique_ptr<AuditLog> audit;
+  const std::string actor = config.audit.actor.empty() ? DefaultActor() : config.audit.actor;
+  if (!config.audit.path.empty()) {
+    AuditOptions opts = config.audit;
+    opts.actor = actor;
+    ASSIGN_OR_RETURN(audit, AuditLog::Open(opts));
+  }
+  auto locker = std::make_unique<VaultLocker>(config.vault, b->http_.get(), b->auth_.get());
+  b->locker_ = locker.get();
+  b->keys_ = std::make_unique<KeyService>(std::move(locker), config.keys, config.cache, std::move(audit), actor);
+
+  // Reaching the locker: login, mount checks, the scope's versions. A
+  // permission or mount problem is always fatal (it would not fix itself);
+  // an unreachable locker is fatal only when the caller requires it.
+  Status s = b->auth_->Login();
+  if (s.ok()) s = b->locker_->Connect();
+  if (s.ok()) s = b->keys_->RefreshVersions();
+  const bool transient = s.code() == Code::kUnavailable || s.code() == Code::kDeadlineExceeded;
+  if (!s.ok() && (require_locker || !transient)) return s;
+  b->auth_->StartRenewal();
+  b->keys_->StartBackgroundRefresh();
+  return b;
+}
+
+Backend::~Backend() {
+  if (keys_) keys_->StopBackgroundRefresh();
+  if (auth_) auth_->StopRenewal();
+}
+
+BackendStatus Backend::status() const {
+  BackendStatus s;
+  s.keys = keys_->stats();
+  s.http = http_->stats();
+  s.auth = auth_->info();
+  s.locker = locker_->Describe();
+  return s;
+}
+
+}  // namespace keyring_locker

@@ -1,0 +1,51 @@
+// Backend: everything one loaded adapter needs, built from a Config in the
+// right order: HTTP client -> authenticator (login, renewal) -> Vault locker
+// (mount checks) -> key service (version refresh) -> audit log. Adapters hold
+// one Backend and translate the server's calls into backend().keys() calls.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "keyring_backend/auth/authenticator.h"
+#include "keyring_backend/config/config.h"
+#include "keyring_backend/http/http_client.h"
+#include "keyring_backend/key_service.h"
+#include "keyring_backend/vault/vault_locker.h"
+
+namespace keyring_locker {
+
+// One flat view for status variables and the CLI; never secrets.
+struct BackendStatus {
+  KeyServiceStats keys;
+  HttpStats http;
+  AuthInfo auth;
+  std::string locker;  // Describe()
+};
+
+class Backend {
+ public:
+  // Logs in, checks the mounts, loads the scope's key versions and starts
+  // token renewal and version refresh. With `require_locker` false a locker
+  // that cannot be reached is not fatal (the caller serves what it can and
+  // the background threads keep trying); bad config always is.
+  static StatusOr<std::unique_ptr<Backend>> Open(const Config& config, bool require_locker = true);
+  ~Backend();
+
+  KeyService& keys() { return *keys_; }
+  VaultLocker& locker() { return *locker_; }
+  Authenticator& auth() { return *auth_; }
+  HttpClient& http() { return *http_; }
+  const Config& config() const { return config_; }
+  BackendStatus status() const;
+
+ private:
+  Backend() = default;
+  Config config_;
+  std::unique_ptr<HttpClient> http_;
+  std::unique_ptr<Authenticator> auth_;
+  VaultLocker* locker_ = nullptr;  // owned by keys_
+  std::unique_ptr<KeyService> keys_;
+};
+
+}  // namespace keyring_locker

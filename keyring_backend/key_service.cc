@@ -1,0 +1,368 @@
+#include "keyring_backend/key_service.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+
+#include "crypto/crypto.h"
+
+namespace keyring_locker {
+namespace {
+
+using nlohmann::json;
+constexpr const char* kFormat = "keyring_locker/1";
+
+std::string NowRfc3339() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+bool ParseVersion(const std::string& s, uint32_t* out) {
+  if (s.empty() || s.size() > 10) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v == 0 || v > 0xFFFFFFFEull) return false;  // ~0u is "invalid" to MariaDB
+  *out = static_cast<uint32_t>(v);
+  return true;
+}
+
+}  // namespace
+
+KeyService::KeyService(std::unique_ptr<Locker> locker, KeyScopeOptions scope, CacheOptions cache,
+                       std::unique_ptr<AuditLog> audit, std::string actor)
+    : locker_(std::move(locker)),
+      scope_(std::move(scope)),
+      cache_options_(cache),
+      audit_(std::move(audit)),
+      actor_(std::move(actor)),
+      cache_(cache.max_keys) {}
+
+KeyService::~KeyService() { StopBackgroundRefresh(); }
+
+std::string KeyService::EncodeName(const std::string& name) {
+  static const char* hex = "0123456789ABCDEF";
+  const bool all_dots = !name.empty() && name.find_first_not_of('.') == std::string::npos;
+  std::string out;
+  for (unsigned char c : name) {
+    const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+                       c == '-' || (c == '.' && !all_dots);
+    if (plain) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+StatusOr<std::string> KeyService::DecodeName(const std::string& segment) {
+  std::string out;
+  for (size_t i = 0; i < segment.size(); ++i) {
+    if (segment[i] != '%') {
+      out += segment[i];
+      continue;
+    }
+    if (i + 2 >= segment.size()) return InvalidArgument("truncated escape in key name segment " + segment);
+    auto nibble = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      return -1;
+    };
+    int hi = nibble(segment[i + 1]), lo = nibble(segment[i + 2]);
+    if (hi < 0 || lo < 0) return InvalidArgument("bad escape in key name segment " + segment);
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+std::string KeyService::KeysRoot() const { return scope_.prefix + "/" + scope_.scope + "/keys"; }
+
+std::string KeyService::DocumentPath(const std::string& name, uint32_t version) const {
+  return KeysRoot() + "/" + EncodeName(name) + "/" + std::to_string(version);
+}
+
+void KeyService::NoteError(const Status& s) {
+  locker_errors_.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(state_mu_);
+  last_error_ = s.ToString();
+}
+
+void KeyService::Audit(const char* op, const std::string& name, int64_t version, const Status& result,
+                       std::chrono::steady_clock::time_point started, const std::string& detail) {
+  if (!audit_) return;
+  AuditEvent e;
+  e.op = op;
+  e.key_id = name;
+  e.version = version;
+  e.locker = locker_->Describe();
+  e.result = result.ok() ? "ok" : CodeName(result.code());
+  e.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+  e.detail = detail;
+  audit_->Record(e);
+}
+
+StatusOr<KeyHandle> KeyService::Load(const std::string& name, uint32_t version) {
+  const auto started = std::chrono::steady_clock::now();
+  const std::string path = DocumentPath(name, version);
+  locker_requests_.fetch_add(1, std::memory_order_relaxed);
+  auto doc = locker_->Fetch(path);
+  if (!doc.ok()) {
+    if (doc.status().code() != Code::kNotFound) NoteError(doc.status());
+    Audit("fetch", name, version, doc.status(), started);
+    return doc.status();
+  }
+  const json& d = *doc;
+  // The document must describe exactly the key asked for: a document copied
+  // to another path by someone with KV write access is refused.
+  auto bad = [&](const std::string& why) {
+    Status s = DataLoss("key document " + path + " is invalid: " + why +
+                        "; it was not written by keyring_locker or was altered");
+    NoteError(s);
+    Audit("fetch", name, version, s, started);
+    return s;
+  };
+  if (!d.is_object() || d.value("format", "") != kFormat) return bad("format is not " + std::string(kFormat));
+  if (!d.contains("name") || !d["name"].is_string() || d["name"].get<std::string>() != name) return bad("name differs");
+  if (!d.contains("version") || !d["version"].is_number_unsigned() || d["version"].get<uint64_t>() != version)
+    return bad("version differs");
+  if (!d.contains("wrapped") || !d["wrapped"].is_string()) return bad("no wrapped key");
+  if (!d.contains("length") || !d["length"].is_number_unsigned()) return bad("no length");
+  const size_t length = d["length"].get<size_t>();
+  auto bytes = locker_->Unwrap(d["wrapped"].get<std::string>(), "");
+  if (!bytes.ok()) {
+    NoteError(bytes.status());
+    Audit("fetch", name, version, bytes.status(), started);
+    return bytes.status().Annotate("unwrapping key " + name + " version " + std::to_string(version));
+  }
+  if (bytes->size() != length) return bad("unwrapped length " + std::to_string(bytes->size()) + " != " + std::to_string(length));
+  auto material = std::make_shared<KeyMaterial>();
+  material->bytes = std::move(bytes).value();
+  material->type = d.value("type", "AES");
+  Audit("fetch", name, version, Status::Ok(), started);
+  return KeyHandle(std::move(material));
+}
+
+StatusOr<KeyHandle> KeyService::Get(const std::string& name, uint32_t version) {
+  return cache_.GetOrLoad(name, version, [&] { return Load(name, version); });
+}
+
+StatusOr<uint32_t> KeyService::LatestVersionFromLocker(const std::string& name) {
+  locker_requests_.fetch_add(1, std::memory_order_relaxed);
+  auto entries = locker_->List(KeysRoot() + "/" + EncodeName(name));
+  if (!entries.ok()) {
+    NoteError(entries.status());
+    return entries.status();
+  }
+  uint32_t latest = 0;
+  for (const auto& e : *entries) {
+    uint32_t v = 0;
+    if (ParseVersion(e, &v)) latest = std::max(latest, v);
+  }
+  if (latest > 0) cache_.RaiseLatest(name, latest);
+  return latest;
+}
+
+Status KeyService::Create(const std::string& name, uint32_t version, const std::string& type, size_t length,
+                          const crypto::SecureBuffer* bytes) {
+  const auto started = std::chrono::steady_clock::now();
+  if (name.empty() || name.size() > 256 || name.find('\n') != std::string::npos) {
+    return InvalidArgument("key name must be 1..256 characters without newlines");
+  }
+  if (length == 0 || length > 16384) return InvalidArgument("key length must be 1..16384 bytes");
+  if (bytes != nullptr && bytes->size() != length) return InvalidArgument("key length does not match the bytes given");
+  locker_requests_.fetch_add(1, std::memory_order_relaxed);
+
+  // The key: the server's own bytes, else a locker-generated data key where
+  // Transit can make one of this size, else local random wrapped by Transit.
+  crypto::SecureBuffer key;
+  std::string wrapped, origin;
+  if (bytes != nullptr) {
+    key = bytes->Clone();
+    origin = "server";
+  } else if (length == 16 || length == 32 || length == 64) {
+    auto dk = locker_->GenerateDataKey(length, "");
+    if (!dk.ok()) {
+      NoteError(dk.status());
+      Audit("create", name, version, dk.status(), started);
+      return dk.status();
+    }
+    key = std::move(dk->plaintext);
+    wrapped = std::move(dk->ciphertext);
+    origin = "locker";
+  } else {
+    auto r = crypto::RandomKey(length);
+    if (!r.ok()) return r.status();
+    key = std::move(r).value();
+    origin = "local-random";
+  }
+  if (wrapped.empty()) {
+    auto w = locker_->Wrap(key, "");
+    if (!w.ok()) {
+      NoteError(w.status());
+      Audit("create", name, version, w.status(), started);
+      return w.status();
+    }
+    wrapped = std::move(w).value();
+  }
+  json doc = {{"format", kFormat}, {"name", name},     {"version", version}, {"type", type},
+              {"length", length},  {"wrapped", wrapped}, {"created", NowRfc3339()},
+              {"creator", actor_}, {"origin", origin}};
+  const std::string path = DocumentPath(name, version);
+  Status stored = locker_->Store(path, doc);
+  if (stored.code() == Code::kAlreadyExists) {
+    // Our own earlier attempt may have landed (a retried request): the same
+    // wrapped bytes mean it is ours; anything else belongs to someone else.
+    auto existing = locker_->Fetch(path);
+    if (existing.ok() && existing->is_object() && existing->value("wrapped", "") == wrapped) stored = Status::Ok();
+  }
+  Audit("create", name, version, stored, started, origin);
+  if (!stored.ok()) {
+    if (stored.code() != Code::kAlreadyExists) NoteError(stored);
+    return stored;
+  }
+  keys_created_.fetch_add(1, std::memory_order_relaxed);
+  auto material = std::make_shared<KeyMaterial>();
+  material->bytes = std::move(key);
+  material->type = type;
+  cache_.Insert(name, version, std::move(material));
+  cache_.RaiseLatest(name, version);
+  return Status::Ok();
+}
+
+StatusOr<uint32_t> KeyService::EnsureKey(const std::string& name, size_t length, const std::string& type) {
+  ASSIGN_OR_RETURN(uint32_t latest, LatestVersionFromLocker(name));
+  if (latest > 0) return latest;
+  Status s = Create(name, 1, type, length, nullptr);
+  if (s.ok()) return 1u;
+  if (s.code() != Code::kAlreadyExists) return s;
+  return LatestVersionFromLocker(name);  // another server created it first
+}
+
+StatusOr<uint32_t> KeyService::Rotate(const std::string& name, size_t length, const std::string& type) {
+  const auto started = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(uint32_t latest, LatestVersionFromLocker(name));
+  if (latest >= 0xFFFFFFFEu) return FailedPrecondition("key " + name + " has no version numbers left");
+  Status s = Create(name, latest + 1, type, length, nullptr);
+  Audit("rotate", name, latest + 1, s, started);
+  if (s.ok()) return latest + 1;
+  if (s.code() != Code::kAlreadyExists) return s;
+  return LatestVersionFromLocker(name);  // a concurrent rotation won; use its version
+}
+
+StatusOr<std::vector<std::string>> KeyService::ListNames() {
+  locker_requests_.fetch_add(1, std::memory_order_relaxed);
+  auto entries = locker_->List(KeysRoot());
+  if (!entries.ok()) {
+    NoteError(entries.status());
+    return entries.status();
+  }
+  std::vector<std::string> names;
+  for (const auto& e : *entries) {
+    if (e.empty() || e.back() != '/') continue;
+    auto decoded = DecodeName(e.substr(0, e.size() - 1));
+    if (decoded.ok()) names.push_back(std::move(decoded).value());
+  }
+  return names;
+}
+
+Status KeyService::RefreshVersions() {
+  auto names = ListNames();
+  Status result = names.status();
+  if (names.ok()) {
+    for (const auto& n : *names) {
+      auto v = LatestVersionFromLocker(n);
+      if (!v.ok()) {
+        result = v.status();
+        break;
+      }
+    }
+  }
+  if (!result.ok()) {
+    stale_serves_.fetch_add(1, std::memory_order_relaxed);
+    return result;
+  }
+  std::lock_guard<std::mutex> lock(state_mu_);
+  last_refresh_ = std::chrono::system_clock::now();
+  return Status::Ok();
+}
+
+StatusOr<std::vector<KeyVersionInfo>> KeyService::ListKeyVersions() {
+  ASSIGN_OR_RETURN(std::vector<std::string> names, ListNames());
+  std::vector<KeyVersionInfo> out;
+  for (const auto& name : names) {
+    locker_requests_.fetch_add(1, std::memory_order_relaxed);
+    ASSIGN_OR_RETURN(std::vector<std::string> versions, locker_->List(KeysRoot() + "/" + EncodeName(name)));
+    for (const auto& vs : versions) {
+      uint32_t v = 0;
+      if (!ParseVersion(vs, &v)) continue;
+      auto doc = locker_->Fetch(DocumentPath(name, v));
+      if (!doc.ok()) continue;
+      KeyVersionInfo info;
+      info.name = name;
+      info.version = v;
+      info.type = doc->value("type", "");
+      info.length = doc->value("length", size_t{0});
+      info.created = doc->value("created", "");
+      info.creator = doc->value("creator", "");
+      info.origin = doc->value("origin", "");
+      out.push_back(std::move(info));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const KeyVersionInfo& a, const KeyVersionInfo& b) {
+    return a.name != b.name ? a.name < b.name : a.version < b.version;
+  });
+  return out;
+}
+
+void KeyService::StartBackgroundRefresh() {
+  std::lock_guard<std::mutex> lock(refresh_mu_);
+  if (refresh_thread_.joinable()) return;
+  stop_refresh_ = false;
+  refresh_thread_ = std::thread([this] { RefreshLoop(); });
+}
+
+void KeyService::StopBackgroundRefresh() {
+  {
+    std::lock_guard<std::mutex> lock(refresh_mu_);
+    stop_refresh_ = true;
+  }
+  refresh_cv_.notify_all();
+  if (refresh_thread_.joinable()) refresh_thread_.join();
+}
+
+void KeyService::RefreshLoop() {
+  std::unique_lock<std::mutex> lock(refresh_mu_);
+  while (!stop_refresh_) {
+    // Wall-clock interval (steady clock), not CPU time.
+    if (refresh_cv_.wait_for(lock, cache_options_.version_refresh, [this] { return stop_refresh_; })) break;
+    lock.unlock();
+    (void)RefreshVersions();  // failures are counted and logged via last_error
+    lock.lock();
+  }
+}
+
+KeyServiceStats KeyService::stats() const {
+  KeyServiceStats s;
+  s.cache = cache_.stats();
+  s.locker_requests = locker_requests_.load();
+  s.locker_errors = locker_errors_.load();
+  s.stale_serves = stale_serves_.load();
+  s.keys_created = keys_created_.load();
+  std::lock_guard<std::mutex> lock(state_mu_);
+  s.last_error = last_error_;
+  s.last_refresh = last_refresh_;
+  return s;
+}
+
+}  // namespace keyring_locker

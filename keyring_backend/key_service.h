@@ -1,0 +1,116 @@
+// KeyService: the one object each loaded adapter talks to. It names keys
+// inside the configured scope, wraps every key with the locker's KEK before it
+// is stored (create-only), serves keys from the KeyCache, refreshes the latest
+// versions in the background and writes the audit log. Adapters translate the
+// server's calls into these methods and nothing more.
+//
+// Locker layout, one document per key version (never KV versions, which
+// max_versions prunes):
+//   <kv_mount>/<prefix>/<scope>/keys/<encoded name>/<version>
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "keyring_backend/audit/audit_log.h"
+#include "keyring_backend/cache/key_cache.h"
+#include "keyring_backend/config/config.h"
+#include "keyring_backend/locker.h"
+
+namespace keyring_locker {
+
+struct KeyServiceStats {
+  KeyCacheStats cache;
+  uint64_t locker_requests = 0;  // KeyService operations that reached the locker
+  uint64_t locker_errors = 0;
+  uint64_t stale_serves = 0;     // version refreshes that failed while cached keys kept being served
+  uint64_t keys_created = 0;
+  std::string last_error;        // never contains key bytes or tokens
+  std::chrono::system_clock::time_point last_refresh{};
+};
+
+struct KeyVersionInfo {
+  std::string name;
+  uint32_t version = 0;
+  std::string type;
+  size_t length = 0;
+  std::string created;  // RFC 3339, from the document
+  std::string creator;  // actor that created it
+  std::string origin;   // "locker" (Transit data key), "local-random", "server"
+};
+
+class KeyService {
+ public:
+  // `audit` may be null (audit log off). The locker must be connected.
+  KeyService(std::unique_ptr<Locker> locker, KeyScopeOptions scope, CacheOptions cache,
+             std::unique_ptr<AuditLog> audit, std::string actor);
+  ~KeyService();
+
+  // Hot path: the latest version the cache knows, 0 if none. No I/O, no wait.
+  uint32_t LatestVersionCached(const std::string& name) const { return cache_.Latest(name); }
+  // Key bytes for (name, version): a cache hit, or one locker fetch + unwrap
+  // shared by every concurrent caller. kNotFound if the locker has no such key.
+  StatusOr<KeyHandle> Get(const std::string& name, uint32_t version);
+  // Reads the versions of `name` from the locker (not the cache); 0 = none.
+  StatusOr<uint32_t> LatestVersionFromLocker(const std::string& name);
+  // Makes sure `name` has at least one version (creates version 1 with a
+  // locker-generated key if the locker has none) and returns the latest.
+  StatusOr<uint32_t> EnsureKey(const std::string& name, size_t length = 32, const std::string& type = "AES");
+  // Creates version latest+1. If another server rotated at the same moment,
+  // returns the version that exists now instead of overwriting anything.
+  StatusOr<uint32_t> Rotate(const std::string& name, size_t length = 32, const std::string& type = "AES");
+  // Creates (name, version) from bytes the server supplies (MySQL key_store)
+  // or, when `bytes` is null, from a new random key. kAlreadyExists if present.
+  Status Create(const std::string& name, uint32_t version, const std::string& type, size_t length,
+                const crypto::SecureBuffer* bytes);
+  // Re-reads every key name and latest version in the scope from the locker.
+  // On failure the cache keeps serving (counted as a stale serve).
+  Status RefreshVersions();
+  // Metadata of every version in the scope (never key bytes).
+  StatusOr<std::vector<KeyVersionInfo>> ListKeyVersions();
+  // Names of every key in the scope.
+  StatusOr<std::vector<std::string>> ListNames();
+
+  void StartBackgroundRefresh();
+  void StopBackgroundRefresh();
+
+  KeyServiceStats stats() const;
+  Locker& locker() { return *locker_; }
+  std::string DocumentPath(const std::string& name, uint32_t version) const;
+  // Key names become one path segment: [A-Za-z0-9_.-] kept, others %XX.
+  static std::string EncodeName(const std::string& name);
+  static StatusOr<std::string> DecodeName(const std::string& segment);
+
+ private:
+  std::string KeysRoot() const;  // "<prefix>/<scope>/keys"
+  StatusOr<KeyHandle> Load(const std::string& name, uint32_t version);
+  void Audit(const char* op, const std::string& name, int64_t version, const Status& result,
+             std::chrono::steady_clock::time_point started, const std::string& detail = "");
+  void NoteError(const Status& s);
+  void RefreshLoop();
+
+  std::unique_ptr<Locker> locker_;
+  KeyScopeOptions scope_;
+  CacheOptions cache_options_;
+  std::unique_ptr<AuditLog> audit_;
+  std::string actor_;
+  KeyCache cache_;
+
+  std::atomic<uint64_t> locker_requests_{0}, locker_errors_{0}, stale_serves_{0}, keys_created_{0};
+  mutable std::mutex state_mu_;  // last_error_, last_refresh_
+  std::string last_error_;
+  std::chrono::system_clock::time_point last_refresh_{};
+
+  std::mutex refresh_mu_;
+  std::condition_variable refresh_cv_;
+  bool stop_refresh_ = false;
+  std::thread refresh_thread_;
+};
+
+}  // namespace keyring_locker

@@ -1,0 +1,363 @@
+#include "keyring_backend/vault/vault_locker.h"
+
+#include <openssl/crypto.h>
+
+#include <utility>
+
+#include "crypto/crypto.h"
+
+namespace keyring_locker {
+namespace {
+
+using nlohmann::json;
+
+// Wipes a string that held key bytes (base64 or raw) before it is freed.
+void Wipe(std::string& s) {
+  if (!s.empty()) OPENSSL_cleanse(&s[0], s.size());
+  s.clear();
+}
+
+// Vault's {"errors":[...]} as one line; never includes request bodies.
+std::string VaultErrors(const json& body) {
+  std::string out;
+  if (body.is_object() && body.contains("errors") && body["errors"].is_array()) {
+    for (const auto& e : body["errors"]) {
+      if (!e.is_string()) continue;
+      if (!out.empty()) out += "; ";
+      out += e.get<std::string>();
+    }
+  }
+  return out;
+}
+
+bool Contains(const std::string& haystack, const char* needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// Reads a string field at body["data"][field], or explains what is wrong.
+StatusOr<std::string> DataString(const json& body, const char* field, const std::string& what) {
+  if (!body.is_object() || !body.contains("data") || !body["data"].is_object()) {
+    return DataLoss(what + ": locker reply has no \"data\" object; is locker.urls pointing at Vault/OpenBao?");
+  }
+  const json& data = body["data"];
+  auto it = data.find(field);
+  if (it == data.end() || !it->is_string()) {
+    return DataLoss(what + ": locker reply lacks string field data." + field);
+  }
+  return it->get<std::string>();
+}
+
+}  // namespace
+
+VaultLocker::VaultLocker(VaultOptions options, HttpClient* http, Authenticator* auth)
+    : options_(std::move(options)), http_(http), auth_(auth) {
+  kv_version_ = options_.kv_version;
+}
+
+std::string VaultLocker::Describe() const {
+  const auto& eps = http_->options().endpoints;
+  std::string s = "vault";
+  for (const auto& e : eps) s += " " + e;
+  if (!http_->options().ns.empty()) s += " ns=" + http_->options().ns;
+  s += " kv=" + options_.kv_mount + "(v" + std::to_string(kv_version_.load()) + ")";
+  s += " transit=" + options_.transit_mount + "/" + options_.transit_key;
+  return s;
+}
+
+StatusOr<VaultLocker::Reply> VaultLocker::Call(const std::string& method, const std::string& path,
+                                               std::string body) {
+  HttpRequest req;
+  req.method = method;
+  req.path = "/v1/" + path;
+  req.body = std::move(body);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::string token = auth_ ? auth_->Token() : std::string();
+    req.headers.clear();
+    if (!token.empty()) req.headers.emplace_back("X-Vault-Token", token);
+    auto resp = http_->Send(req);
+    Wipe(token);
+    if (!resp.ok()) {
+      Wipe(req.body);
+      return resp.status();
+    }
+    if (resp->status == 403 && attempt == 0 && auth_ != nullptr) {
+      // The token may have expired or been rotated under us: one fresh try.
+      std::string rejected = req.headers.empty() ? std::string() : req.headers[0].second;
+      Status refreshed = auth_->Refresh(rejected);
+      Wipe(rejected);
+      if (refreshed.ok()) continue;
+    }
+    for (auto& h : req.headers) Wipe(h.second);
+    Wipe(req.body);
+    Reply reply;
+    reply.status = resp->status;
+    reply.endpoint = resp->endpoint;
+    if (!resp->body.empty()) {
+      reply.body = json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
+      Wipe(resp->body);
+      if (reply.body.is_discarded()) {
+        return DataLoss("locker at " + reply.endpoint + " answered " + std::to_string(reply.status) + " to " +
+                        method + " " + path + " with a body that is not JSON; is locker.urls pointing at Vault/OpenBao?");
+      }
+    }
+    return reply;
+  }
+  Wipe(req.body);
+  return Internal("unreachable");
+}
+
+Status VaultLocker::ErrorFor(const Reply& reply, const std::string& what, const std::string& path) const {
+  const std::string errors = VaultErrors(reply.body);
+  const std::string where = what + " (" + path + " at " + reply.endpoint + "): HTTP " + std::to_string(reply.status) +
+                            (errors.empty() ? "" : " \"" + errors + "\"");
+  switch (reply.status) {
+    case 400: return InvalidArgument(where + "; the locker rejected the request");
+    case 401:
+    case 403:
+      return PermissionDenied(where + "; the token's policy must grant this path (see docs/locker-setup.md), "
+                                      "or the token expired");
+    case 404: return NotFound(where);
+    case 405: return FailedPrecondition(where + "; the mount is not of the expected kind (KV/Transit)");
+    case 412: return Unavailable(where + "; the locker cluster is not yet consistent, retry later");
+    case 429: return ResourceExhausted(where + "; rate limited by the locker's quota");
+    case 501: return FailedPrecondition(where + "; the locker is not initialised");
+    case 503: return Unavailable(where + "; the locker is sealed or in maintenance: unseal it");
+    default: return Unavailable(where);
+  }
+}
+
+std::string VaultLocker::KvDataPath(const std::string& path) const {
+  return kv_version_ == 2 ? options_.kv_mount + "/data/" + path : options_.kv_mount + "/" + path;
+}
+std::string VaultLocker::KvMetadataPath(const std::string& path) const {
+  return kv_version_ == 2 ? options_.kv_mount + "/metadata/" + path : options_.kv_mount + "/" + path;
+}
+
+StatusOr<int> VaultLocker::DetectKvVersion() {
+  const std::string mount = options_.kv_mount;
+  ASSIGN_OR_RETURN(Reply r, Call("GET", "sys/internal/ui/mounts/" + mount));
+  if (r.status == 200) {
+    const json& data = r.body.is_object() ? r.body.value("data", json::object()) : json::object();
+    const std::string type = data.value("type", "");
+    if (!type.empty() && type != "kv" && type != "generic") {
+      return FailedPrecondition("locker.kv_mount \"" + mount + "\" is a \"" + type +
+                                "\" mount, not KV; point locker.kv_mount at a KV secrets engine");
+    }
+    json options = data.value("options", json::object());
+    std::string v = options.is_object() ? options.value("version", "1") : "1";
+    return v == "2" ? 2 : 1;
+  }
+  if (r.status == 404 || r.status == 403) {
+    // Old servers lack the endpoint, and some policies hide it: sys/mounts next.
+    ASSIGN_OR_RETURN(Reply m, Call("GET", "sys/mounts"));
+    if (m.status == 200 && m.body.is_object()) {
+      const json& all = m.body.contains("data") ? m.body["data"] : m.body;
+      auto it = all.find(mount + "/");
+      if (it != all.end() && it->is_object()) {
+        json options = it->value("options", json::object());
+        std::string v = options.is_object() ? options.value("version", "1") : "1";
+        return v == "2" ? 2 : 1;
+      }
+      return NotFound("locker.kv_mount \"" + mount + "\" does not exist on the locker; enable it with "
+                      "'vault secrets enable -path=" + mount + " kv-v2' or fix locker.kv_mount");
+    }
+    return PermissionDenied("cannot tell the KV version of locker.kv_mount \"" + mount +
+                            "\": the token may read neither sys/internal/ui/mounts/" + mount +
+                            " nor sys/mounts; set locker.kv_version to 1 or 2 explicitly");
+  }
+  return ErrorFor(r, "detecting the KV version", "sys/internal/ui/mounts/" + mount);
+}
+
+Status VaultLocker::Connect() {
+  if (kv_version_ == 0) {
+    ASSIGN_OR_RETURN(int v, DetectKvVersion());
+    kv_version_ = v;
+  }
+  // Read the Transit key's metadata: proves the mount and key exist and that
+  // the token may see them, before the server relies on it.
+  const std::string path = options_.transit_mount + "/keys/" + options_.transit_key;
+  ASSIGN_OR_RETURN(Reply r, Call("GET", path));
+  if (r.status == 404) {
+    // Create it (aes256-gcm96). A policy without create rights gets a clear error.
+    ASSIGN_OR_RETURN(Reply c, Call("POST", path, json{{"type", "aes256-gcm96"}}.dump()));
+    if (c.status / 100 != 2) {
+      return ErrorFor(c, "creating the Transit key \"" + options_.transit_key +
+                             "\" (create it with 'vault write -f " + path + "' or fix locker.transit_key)",
+                      path);
+    }
+    return Status::Ok();
+  }
+  if (r.status / 100 != 2) return ErrorFor(r, "reading the Transit key (locker.transit_mount/transit_key)", path);
+  return Status::Ok();
+}
+
+Status VaultLocker::EnsureConnected() {
+  if (kv_version_.load() != 0) return Status::Ok();
+  std::lock_guard<std::mutex> lock(connect_mu_);
+  if (kv_version_.load() != 0) return Status::Ok();
+  return Connect();
+}
+
+Status VaultLocker::Store(const std::string& path, const json& document) {
+  RETURN_IF_ERROR(EnsureConnected());
+  const std::string data_path = KvDataPath(path);
+  if (kv_version_ == 2) {
+    json body = {{"options", {{"cas", 0}}}, {"data", document}};
+    ASSIGN_OR_RETURN(Reply r, Call("POST", data_path, body.dump()));
+    if (r.status / 100 == 2) return Status::Ok();
+    if (r.status == 400 && Contains(VaultErrors(r.body), "check-and-set")) {
+      return AlreadyExists("a key document already exists at " + options_.kv_mount + "/" + path +
+                           "; keys are never overwritten");
+    }
+    return ErrorFor(r, "storing a key document", data_path);
+  }
+  // KV v1 has no check-and-set: check, then write. Two servers racing on the
+  // same new key can still collide here; KV v2 is recommended (docs).
+  auto existing = Fetch(path);
+  if (existing.ok()) {
+    return AlreadyExists("a key document already exists at " + options_.kv_mount + "/" + path +
+                         "; keys are never overwritten");
+  }
+  if (existing.status().code() != Code::kNotFound) return existing.status();
+  ASSIGN_OR_RETURN(Reply r, Call("POST", data_path, document.dump()));
+  if (r.status / 100 == 2) return Status::Ok();
+  return ErrorFor(r, "storing a key document", data_path);
+}
+
+StatusOr<json> VaultLocker::Fetch(const std::string& path) {
+  RETURN_IF_ERROR(EnsureConnected());
+  const std::string data_path = KvDataPath(path);
+  ASSIGN_OR_RETURN(Reply r, Call("GET", data_path));
+  if (r.status == 404) return NotFound("no key document at " + options_.kv_mount + "/" + path);
+  if (r.status / 100 != 2) return ErrorFor(r, "fetching a key document", data_path);
+  if (!r.body.is_object() || !r.body.contains("data") || !r.body["data"].is_object()) {
+    return DataLoss("locker reply for " + data_path + " has no data object");
+  }
+  json data = std::move(r.body["data"]);
+  if (kv_version_ == 2) {
+    if (!data.contains("data") || !data["data"].is_object()) {
+      return DataLoss("KV v2 reply for " + data_path + " has no data.data object; is locker.kv_version right?");
+    }
+    return std::move(data["data"]);
+  }
+  return data;
+}
+
+StatusOr<std::vector<std::string>> VaultLocker::List(const std::string& prefix) {
+  RETURN_IF_ERROR(EnsureConnected());
+  std::string p = prefix;
+  if (!p.empty() && p.back() != '/') p += '/';
+  const std::string list_path = KvMetadataPath(p);
+  ASSIGN_OR_RETURN(Reply r, Call("LIST", list_path));
+  std::vector<std::string> names;
+  if (r.status == 404) return names;  // Vault answers 404 to an empty list
+  if (r.status / 100 != 2) return ErrorFor(r, "listing key documents", list_path);
+  const json* keys = nullptr;
+  if (r.body.is_object() && r.body.contains("data") && r.body["data"].is_object()) {
+    auto it = r.body["data"].find("keys");
+    if (it != r.body["data"].end()) keys = &*it;
+  }
+  if (keys == nullptr || !keys->is_array()) return DataLoss("list reply for " + list_path + " has no data.keys array");
+  for (const auto& k : *keys) {
+    if (k.is_string()) names.push_back(k.get<std::string>());
+  }
+  return names;
+}
+
+Status VaultLocker::Remove(const std::string& path) {
+  RETURN_IF_ERROR(EnsureConnected());
+  // v2: metadata DELETE removes every version; only called on an explicit
+  // server request (MySQL key_remove) after KeyService kept a soft copy.
+  const std::string p = KvMetadataPath(path);
+  ASSIGN_OR_RETURN(Reply r, Call("DELETE", p));
+  if (r.status / 100 == 2 || r.status == 404) return Status::Ok();
+  return ErrorFor(r, "removing a key document", p);
+}
+
+StatusOr<std::string> VaultLocker::Wrap(const crypto::SecureBuffer& plaintext, const std::string& context) {
+  const std::string path = options_.transit_mount + "/encrypt/" + options_.transit_key;
+  crypto::SecureBuffer b64 = crypto::Base64EncodeSecret(plaintext);
+  // Build the body in a string we wipe: the base64 of a key is the key.
+  std::string body = "{\"plaintext\":\"";
+  body.append(reinterpret_cast<const char*>(b64.data()), b64.size());
+  body += "\"";
+  if (!context.empty()) {
+    body += ",\"context\":\"" + crypto::Base64Encode(reinterpret_cast<const uint8_t*>(context.data()), context.size()) + "\"";
+  }
+  body += "}";
+  ASSIGN_OR_RETURN(Reply r, Call("POST", path, std::move(body)));
+  if (r.status / 100 != 2) return ErrorFor(r, "wrapping a key with Transit", path);
+  ASSIGN_OR_RETURN(std::string ct, DataString(r.body, "ciphertext", "wrapping a key"));
+  if (ct.rfind("vault:v", 0) != 0) return DataLoss("Transit returned a ciphertext without the vault:vN: prefix");
+  return ct;
+}
+
+StatusOr<crypto::SecureBuffer> VaultLocker::Unwrap(const std::string& ciphertext, const std::string& context) {
+  const std::string path = options_.transit_mount + "/decrypt/" + options_.transit_key;
+  json req = {{"ciphertext", ciphertext}};
+  if (!context.empty()) {
+    req["context"] = crypto::Base64Encode(reinterpret_cast<const uint8_t*>(context.data()), context.size());
+  }
+  ASSIGN_OR_RETURN(Reply r, Call("POST", path, req.dump()));
+  if (r.status / 100 != 2) return ErrorFor(r, "unwrapping a key with Transit", path);
+  if (!r.body.is_object() || !r.body.contains("data") || !r.body["data"].is_object() ||
+      !r.body["data"].contains("plaintext") || !r.body["data"]["plaintext"].is_string()) {
+    return DataLoss("unwrapping a key: Transit reply lacks data.plaintext");
+  }
+  std::string& b64 = r.body["data"]["plaintext"].get_ref<std::string&>();
+  auto key = crypto::Base64DecodeSecret(b64.data(), b64.size());
+  Wipe(b64);
+  if (!key.ok()) return DataLoss("unwrapping a key: Transit returned invalid base64 plaintext");
+  return std::move(key).value();
+}
+
+StatusOr<WrappedKey> VaultLocker::GenerateDataKey(size_t bytes, const std::string& context) {
+  if (bytes != 16 && bytes != 32 && bytes != 64) {
+    return InvalidArgument("Transit data keys are 16, 32 or 64 bytes, not " + std::to_string(bytes));
+  }
+  const std::string path = options_.transit_mount + "/datakey/plaintext/" + options_.transit_key;
+  json req = {{"bits", bytes * 8}};
+  if (!context.empty()) {
+    req["context"] = crypto::Base64Encode(reinterpret_cast<const uint8_t*>(context.data()), context.size());
+  }
+  ASSIGN_OR_RETURN(Reply r, Call("POST", path, req.dump()));
+  if (r.status / 100 != 2) return ErrorFor(r, "generating a data key with Transit", path);
+  ASSIGN_OR_RETURN(std::string ct, DataString(r.body, "ciphertext", "generating a data key"));
+  if (!r.body["data"].contains("plaintext") || !r.body["data"]["plaintext"].is_string()) {
+    return DataLoss("generating a data key: Transit reply lacks data.plaintext");
+  }
+  std::string& b64 = r.body["data"]["plaintext"].get_ref<std::string&>();
+  auto key = crypto::Base64DecodeSecret(b64.data(), b64.size());
+  Wipe(b64);
+  if (!key.ok()) return DataLoss("generating a data key: Transit returned invalid base64 plaintext");
+  if (key->size() != bytes) {
+    return DataLoss("Transit returned a " + std::to_string(key->size()) + "-byte data key, expected " +
+                    std::to_string(bytes));
+  }
+  return WrappedKey{std::move(key).value(), std::move(ct)};
+}
+
+StatusOr<LockerHealth> VaultLocker::Health() {
+  // sys/health needs no token; map standby/sealed codes to 2xx so the HTTP
+  // client neither retries nor fails over while we only look.
+  auto resp = http_->Send(HttpRequest{"GET", "/v1/sys/health?standbyok=true&perfstandbyok=true&sealedcode=299&uninitcode=299",
+                                      "", {}, true});
+  LockerHealth h;
+  if (!resp.ok()) {
+    h.detail = resp.status().ToString();
+    return h;
+  }
+  h.reachable = true;
+  h.endpoint = resp->endpoint;
+  json body = json::parse(resp->body, nullptr, false);
+  if (body.is_object()) {
+    h.sealed = body.value("sealed", false);
+    h.standby = body.value("standby", false);
+    h.version = body.value("version", "");
+  }
+  if (resp->status == 503) h.sealed = true;
+  h.detail = std::string(h.sealed ? "sealed" : h.standby ? "standby" : "active") + " " + h.version + " at " + h.endpoint;
+  return h;
+}
+
+}  // namespace keyring_locker

@@ -1,0 +1,65 @@
+// VaultLocker: the Locker backend for HashiCorp Vault and OpenBao.
+// Documents live in a KV mount (v2 preferred: create-only writes with cas=0;
+// v1 supported with check-then-write), key bytes are wrapped by a Transit key
+// that never leaves the locker. A reader of the KV mount without Transit
+// decrypt rights learns nothing (separation of duties).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "keyring_backend/auth/authenticator.h"
+#include "keyring_backend/config/config.h"
+#include "keyring_backend/http/http_client.h"
+#include "keyring_backend/locker.h"
+
+namespace keyring_locker {
+
+class VaultLocker : public Locker {
+ public:
+  // `http` and `auth` must outlive the locker. Connect() must succeed before use.
+  VaultLocker(VaultOptions options, HttpClient* http, Authenticator* auth);
+
+  // Detects the KV version when options say "auto" (sys/internal/ui/mounts,
+  // falling back to sys/mounts) and checks that both mounts exist, so
+  // permission problems show at startup, not at the first rotation.
+  Status Connect();
+  // Connect() on first use when it could not run at startup (locker down).
+  Status EnsureConnected();
+  int kv_version() const { return kv_version_.load(); }
+
+  std::string Describe() const override;
+  Status Store(const std::string& path, const nlohmann::json& document) override;
+  StatusOr<nlohmann::json> Fetch(const std::string& path) override;
+  StatusOr<std::vector<std::string>> List(const std::string& prefix) override;
+  Status Remove(const std::string& path) override;
+  StatusOr<std::string> Wrap(const crypto::SecureBuffer& plaintext, const std::string& context) override;
+  StatusOr<crypto::SecureBuffer> Unwrap(const std::string& ciphertext, const std::string& context) override;
+  StatusOr<WrappedKey> GenerateDataKey(size_t bytes, const std::string& context) override;
+  StatusOr<LockerHealth> Health() override;
+
+ private:
+  struct Reply {
+    long status = 0;
+    nlohmann::json body;  // null when the body was empty
+    std::string endpoint;
+  };
+  // One authenticated call. On 403 asks the Authenticator for a fresh token
+  // once and retries. `body` is wiped after sending (it may carry key bytes).
+  StatusOr<Reply> Call(const std::string& method, const std::string& path, std::string body = "");
+  // Turns a non-2xx reply into a Status naming the operation, path and fix.
+  Status ErrorFor(const Reply& reply, const std::string& what, const std::string& path) const;
+  StatusOr<int> DetectKvVersion();
+  std::string KvDataPath(const std::string& path) const;
+  std::string KvMetadataPath(const std::string& path) const;
+
+  VaultOptions options_;
+  HttpClient* http_;
+  Authenticator* auth_;
+  std::atomic<int> kv_version_{0};
+  std::mutex connect_mu_;
+};
+
+}  // namespace keyring_locker

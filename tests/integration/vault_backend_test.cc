@@ -1,0 +1,261 @@
+// The core against a real (dev) Vault over TLS: VaultLocker, KeyService and
+// Backend as an adapter uses them, including faults, restarts and failover.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "crypto/crypto.h"
+#include "keyring_backend/backend.h"
+#include "tests/integration/devlocker_fixture.h"
+
+namespace keyring_locker {
+namespace {
+
+using testing::DevLocker;
+using nlohmann::json;
+
+std::string WriteSecretFile(const std::string& dir, const std::string& name, const std::string& content) {
+  std::string path = dir + "/" + name;
+  std::ofstream(path) << content;
+  chmod(path.c_str(), 0600);
+  return path;
+}
+
+class VaultBackendTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    locker_ = DevLocker::Start();
+    ASSERT_NE(locker_, nullptr);
+    char tmpl[] = "/tmp/klk_backend_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+
+  Config MakeConfig(const std::string& scope = "it/db1") {
+    Config c;
+    c.http.endpoints = {locker_->url()};
+    c.http.tls.ca_file = locker_->ca_file();
+    c.http.connect_timeout = std::chrono::milliseconds(1000);
+    c.http.total_timeout = std::chrono::milliseconds(3000);
+    c.http.backoff_initial = std::chrono::milliseconds(20);
+    c.http.backoff_max = std::chrono::milliseconds(200);
+    c.auth.method = AuthOptions::Method::kToken;
+    c.auth.token_file = WriteSecretFile(dir_, "token", locker_->root_token());
+    c.keys.scope = scope;
+    c.cache.version_refresh = std::chrono::seconds(1);
+    return c;
+  }
+
+  std::unique_ptr<DevLocker> locker_;
+  std::string dir_;
+};
+
+TEST_F(VaultBackendTest, CreateRotateFetchOverTls) {
+  auto b = Backend::Open(MakeConfig());
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  KeyService& keys = (*b)->keys();
+  EXPECT_EQ((*b)->locker().kv_version(), 2);
+  ASSERT_EQ(*keys.EnsureKey("1"), 1u);
+  ASSERT_EQ(*keys.Rotate("1"), 2u);
+  EXPECT_EQ(keys.LatestVersionCached("1"), 2u);
+  auto k1 = keys.Get("1", 1), k2 = keys.Get("1", 2);
+  ASSERT_TRUE(k1.ok() && k2.ok());
+  EXPECT_EQ((*k1)->bytes.size(), 32u);
+  EXPECT_FALSE((*k1)->bytes.Equals((*k2)->bytes));
+
+  // The stored document holds Transit ciphertext, not the key.
+  auto doc = locker_->Call("GET", "/v1/secret/data/keyring_locker/it/db1/keys/1/2");
+  ASSERT_EQ(doc.status, 200);
+  const json& d = doc.body["data"]["data"];
+  EXPECT_EQ(d["format"], "keyring_locker/1");
+  EXPECT_EQ(d["wrapped"].get<std::string>().rfind("vault:v", 0), 0u);
+  const std::string b64 = crypto::Base64Encode((*k2)->bytes.data(), (*k2)->bytes.size());
+  EXPECT_EQ(doc.body.dump().find(b64), std::string::npos);
+}
+
+TEST_F(VaultBackendTest, NewBackendGetsByteIdenticalKeysAfterLockerRestart) {
+  DevLocker::Options opts;
+  opts.data_file = dir_ + "/state.json";
+  locker_ = DevLocker::Start(opts);
+  ASSERT_NE(locker_, nullptr);
+  crypto::SecureBuffer before;
+  {
+    auto b = Backend::Open(MakeConfig());
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    ASSERT_TRUE((*b)->keys().EnsureKey("1").ok());
+    before = (*(*b)->keys().Get("1", 1))->bytes.Clone();
+  }
+  ASSERT_TRUE(locker_->Restart());
+  auto b = Backend::Open(MakeConfig());
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ((*b)->keys().LatestVersionCached("1"), 1u);
+  EXPECT_TRUE((*(*b)->keys().Get("1", 1))->bytes.Equals(before));
+}
+
+TEST_F(VaultBackendTest, CacheCoversALockerOutage) {
+  auto b = Backend::Open(MakeConfig());
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  KeyService& keys = (*b)->keys();
+  ASSERT_TRUE(keys.EnsureKey("1").ok());
+  locker_->Stop();
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(keys.Get("1", 1).ok());
+  EXPECT_EQ(keys.LatestVersionCached("1"), 1u);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+  auto miss = keys.Get("1", 7);
+  EXPECT_FALSE(miss.ok());
+  EXPECT_TRUE(miss.status().code() == Code::kUnavailable || miss.status().code() == Code::kDeadlineExceeded)
+      << miss.status().ToString();
+  ASSERT_TRUE(locker_->Restart());
+  EXPECT_TRUE(keys.RefreshVersions().ok());
+}
+
+TEST_F(VaultBackendTest, CreateOnlyWriteConflictIsReportedNotOverwritten) {
+  auto b = Backend::Open(MakeConfig());
+  ASSERT_TRUE(b.ok());
+  VaultLocker& v = (*b)->locker();
+  ASSERT_TRUE(v.Store("raw/doc", json{{"a", 1}}).ok());
+  Status again = v.Store("raw/doc", json{{"a", 2}});
+  EXPECT_EQ(again.code(), Code::kAlreadyExists) << again.ToString();
+  EXPECT_EQ((*v.Fetch("raw/doc"))["a"], 1);
+  EXPECT_EQ(v.Fetch("raw/missing").status().code(), Code::kNotFound);
+  auto listed = v.List("raw");
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(*listed, std::vector<std::string>{"doc"});
+  EXPECT_TRUE(v.List("nothing-here")->empty());
+}
+
+TEST_F(VaultBackendTest, WrapUnwrapAndDataKeys) {
+  auto b = Backend::Open(MakeConfig());
+  ASSERT_TRUE(b.ok());
+  VaultLocker& v = (*b)->locker();
+  crypto::SecureBuffer key = std::move(crypto::RandomKey(32)).value();
+  auto wrapped = v.Wrap(key, "");
+  ASSERT_TRUE(wrapped.ok()) << wrapped.status().ToString();
+  auto back = v.Unwrap(*wrapped, "");
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(back->Equals(key));
+  auto dk = v.GenerateDataKey(32, "");
+  ASSERT_TRUE(dk.ok());
+  EXPECT_TRUE(v.Unwrap(dk->ciphertext, "")->Equals(dk->plaintext));
+  std::string tampered = *wrapped;
+  tampered[tampered.size() - 3] = tampered[tampered.size() - 3] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(v.Unwrap(tampered, "").ok());
+}
+
+TEST_F(VaultBackendTest, KvVersionOneMountWorksWithCheckThenWrite) {
+  auto r = locker_->Call("POST", "/v1/sys/mounts/kv1", json{{"type", "kv"}, {"options", {{"version", "1"}}}});
+  ASSERT_LT(r.status, 300);
+  Config c = MakeConfig();
+  c.vault.kv_mount = "kv1";
+  auto b = Backend::Open(c);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ((*b)->locker().kv_version(), 1);
+  ASSERT_EQ(*(*b)->keys().EnsureKey("1"), 1u);
+  EXPECT_EQ((*b)->locker().Store("keyring_locker/it/db1/keys/1/1", json{{"x", 1}}).code(), Code::kAlreadyExists);
+}
+
+TEST_F(VaultBackendTest, WrongMountAndTokenGiveClearErrors) {
+  Config c = MakeConfig();
+  c.vault.kv_mount = "nosuchmount";
+  auto b = Backend::Open(c);
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.status().message().find("nosuchmount"), std::string::npos) << b.status().ToString();
+
+  Config t = MakeConfig();
+  t.auth.token_file = WriteSecretFile(dir_, "badtoken", "not-a-valid-token");
+  auto bt = Backend::Open(t);
+  ASSERT_FALSE(bt.ok());
+  EXPECT_EQ(bt.status().message().find("not-a-valid-token"), std::string::npos) << "token leaked into an error";
+}
+
+TEST_F(VaultBackendTest, KvOnlyTokenCannotUnwrapKeys) {
+  // Separation of duties: a token with KV read but no Transit decrypt learns nothing.
+  auto b = Backend::Open(MakeConfig());
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE((*b)->keys().EnsureKey("1").ok());
+  auto p = locker_->Call("PUT", "/v1/sys/policies/acl/kvread",
+                         json{{"policy", "path \"secret/*\" { capabilities = [\"read\", \"list\"] }"}});
+  ASSERT_LT(p.status, 300) << p.body.dump();
+  auto t = locker_->Call("POST", "/v1/auth/token/create", json{{"policies", {"kvread"}}, {"ttl", "1h"}});
+  ASSERT_EQ(t.status, 200) << t.body.dump();
+  Config c = MakeConfig();
+  c.auth.token_file = WriteSecretFile(dir_, "kvtoken", t.body["auth"]["client_token"].get<std::string>());
+  auto reader = Backend::Open(c, /*require_locker=*/false);
+  if (!reader.ok()) {
+    EXPECT_EQ(reader.status().code(), Code::kPermissionDenied) << reader.status().ToString();
+    return;
+  }
+  auto k = (*reader)->keys().Get("1", 1);
+  ASSERT_FALSE(k.ok());
+  EXPECT_EQ(k.status().code(), Code::kPermissionDenied) << k.status().ToString();
+}
+
+TEST_F(VaultBackendTest, FailoverToASecondLockerSharingState) {
+  // Two dev lockers over the same data file stand in for an HA pair: the
+  // first one dies, the client moves to the second within the budget.
+  DevLocker::Options o1;
+  o1.data_file = dir_ + "/shared.json";
+  locker_ = DevLocker::Start(o1);
+  ASSERT_NE(locker_, nullptr);
+  Config c = MakeConfig();
+  {
+    auto b = Backend::Open(c);
+    ASSERT_TRUE(b.ok());
+    ASSERT_TRUE((*b)->keys().EnsureKey("1").ok());
+  }
+  DevLocker::Options o2 = o1;
+  o2.tls_dir = locker_->tls_dir();
+  locker_->Stop();
+  auto second = DevLocker::Start(o2);
+  ASSERT_NE(second, nullptr);
+  c.http.endpoints = {locker_->url(), second->url()};
+  auto b = Backend::Open(c);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ((*b)->keys().LatestVersionCached("1"), 1u);
+  EXPECT_TRUE((*b)->keys().Get("1", 1).ok());
+  EXPECT_EQ((*b)->status().http.active_endpoint, second->url());
+}
+
+TEST_F(VaultBackendTest, SealedLockerIsAClearTransientError) {
+  auto b = Backend::Open(MakeConfig());
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE((*b)->keys().EnsureKey("1").ok());
+  ASSERT_LT(locker_->Call("PUT", "/v1/sys/seal").status, 300);
+  auto r = (*b)->keys().Rotate("1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("seal"), std::string::npos) << r.status().ToString();
+  EXPECT_TRUE((*b)->keys().Get("1", 1).ok());  // cached keys still served
+  auto h = (*b)->locker().Health();
+  ASSERT_TRUE(h.ok());
+  EXPECT_TRUE(h->sealed);
+  ASSERT_LT(locker_->Call("PUT", "/v1/sys/unseal", json{{"key", "any"}}).status, 300);
+  EXPECT_EQ(*(*b)->keys().Rotate("1"), 2u);
+}
+
+TEST_F(VaultBackendTest, MalformedAndOversizedRepliesAreErrorsNotCrashes) {
+  auto b = Backend::Open(MakeConfig());
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE((*b)->keys().EnsureKey("1").ok());
+  auto fresh = Backend::Open(MakeConfig());
+  ASSERT_TRUE(fresh.ok());
+  for (const char* action : {"malformed", "truncate", "oversized"}) {
+    locker_->ClearFaults();
+    json fault = {{"action", action}, {"path_prefix", "/v1/secret/"}, {"count", -1}};
+    if (std::string(action) == "oversized") fault["size_bytes"] = 8 * 1024 * 1024;
+    locker_->InjectFault(fault);
+    auto r = (*fresh)->keys().Get("1", 1);
+    EXPECT_FALSE(r.ok()) << action;
+    EXPECT_TRUE(r.status().code() == Code::kDataLoss || r.status().code() == Code::kResourceExhausted)
+        << action << ": " << r.status().ToString();
+  }
+  locker_->ClearFaults();
+  EXPECT_TRUE((*fresh)->keys().Get("1", 1).ok());
+}
+
+}  // namespace
+}  // namespace keyring_locker
