@@ -1,0 +1,123 @@
+#include "plugin/mariadb/datadir_marker.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <exception>
+#include <fstream>
+#include <sstream>
+
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+namespace keyring_locker::mariadb {
+namespace {
+
+constexpr const char* kFormat = "keyring_locker-datadir/1";
+
+std::string NowUtc() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+ScopeIdentity ScopeIdentity::From(const Config& config) {
+  ScopeIdentity id;
+  id.ns = config.http.ns;
+  id.kv_mount = config.vault.kv_mount;
+  id.prefix = config.keys.prefix;
+  id.scope = config.keys.scope;
+  for (const auto& u : config.http.endpoints) id.urls += (id.urls.empty() ? "" : ",") + u;
+  return id;
+}
+
+std::string ScopeIdentity::Describe() const {
+  return "namespace=\"" + ns + "\" kv_mount=\"" + kv_mount + "\" prefix=\"" + prefix + "\" scope=\"" + scope +
+         "\" (locker " + urls + ")";
+}
+
+StatusOr<ScopeIdentity> ReadMarker(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) return NotFound("no datadir marker at " + path);
+  std::ifstream in(path);
+  if (!in) {
+    return FailedPrecondition("cannot read the datadir marker " + path + ": " + std::strerror(errno) +
+                              "; make it readable by the server's user");
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    nlohmann::json doc = nlohmann::json::parse(text.str());
+    if (doc.value("format", "") != kFormat) throw std::runtime_error("unknown format");
+    ScopeIdentity id;
+    id.ns = doc.at("namespace").get<std::string>();
+    id.kv_mount = doc.at("kv_mount").get<std::string>();
+    id.prefix = doc.at("prefix").get<std::string>();
+    id.scope = doc.at("scope").get<std::string>();
+    id.urls = doc.value("urls", "");
+    return id;
+  } catch (const std::exception& e) {
+    return DataLoss("the datadir marker " + path + " is damaged (" + e.what() +
+                    "); restore it from a backup of this datadir, or rewrite it with the namespace, kv_mount, "
+                    "prefix and scope this datadir's keys live in");
+  }
+}
+
+Status WriteMarker(const std::string& path, const ScopeIdentity& id) {
+  nlohmann::json doc = {{"format", kFormat}, {"namespace", id.ns}, {"kv_mount", id.kv_mount},
+                        {"prefix", id.prefix}, {"scope", id.scope}, {"urls", id.urls},
+                        {"written", NowUtc()},
+                        {"note", "keys of this datadir live in this locker scope; see docs/mariadb.md"}};
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << doc.dump(2) << "\n";
+    out.flush();
+    if (!out) {
+      return FailedPrecondition("cannot write the datadir marker " + tmp + ": " + std::strerror(errno) +
+                                "; the server's user needs write access to its data directory");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    std::remove(tmp.c_str());
+    return FailedPrecondition("cannot rename " + tmp + " to " + path + ": " + why +
+                              "; the server's user needs write access to its data directory");
+  }
+  return Status::Ok();
+}
+
+Status CheckMarker(const std::string& path, const ScopeIdentity& configured, bool scope_has_keys,
+                   bool* write_marker) {
+  *write_marker = false;
+  auto marker = ReadMarker(path);
+  if (!marker.ok()) {
+    if (marker.status().code() != Code::kNotFound) return marker.status();
+    *write_marker = true;  // first start of this datadir with the plugin
+    return Status::Ok();
+  }
+  if (!marker->SameKeys(configured)) {
+    return FailedPrecondition("this datadir's keys live in " + marker->Describe() + " (" + path +
+                              ") but the plugin is configured for " + configured.Describe() +
+                              "; refusing to start so no data is written under keys that do not belong to this "
+                              "datadir. Fix the keyring_locker settings to name the recorded scope; only if the "
+                              "datadir really moved to the new scope (keys copied there), delete " + path);
+  }
+  if (!scope_has_keys) {
+    return FailedPrecondition("this datadir was encrypted with keys from " + marker->Describe() +
+                              " but the locker has no keys in that scope; refusing to start (fresh keys would "
+                              "make the existing data unreadable). Point keyring_locker at the locker that holds "
+                              "the keys, restore the scope from the locker's backup, or check the token's read "
+                              "policy on the kv mount");
+  }
+  return Status::Ok();
+}
+
+}  // namespace keyring_locker::mariadb

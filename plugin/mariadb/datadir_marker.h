@@ -1,0 +1,43 @@
+// The datadir marker: a small JSON file in the server's data directory naming
+// the locker scope whose keys encrypt this datadir (no secrets). It turns two
+// silent disasters into a refusal to start:
+//   - the plugin points at another scope (typo in prefix/scope/mount/namespace):
+//     without the marker the plugin would create fresh keys 1 and 2 and the
+//     server would write new data under keys nobody can pair with the old data;
+//   - the scope is empty although this datadir was encrypted with its keys
+//     (wrong locker, keys deleted, restored locker snapshot).
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+#include "keyring_backend/config/config.h"
+
+namespace keyring_locker::mariadb {
+
+constexpr const char* kMarkerFileName = "keyring_locker.marker";
+
+// What identifies the keys: the same scope on another URL (a failover or a
+// migrated locker) is the same keys, so URLs are recorded but not compared.
+struct ScopeIdentity {
+  std::string ns, kv_mount, prefix, scope;
+  std::string urls;  // informational
+  static ScopeIdentity From(const Config& config);
+  bool SameKeys(const ScopeIdentity& other) const {
+    return ns == other.ns && kv_mount == other.kv_mount && prefix == other.prefix && scope == other.scope;
+  }
+  std::string Describe() const;  // "namespace=... kv_mount=... prefix=... scope=..."
+};
+
+// kNotFound when there is no marker; kDataLoss when it cannot be parsed.
+StatusOr<ScopeIdentity> ReadMarker(const std::string& path);
+// Written to a temporary file and renamed, so a crash never leaves half a marker.
+Status WriteMarker(const std::string& path, const ScopeIdentity& id);
+
+// The startup decision. `scope_has_keys`: the locker lists at least one key
+// in the configured scope. OK means: go on (create keys 1 and 2 if needed,
+// then write the marker if `*write_marker`).
+Status CheckMarker(const std::string& path, const ScopeIdentity& configured, bool scope_has_keys,
+                   bool* write_marker);
+
+}  // namespace keyring_locker::mariadb

@@ -1,0 +1,97 @@
+#include "plugin/mariadb/key_gate.h"
+
+#include <cstring>
+#include <mutex>
+
+namespace keyring_locker::mariadb {
+
+KeyGate::KeyGate(KeyService* keys, KeyGateOptions options, Logger log_error)
+    : keys_(keys), options_(options), log_error_(std::move(log_error)) {}
+
+unsigned KeyGate::LatestVersion(unsigned key_id) {
+  const unsigned wanted = keys_->LatestVersionCached(KeyName(key_id));
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    auto it = slots_.find(key_id);
+    if (it != slots_.end() && wanted != 0 && it->second.ready >= wanted) return wanted;
+  }
+  return SlowLatest(key_id, wanted);
+}
+
+unsigned KeyGate::SlowLatest(unsigned key_id, unsigned wanted) {
+  const std::string name = KeyName(key_id);
+  const auto now = std::chrono::steady_clock::now();
+  unsigned ready = 0;
+  {
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    Slot& slot = slots_[key_id];
+    ready = slot.ready;
+    // A recent failure: answer from what we hold instead of blocking this
+    // thread on the locker again.
+    if (now < slot.retry_at) return ready != 0 ? ready : kKeyVersionInvalid;
+  }
+
+  Status failure;
+  unsigned got = 0;
+  if (wanted == 0) {
+    if (!options_.create_missing) {
+      failure = NotFound("the locker has no key " + name + " in this scope and this program does not create keys");
+    } else {
+      auto ensured = keys_->EnsureKey(name);
+      if (ensured.ok()) {
+        wanted = *ensured;
+      } else {
+        failure = ensured.status().Annotate("creating key " + name);
+      }
+    }
+  }
+  if (failure.ok()) {
+    auto key = keys_->Get(name, wanted);
+    if (key.ok()) {
+      got = wanted;
+    } else {
+      failure = key.status().Annotate("fetching key " + name + " version " + std::to_string(wanted));
+    }
+  }
+
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  Slot& slot = slots_[key_id];
+  if (got != 0) {
+    if (got > slot.ready) slot.ready = got;
+    slot.retry_at = {};
+    return slot.ready;
+  }
+  slot.retry_at = now + options_.retry_after;
+  if (slot.ready != 0) {
+    log_error_("ENCRYPTION_KEY_ID " + std::to_string(key_id) + ": newer version " + std::to_string(wanted) +
+               " is not available yet, still serving version " + std::to_string(slot.ready) + " (" +
+               failure.ToString() + "); retrying in " + std::to_string(options_.retry_after.count()) + " ms");
+    return slot.ready;
+  }
+  log_error_("ENCRYPTION_KEY_ID " + std::to_string(key_id) + " has no usable key: " + failure.ToString() +
+             "; fix the locker problem named here, or use a key id the scope has "
+             "('keyring-locker --config FILE list' shows them)");
+  return kKeyVersionInvalid;
+}
+
+unsigned KeyGate::GetKey(unsigned key_id, unsigned version, unsigned char* buf, unsigned* buflen) {
+  if (buflen == nullptr) return kKeyVersionInvalid;
+  auto key = keys_->Get(KeyName(key_id), version);
+  if (!key.ok()) {
+    log_error_("ENCRYPTION_KEY_ID " + std::to_string(key_id) + " version " + std::to_string(version) +
+               " could not be read: " + key.status().ToString() +
+               "; data encrypted with it stays unreadable until the locker serves it again");
+    return kKeyVersionInvalid;
+  }
+  const auto& bytes = (*key)->bytes;
+  const unsigned size = static_cast<unsigned>(bytes.size());
+  if (buf == nullptr || *buflen < size) {
+    *buflen = size;
+    return kKeyBufferTooSmall;
+  }
+  std::memcpy(buf, bytes.data(), size);
+  *buflen = size;
+  return 0;
+}
+
+}  // namespace keyring_locker::mariadb

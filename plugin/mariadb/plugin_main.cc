@@ -1,0 +1,171 @@
+// keyring_locker for MariaDB: the encryption plugin's lifecycle and its two
+// key entry points. Every function the server calls catches everything: a C++
+// exception crossing into mariadbd would terminate the server.
+#include <mysql/plugin_encryption.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "keyring_backend/config/config.h"
+#include "plugin/mariadb/datadir_marker.h"
+#include "plugin/mariadb/plugin_state.h"
+#include "plugin/mariadb/server_log.h"
+
+static_assert(keyring_locker::mariadb::kKeyVersionInvalid == ENCRYPTION_KEY_VERSION_INVALID, "ABI constant");
+static_assert(keyring_locker::mariadb::kKeyBufferTooSmall == ENCRYPTION_KEY_BUFFER_TOO_SMALL, "ABI constant");
+
+namespace keyring_locker::mariadb {
+
+PluginState& State() {
+  static PluginState state;
+  return state;
+}
+
+namespace {
+
+bool IsBackupTool() {
+  const std::string me = program_invocation_short_name;
+  return me.find("backup") != std::string::npos;
+}
+
+void LogMultiline(const std::string& text) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) nl = text.size();
+    if (nl > start) LogNote(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+}
+
+// The server's working directory is its datadir while plugins initialize.
+Status BindDatadir(Backend& backend) {
+  ScopeIdentity id = ScopeIdentity::From(backend.config());
+  auto names = backend.keys().ListNames();
+  if (!names.ok()) return names.status().Annotate("listing the keys of scope \"" + id.scope + "\"");
+  bool write_marker = false;
+  RETURN_IF_ERROR(CheckMarker(kMarkerFileName, id, !names->empty(), &write_marker));
+  // Key 1 encrypts system data (redo, binlog, Aria), key 2 temporary data;
+  // InnoDB asks for both right after plugin init.
+  for (const char* name : {"1", "2"}) {
+    auto v = backend.keys().EnsureKey(name);
+    if (!v.ok()) return v.status().Annotate("creating key " + std::string(name));
+  }
+  if (write_marker) {
+    RETURN_IF_ERROR(WriteMarker(kMarkerFileName, id));
+    LogNote(std::string("bound this datadir to ") + id.Describe() + " (" + kMarkerFileName + " written)");
+  }
+  return Status::Ok();
+}
+
+int InitEncryption(void*) {
+  try {
+    PluginState& st = State();
+    st.backup_tool = IsBackupTool();
+    std::string config_file;
+    SettingValues values = CollectSettings(&config_file);
+    auto config = BuildConfig(config_file, values);
+    if (!config.ok()) {
+      LogError("configuration rejected: " + config.status().message());
+      return 1;
+    }
+    for (const auto& w : config->warnings) LogWarning(w);
+    LogMultiline(DescribeConfig(*config));
+
+    // The locker must answer at startup: the server is about to read
+    // encrypted redo and pages, and no key has been cached yet.
+    auto backend = Backend::Open(*config, /*require_locker=*/true);
+    if (!backend.ok()) {
+      LogError("cannot start without the locker: " + backend.status().ToString() +
+               ". Nothing was written. Fix the problem named here (or wait until the locker is reachable "
+               "and unsealed) and start the server again.");
+      return 1;
+    }
+    if (!st.backup_tool) {
+      Status bound = BindDatadir(**backend);
+      if (!bound.ok()) {
+        LogError("refusing to start: " + bound.ToString());
+        return 1;
+      }
+    }
+    st.backend = std::move(*backend);
+    KeyGateOptions gate;
+    gate.create_missing = !st.backup_tool;
+    st.gate = std::make_unique<KeyGate>(&st.backend->keys(), gate, [](const std::string& m) { LogError(m); });
+    LogNote("ready: " + st.backend->locker().Describe() +
+            (st.backup_tool ? " (backup tool: existing keys only)" : ""));
+    return 0;
+  } catch (const std::exception& e) {
+    LogError(std::string("initialization failed with an internal error: ") + e.what());
+  } catch (...) {
+    LogError("initialization failed with an unknown internal error");
+  }
+  State().gate.reset();
+  State().backend.reset();
+  return 1;
+}
+
+int DeinitEncryption(void*) {
+  try {
+    State().gate.reset();
+    State().backend.reset();  // joins the renewal and refresh threads
+  } catch (...) {
+    // Nothing useful to do during shutdown; never let it escape.
+  }
+  return 0;
+}
+
+unsigned GetLatestKeyVersion(unsigned key_id) {
+  try {
+    KeyGate* gate = State().gate.get();
+    return gate ? gate->LatestVersion(key_id) : ENCRYPTION_KEY_VERSION_INVALID;
+  } catch (const std::exception& e) {
+    LogError(std::string("get_latest_key_version: internal error: ") + e.what());
+  } catch (...) {
+    LogError("get_latest_key_version: unknown internal error");
+  }
+  return ENCRYPTION_KEY_VERSION_INVALID;
+}
+
+unsigned GetKey(unsigned key_id, unsigned version, unsigned char* key, unsigned* key_length) {
+  try {
+    KeyGate* gate = State().gate.get();
+    return gate ? gate->GetKey(key_id, version, key, key_length) : ENCRYPTION_KEY_VERSION_INVALID;
+  } catch (const std::exception& e) {
+    LogError(std::string("get_key: internal error: ") + e.what());
+  } catch (...) {
+    LogError("get_key: unknown internal error");
+  }
+  return ENCRYPTION_KEY_VERSION_INVALID;
+}
+
+struct st_mariadb_encryption encryption_descriptor = {
+    MariaDB_ENCRYPTION_INTERFACE_VERSION,
+    GetLatestKeyVersion,
+    GetKey,
+    // No crypt_ctx_* / encrypted_length: the server's own AES (OpenSSL) is used.
+    nullptr, nullptr, nullptr, nullptr, nullptr};
+
+}  // namespace
+}  // namespace keyring_locker::mariadb
+
+#pragma GCC visibility push(default)
+maria_declare_plugin(keyring_locker){
+    MariaDB_ENCRYPTION_PLUGIN,
+    &keyring_locker::mariadb::encryption_descriptor,
+    "keyring_locker",
+    "keyring_locker authors",
+    "Keeps InnoDB/Aria encryption keys in HashiCorp Vault / OpenBao (KV v2 + Transit) over verified TLS",
+    PLUGIN_LICENSE_GPL,
+    keyring_locker::mariadb::InitEncryption,
+    keyring_locker::mariadb::DeinitEncryption,
+    0x0001,
+    keyring_locker::mariadb::g_status_variables,
+    keyring_locker::mariadb::g_system_variables,
+    "0.1.0",
+    // New code, exercised by its own test suite but not yet by production
+    // users: gamma, the lowest level a release server loads by default.
+    MariaDB_PLUGIN_MATURITY_GAMMA} maria_declare_plugin_end;
+#pragma GCC visibility pop

@@ -1,0 +1,216 @@
+// keyring_locker_* system variables (read-only connection settings, plus two
+// actions: rotate_key_id and refresh) and status variables.
+#include <climits>
+#include <exception>
+#include <string>
+
+#include "plugin/mariadb/plugin_state.h"
+#include "plugin/mariadb/server_log.h"
+
+namespace keyring_locker::mariadb {
+namespace {
+
+constexpr int kRO = PLUGIN_VAR_RQCMDARG | PLUGIN_VAR_READONLY;
+
+// String settings: storage and declaration in one macro. The suffixes must
+// match SettingSpecs() (sysvar_config.cc); SettingsToJson refuses unknown
+// ones, and the MTR suite sets every variable once.
+#define KLK_STR(name, comment)  \
+  char* opt_##name = nullptr;   \
+  MYSQL_SYSVAR_STR(name, opt_##name, kRO, comment, nullptr, nullptr, nullptr)
+
+char* opt_config_file = nullptr;
+MYSQL_SYSVAR_STR(config_file, opt_config_file, kRO,
+                 "Path of the keyring_locker JSON config file (docs/configuration.md). When set, leave the "
+                 "other connection variables unset.",
+                 nullptr, nullptr, nullptr);
+KLK_STR(urls, "Locker URLs, comma-separated, https:// only, tried in order");
+KLK_STR(namespace, "Vault Enterprise / OpenBao namespace (empty = none)");
+KLK_STR(kv_mount, "KV mount holding the key documents (default secret)");
+KLK_STR(kv_version, "KV engine version: auto, 1 or 2 (default auto)");
+KLK_STR(transit_mount, "Transit mount holding the key-encryption key (default transit)");
+KLK_STR(transit_key, "Transit key name (default keyring_locker)");
+KLK_STR(key_prefix, "Path prefix of all keyring_locker documents in the KV mount (default keyring_locker)");
+KLK_STR(scope, "Key scope, e.g. prod/db1: servers sharing a scope share keys (required)");
+KLK_STR(auth_method, "token, approle or cert");
+KLK_STR(token_file, "File holding the locker token (mode 0600); the token itself is never a variable");
+KLK_STR(token_env, "Name of the environment variable holding the locker token");
+KLK_STR(approle_mount, "AppRole auth mount (default approle)");
+KLK_STR(approle_role_id, "AppRole role_id");
+KLK_STR(approle_secret_id_file, "File holding the AppRole secret_id (mode 0600)");
+KLK_STR(approle_secret_id_env, "Name of the environment variable holding the AppRole secret_id");
+KLK_STR(cert_mount, "TLS certificate auth mount (default cert)");
+KLK_STR(cert_role, "TLS certificate auth role (optional)");
+KLK_STR(ca_file, "PEM file with the locker's CA (default: system store)");
+KLK_STR(ca_dir, "Hashed directory of CA certificates");
+KLK_STR(client_cert, "PEM client certificate for mTLS / cert auth");
+KLK_STR(client_key, "PEM client key for mTLS / cert auth");
+KLK_STR(tls_min_version, "Lowest TLS version: 1.2 or 1.3 (default 1.2)");
+KLK_STR(audit_path, "Audit log file (empty = off)");
+KLK_STR(audit_actor, "Actor written on every audit line (default host:pid)");
+
+// Numbers: 0 (or -1 for max_retries) means "not set, use the config default",
+// so the config-file-only rule can tell set from unset.
+unsigned long opt_connect_timeout_ms = 0, opt_total_timeout_ms = 0, opt_version_refresh_s = 0;
+long opt_max_retries = -1;
+MYSQL_SYSVAR_ULONG(connect_timeout_ms, opt_connect_timeout_ms, kRO,
+                   "Connect timeout per attempt in ms (0 = default 2000)", nullptr, nullptr, 0, 0, ULONG_MAX, 0);
+MYSQL_SYSVAR_ULONG(total_timeout_ms, opt_total_timeout_ms, kRO,
+                   "Wall-time budget of one locker request, retries included, in ms (0 = default 10000)", nullptr,
+                   nullptr, 0, 0, ULONG_MAX, 0);
+MYSQL_SYSVAR_LONG(max_retries, opt_max_retries, kRO, "Extra attempts on transient errors (-1 = default 3)",
+                  nullptr, nullptr, -1, -1, LONG_MAX, 0);
+MYSQL_SYSVAR_ULONG(version_refresh_s, opt_version_refresh_s, kRO,
+                   "How often the latest key versions are re-read from the locker, in s (0 = default 60)", nullptr,
+                   nullptr, 0, 0, ULONG_MAX, 0);
+
+// --- actions -------------------------------------------------------------
+// The work happens in the check function: it runs before the server takes
+// its global variable lock (a locker round trip must not hold it) and can
+// fail the statement with a message of its own.
+
+Backend* LiveBackend() {
+  Backend* b = State().backend.get();
+  if (b == nullptr) ClientError("the plugin is not initialized (see the error log for why)");
+  return b;
+}
+
+int RotateKeys(long long key_id) {
+  Backend* b = LiveBackend();
+  if (b == nullptr) return 1;
+  std::vector<std::string> names;
+  if (key_id == -1) {
+    auto listed = b->keys().ListNames();
+    if (!listed.ok()) {
+      ClientError("rotation of all keys failed: " + listed.status().ToString() + "; the keys were not rotated");
+      return 1;
+    }
+    names = *listed;
+  } else {
+    names.push_back(KeyGate::KeyName(static_cast<unsigned>(key_id)));
+  }
+  for (const auto& name : names) {
+    if (key_id != -1 && b->keys().LatestVersionCached(name) == 0) {
+      auto latest = b->keys().LatestVersionFromLocker(name);
+      if (latest.ok() && *latest == 0) {
+        ClientError("key " + name + " does not exist in this scope, nothing to rotate; create it by using it "
+                    "(CREATE TABLE ... ENCRYPTION_KEY_ID=" + name + ")");
+        return 1;
+      }
+    }
+    auto v = b->keys().Rotate(name);
+    if (!v.ok()) {
+      ClientError("rotating key " + name + " failed: " + v.status().ToString());
+      return 1;
+    }
+    LogNote("key " + name + " rotated to version " + std::to_string(*v) + " (SET GLOBAL keyring_locker_rotate_key_id)");
+  }
+  return 0;
+}
+
+int CheckRotate(MYSQL_THD, struct st_mysql_sys_var*, void* save, struct st_mysql_value* value) {
+  try {
+    long long id = 0;
+    if (value->val_int(value, &id) != 0 || id < -1 || id > static_cast<long long>(UINT_MAX) - 1 || id == 0) {
+      ClientError("keyring_locker_rotate_key_id takes a key id (1..4294967294) or -1 for every key of the scope");
+      return 1;
+    }
+    if (RotateKeys(id) != 0) return 1;
+    *static_cast<long long*>(save) = 0;  // the variable always reads 0: it is an action
+    return 0;
+  } catch (const std::exception& e) {
+    ClientError(std::string("rotation failed: internal error: ") + e.what());
+    return 1;
+  } catch (...) {
+    ClientError("rotation failed: unknown internal error");
+    return 1;
+  }
+}
+
+int CheckRefresh(MYSQL_THD, struct st_mysql_sys_var*, void* save, struct st_mysql_value* value) {
+  try {
+    long long on = 0;
+    value->val_int(value, &on);
+    *static_cast<char*>(save) = 0;
+    if (on == 0) return 0;
+    Backend* b = LiveBackend();
+    if (b == nullptr) return 1;
+    Status s = b->keys().RefreshVersions();
+    if (!s.ok()) {
+      ClientError("refreshing key versions failed: " + s.ToString() + "; cached keys keep being served");
+      return 1;
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    ClientError(std::string("refresh failed: internal error: ") + e.what());
+    return 1;
+  } catch (...) {
+    ClientError("refresh failed: unknown internal error");
+    return 1;
+  }
+}
+
+// The value was consumed by the check function; nothing to store.
+void NoUpdate(MYSQL_THD, struct st_mysql_sys_var*, void*, const void*) {}
+
+long long opt_rotate_key_id = 0;
+MYSQL_SYSVAR_LONGLONG(rotate_key_id, opt_rotate_key_id, PLUGIN_VAR_RQCMDARG | PLUGIN_VAR_NOCMDOPT,
+                      "SET GLOBAL to a key id to create its next version in the locker, or -1 for every key of "
+                      "the scope; reads 0",
+                      CheckRotate, NoUpdate, 0, -1, UINT_MAX - 1LL, 0);
+char opt_refresh = 0;
+MYSQL_SYSVAR_BOOL(refresh, opt_refresh, PLUGIN_VAR_OPCMDARG | PLUGIN_VAR_NOCMDOPT,
+                  "SET GLOBAL to 1 to re-read the latest key versions from the locker now; reads OFF", CheckRefresh,
+                  NoUpdate, 0);
+
+}  // namespace
+
+struct st_mysql_sys_var* g_system_variables[] = {
+    MYSQL_SYSVAR(config_file), MYSQL_SYSVAR(urls), MYSQL_SYSVAR(namespace), MYSQL_SYSVAR(kv_mount),
+    MYSQL_SYSVAR(kv_version), MYSQL_SYSVAR(transit_mount), MYSQL_SYSVAR(transit_key), MYSQL_SYSVAR(key_prefix),
+    MYSQL_SYSVAR(scope), MYSQL_SYSVAR(auth_method), MYSQL_SYSVAR(token_file), MYSQL_SYSVAR(token_env),
+    MYSQL_SYSVAR(approle_mount), MYSQL_SYSVAR(approle_role_id), MYSQL_SYSVAR(approle_secret_id_file),
+    MYSQL_SYSVAR(approle_secret_id_env), MYSQL_SYSVAR(cert_mount), MYSQL_SYSVAR(cert_role), MYSQL_SYSVAR(ca_file),
+    MYSQL_SYSVAR(ca_dir), MYSQL_SYSVAR(client_cert), MYSQL_SYSVAR(client_key), MYSQL_SYSVAR(tls_min_version),
+    MYSQL_SYSVAR(audit_path), MYSQL_SYSVAR(audit_actor), MYSQL_SYSVAR(connect_timeout_ms),
+    MYSQL_SYSVAR(total_timeout_ms), MYSQL_SYSVAR(max_retries), MYSQL_SYSVAR(version_refresh_s),
+    MYSQL_SYSVAR(rotate_key_id), MYSQL_SYSVAR(refresh), nullptr};
+
+SettingValues CollectSettings(std::string* config_file) {
+  *config_file = opt_config_file ? opt_config_file : "";
+  SettingValues v;
+  auto put = [&v](const char* suffix, const char* value) {
+    if (value != nullptr && *value != '\0') v[suffix] = value;
+  };
+  put("urls", opt_urls);
+  put("namespace", opt_namespace);
+  put("kv_mount", opt_kv_mount);
+  put("kv_version", opt_kv_version);
+  put("transit_mount", opt_transit_mount);
+  put("transit_key", opt_transit_key);
+  put("key_prefix", opt_key_prefix);
+  put("scope", opt_scope);
+  put("auth_method", opt_auth_method);
+  put("token_file", opt_token_file);
+  put("token_env", opt_token_env);
+  put("approle_mount", opt_approle_mount);
+  put("approle_role_id", opt_approle_role_id);
+  put("approle_secret_id_file", opt_approle_secret_id_file);
+  put("approle_secret_id_env", opt_approle_secret_id_env);
+  put("cert_mount", opt_cert_mount);
+  put("cert_role", opt_cert_role);
+  put("ca_file", opt_ca_file);
+  put("ca_dir", opt_ca_dir);
+  put("client_cert", opt_client_cert);
+  put("client_key", opt_client_key);
+  put("tls_min_version", opt_tls_min_version);
+  put("audit_path", opt_audit_path);
+  put("audit_actor", opt_audit_actor);
+  if (opt_connect_timeout_ms != 0) v["connect_timeout_ms"] = std::to_string(opt_connect_timeout_ms);
+  if (opt_total_timeout_ms != 0) v["total_timeout_ms"] = std::to_string(opt_total_timeout_ms);
+  if (opt_max_retries != -1) v["max_retries"] = std::to_string(opt_max_retries);
+  if (opt_version_refresh_s != 0) v["version_refresh_s"] = std::to_string(opt_version_refresh_s);
+  return v;
+}
+
+}  // namespace keyring_locker::mariadb

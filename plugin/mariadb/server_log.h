@@ -1,0 +1,17 @@
+// Writes to the server's error log through the my_print_error service (the
+// only logging service a dynamic plugin can rely on in MariaDB 10.11), and
+// reports statement errors to the client. Messages carry names, paths and
+// numbers only, never key bytes or tokens (Status messages are built that way).
+#pragma once
+
+#include <string>
+
+namespace keyring_locker::mariadb {
+
+void LogError(const std::string& message);
+void LogWarning(const std::string& message);
+void LogNote(const std::string& message);
+// The error of the current statement (SET GLOBAL ...), also written to the log.
+void ClientError(const std::string& message);
+
+}  // namespace keyring_locker::mariadb
