@@ -102,7 +102,11 @@ AuditLog::~AuditLog() {
     paused_ = false;
   }
   work_cv_.notify_all();
-  if (writer_.joinable()) writer_.join();
+  try {
+    if (writer_.joinable()) writer_.join();
+  } catch (const std::system_error&) {
+    // join only fails on a bug (self-join); never let it terminate the server.
+  }
   ::close(fd_);  // also releases the flock
 }
 
@@ -306,9 +310,13 @@ void AuditLog::Record(const AuditEvent& event) noexcept {
 }
 
 void AuditLog::Flush() {
-  std::unique_lock<std::mutex> lock(mu_);
-  work_cv_.notify_one();
-  idle_cv_.wait(lock, [&] { return queue_.empty() && unreported_drops_ == 0 && !busy_; });
+  try {
+    std::unique_lock<std::mutex> lock(mu_);
+    work_cv_.notify_one();
+    idle_cv_.wait(lock, [&] { return queue_.empty() && unreported_drops_ == 0 && !busy_; });
+  } catch (const std::system_error&) {
+    // A broken mutex leaves nothing to wait for; the writer still drains at close.
+  }
 }
 
 std::string AuditLog::last_error() const {
