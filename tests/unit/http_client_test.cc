@@ -238,7 +238,7 @@ TEST(HttpClient, BudgetExhaustionIsDeadlineExceededOnTime) {
   ASSERT_EQ(r.status().code(), Code::kDeadlineExceeded) << r.status().ToString();
   EXPECT_NE(r.status().message().find("timeouts.total_ms=600"), std::string::npos);
   EXPECT_GE(took, 550);
-  EXPECT_LT(took, 600 + 250);
+  EXPECT_LT(took, 600 + 300);  // slack for a loaded CI machine
 }
 
 TEST(HttpClient, FollowsRedirectToConfiguredEndpoint) {
