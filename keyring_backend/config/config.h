@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "keyring_backend/auth/authenticator.h"
@@ -45,6 +46,9 @@ struct Config {
   KeyScopeOptions keys;
   CacheOptions cache;
   AuditOptions audit;
+  // Accepted but risky settings (tls.verify=false, options ignored by the
+  // chosen auth method). Adapters log each one at startup.
+  std::vector<std::string> warnings;
 };
 
 // `source` names where the text came from ("/etc/mysql/keyring_locker.json")
@@ -53,5 +57,8 @@ StatusOr<Config> ParseConfig(const std::string& json_text, const std::string& so
 // Reads and parses a file; refuses a world-writable file (someone could point
 // the server at their own locker).
 StatusOr<Config> LoadConfigFile(const std::string& path);
+// A short multi-line summary for the server log. Shows where secrets come from
+// (file paths, environment variable names), never their contents.
+std::string DescribeConfig(const Config& config);
 
 }  // namespace keyring_locker

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
+#include <iterator>
 #include <thread>
 #include <vector>
 
@@ -223,6 +225,47 @@ TEST_F(KeyServiceTest, BackgroundRefreshPicksUpAnotherServersRotation) {
   }
   EXPECT_EQ(b->LatestVersionCached("1"), 2u);
   b->StopBackgroundRefresh();
+}
+
+}  // namespace
+}  // namespace keyring_locker
+
+namespace keyring_locker {
+namespace {
+
+TEST(KeyServiceAuditTest, EveryLockerOperationIsAuditedWithoutKeyBytes) {
+  testing::FakeLocker locker;
+  char tmpl[] = "/tmp/klk_audit_ks.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string path = std::string(tmpl) + "/audit.log";
+  AuditOptions ao;
+  ao.path = path;
+  ao.actor = "db1:42";
+  auto audit = AuditLog::Open(ao);
+  ASSERT_TRUE(audit.ok()) << audit.status().ToString();
+  AuditLog* log = audit->get();
+  KeyScopeOptions scope;
+  scope.scope = "s";
+  KeyService svc(std::make_unique<testing::LockerRef>(&locker), scope, CacheOptions{}, std::move(audit).value(), "db1:42");
+  ASSERT_TRUE(svc.EnsureKey("1").ok());
+  ASSERT_TRUE(svc.Rotate("1").ok());
+  KeyService fresh(std::make_unique<testing::LockerRef>(&locker), scope, CacheOptions{}, nullptr, "x");
+  auto key = fresh.Get("1", 2);
+  ASSERT_TRUE(key.ok());
+  EXPECT_FALSE(svc.Get("1", 99).ok());
+  log->Flush();
+  AuditVerifyReport r = VerifyAuditLog(path);
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_GE(r.lines, 4u);  // create v1, create v2, rotate v2, failed fetch v99
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"op\":\"rotate\""), std::string::npos);
+  EXPECT_NE(text.find("NOT_FOUND"), std::string::npos);
+  EXPECT_NE(text.find("db1:42"), std::string::npos);
+  const auto& b = (*key)->bytes;
+  EXPECT_EQ(text.find(crypto::Base64Encode(b.data(), b.size())), std::string::npos);
+  EXPECT_EQ(text.find(crypto::HexEncode(b.data(), b.size())), std::string::npos);
+  std::system((std::string("rm -rf ") + tmpl).c_str());
 }
 
 }  // namespace

@@ -1,0 +1,170 @@
+#include "keyring_backend/auth/vault_auth_calls.h"
+
+#include <nlohmann/json.hpp>
+
+#include "keyring_backend/auth/secret_source.h"
+
+namespace keyring_locker::auth {
+namespace {
+
+using nlohmann::json;
+
+// Wipes the response body (it carries client_token) when the call returns.
+struct BodyGuard {
+  std::string* body;
+  ~BodyGuard() { Wipe(body); }
+};
+
+// "errors":[...] of a Vault error answer, for messages. Vault's error texts
+// name paths and reasons, never token values.
+std::string ErrorsOf(const json& body) {
+  std::string out;
+  if (body.is_object() && body.contains("errors") && body["errors"].is_array()) {
+    for (const json& e : body["errors"]) {
+      if (!e.is_string()) continue;
+      if (!out.empty()) out += "; ";
+      out += e.get<std::string>().substr(0, 200);
+    }
+  }
+  return out.empty() ? "no error text" : out;
+}
+
+// Status for a non-2xx answer of an auth call. 400/401/403 mean the
+// credential is bad; 5xx and 429 mean "try later".
+Status HttpError(long status, const json& body, const std::string& what, const std::string& fix) {
+  const std::string detail = what + " answered HTTP " + std::to_string(status) + " (" +
+                             ErrorsOf(body) + ")";
+  if (status == 400 || status == 401 || status == 403)
+    return Unauthenticated(detail + "; " + fix);
+  if (status == 404)
+    return FailedPrecondition(detail + "; the auth method is not enabled at that path: check the "
+                              "mount option or enable it on the locker");
+  if (status == 429 || status >= 500)
+    return Unavailable(detail + "; the locker is busy, sealed or down: it will be retried");
+  return Internal(detail + "; unexpected answer to an auth call");
+}
+
+StatusOr<json> ParseBody(const std::string& body, const std::string& what) {
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object())
+    return DataLoss(what + " returned a body that is not a JSON object; is locker.urls pointing "
+                    "at a Vault/OpenBao server?");
+  return j;
+}
+
+// auth{client_token, lease_duration, renewable} of login and renew answers.
+StatusOr<TokenGrant> GrantFromAuth(const json& j, const std::string& what) {
+  if (!j.contains("auth") || !j["auth"].is_object())
+    return DataLoss(what + " answer has no \"auth\" object; is this a Vault/OpenBao server?");
+  const json& a = j["auth"];
+  if (!a.contains("client_token") || !a["client_token"].is_string() ||
+      a["client_token"].get_ref<const std::string&>().empty())
+    return DataLoss(what + " answer has no auth.client_token");
+  TokenGrant g;
+  g.token = a["client_token"].get<std::string>();
+  if (a.contains("lease_duration") && a["lease_duration"].is_number_integer())
+    g.ttl = std::chrono::seconds(std::max<int64_t>(0, a["lease_duration"].get<int64_t>()));
+  g.renewable = a.contains("renewable") && a["renewable"].is_boolean() && a["renewable"].get<bool>();
+  return g;
+}
+
+StatusOr<HttpResponse> Post(HttpClient* http, const std::string& path, std::string body,
+                            const std::string& token, bool idempotent = true) {
+  HttpRequest req;
+  req.idempotent = idempotent;
+  req.method = "POST";
+  req.path = path;
+  req.body = std::move(body);
+  if (!token.empty()) req.headers.emplace_back("X-Vault-Token", token);
+  StatusOr<HttpResponse> r = http->Send(req);
+  Wipe(&req.body);  // may hold a secret_id
+  for (auto& h : req.headers) Wipe(&h.second);
+  return r;
+}
+
+StatusOr<TokenGrant> LoginCall(HttpClient* http, const std::string& path, std::string body,
+                               const std::string& what, const std::string& fix,
+                               bool idempotent) {
+  ASSIGN_OR_RETURN(HttpResponse r, Post(http, path, std::move(body), "", idempotent));
+  BodyGuard guard{&r.body};
+  json j = json::parse(r.body, nullptr, false);
+  if (r.status < 200 || r.status > 299) return HttpError(r.status, j, what, fix);
+  ASSIGN_OR_RETURN(json ok, ParseBody(r.body, what));
+  return GrantFromAuth(ok, what);
+}
+
+}  // namespace
+
+TokenGrant::~TokenGrant() { Wipe(&token); }
+
+StatusOr<TokenGrant> LookupSelf(HttpClient* http, const std::string& token,
+                                const std::string& source, const std::string& fix) {
+  HttpRequest req;
+  req.path = "/v1/auth/token/lookup-self";
+  req.headers.emplace_back("X-Vault-Token", token);
+  StatusOr<HttpResponse> sent = http->Send(req);
+  Wipe(&req.headers.back().second);
+  if (!sent.ok()) return sent.status().Annotate("looking up the token from " + source);
+  HttpResponse& r = *sent;
+  BodyGuard guard{&r.body};
+  const std::string what = "auth/token/lookup-self";
+  json j = json::parse(r.body, nullptr, false);
+  if (r.status == 403 || r.status == 401)
+    return Unauthenticated("token from " + source + " was rejected by the locker: expired or "
+                           "revoked; " + fix);
+  if (r.status < 200 || r.status > 299) return HttpError(r.status, j, what, fix);
+  ASSIGN_OR_RETURN(json ok, ParseBody(r.body, what));
+  if (!ok.contains("data") || !ok["data"].is_object())
+    return DataLoss(what + " answer has no \"data\" object; is this a Vault/OpenBao server?");
+  const json& d = ok["data"];
+  TokenGrant g;
+  g.token = token;
+  if (d.contains("ttl") && d["ttl"].is_number_integer())
+    g.ttl = std::chrono::seconds(std::max<int64_t>(0, d["ttl"].get<int64_t>()));
+  g.renewable = d.contains("renewable") && d["renewable"].is_boolean() && d["renewable"].get<bool>();
+  return g;
+}
+
+StatusOr<TokenGrant> RenewSelf(HttpClient* http, const std::string& token,
+                               std::chrono::seconds increment) {
+  json body = json::object();
+  if (increment.count() > 0) body["increment"] = std::to_string(increment.count()) + "s";
+  ASSIGN_OR_RETURN(HttpResponse r, Post(http, "/v1/auth/token/renew-self", body.dump(), token));
+  BodyGuard guard{&r.body};
+  const std::string what = "auth/token/renew-self";
+  json j = json::parse(r.body, nullptr, false);
+  if (r.status < 200 || r.status > 299)
+    return HttpError(r.status, j, what, "the token can no longer be renewed; logging in again");
+  ASSIGN_OR_RETURN(json ok, ParseBody(r.body, what));
+  return GrantFromAuth(ok, what);
+}
+
+StatusOr<TokenGrant> LoginAppRole(HttpClient* http, const std::string& mount,
+                                  const std::string& role_id, const std::string& secret_id,
+                                  const std::string& secret_source) {
+  json body = json::object();
+  body["role_id"] = role_id;
+  body["secret_id"] = secret_id;
+  std::string text = body.dump();
+  Wipe(&body["secret_id"].get_ref<std::string&>());  // Post() wipes `text`
+  return LoginCall(http, "/v1/auth/" + mount + "/login", std::move(text),
+                   "AppRole login at auth/" + mount,
+                   "check auth.approle.role_id and the secret_id in " + secret_source +
+                       " (secret IDs expire or run out of uses: generate a new one)",
+                   // A secret ID may have limited uses: a blind re-send after a
+                   // lost answer would burn one. The renewal loop retries later.
+                   /*idempotent=*/false);
+}
+
+StatusOr<TokenGrant> LoginCert(HttpClient* http, const std::string& mount,
+                               const std::string& role) {
+  json body = json::object();
+  if (!role.empty()) body["name"] = role;
+  return LoginCall(http, "/v1/auth/" + mount + "/login", body.dump(),
+                   "certificate login at auth/" + mount,
+                   "register tls.client_cert with the locker's cert auth method" +
+                       (role.empty() ? std::string() : " as role '" + role + "' (auth.cert.role)"),
+                   /*idempotent=*/true);
+}
+
+}  // namespace keyring_locker::auth

@@ -1,0 +1,21 @@
+// File access for the config: the config file itself and the small secret
+// files it points at. Internal to keyring_backend/config.
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+
+namespace keyring_locker::config_internal {
+
+// Reads a file holding one secret (password, token): refuses anything but a
+// regular file, refuses group/world access (others could read or swap it),
+// strips one trailing newline. Errors name `field` and the path, never the
+// content. Messages are not prefixed with a source; callers add it.
+StatusOr<std::string> ReadSecretFile(const std::string& path, const std::string& field);
+
+// Reads the config file; refuses a world-writable one. Errors carry the path
+// and the errno text.
+StatusOr<std::string> ReadConfigText(const std::string& path);
+
+}  // namespace keyring_locker::config_internal

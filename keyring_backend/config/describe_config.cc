@@ -1,0 +1,71 @@
+// DescribeConfig: what the server logs at startup. It names where each
+// secret comes from so an operator can check the setup, and by construction
+// never reads a secret field (token, SecretID, key password).
+#include <sstream>
+
+#include "keyring_backend/config/config.h"
+
+namespace keyring_locker {
+namespace {
+
+std::string OrNone(const std::string& s) { return s.empty() ? "(none)" : s; }
+
+std::string SecretSource(const std::string& file, const std::string& env) {
+  if (!file.empty()) return "file " + file;
+  if (!env.empty()) return "env $" + env;
+  return "(not set)";
+}
+
+std::string AuthLine(const AuthOptions& a) {
+  switch (a.method) {
+    case AuthOptions::Method::kToken:
+      return "token from " + SecretSource(a.token_file, a.token_env);
+    case AuthOptions::Method::kAppRole:
+      return "approle at auth/" + a.approle_mount + ", role_id " + a.role_id +
+             ", secret_id from " + SecretSource(a.secret_id_file, a.secret_id_env);
+    case AuthOptions::Method::kCert:
+      return "cert at auth/" + a.cert_mount + ", role " + OrNone(a.cert_role);
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+std::string DescribeConfig(const Config& c) {
+  try {
+    std::ostringstream out;
+    out << "locker:   " << c.locker_type << " at ";
+    for (size_t i = 0; i < c.http.endpoints.size(); ++i) {
+      out << (i ? ", " : "") << c.http.endpoints[i];
+    }
+    out << "; namespace " << OrNone(c.http.ns) << "\n";
+    out << "storage:  kv mount " << c.vault.kv_mount << " (version "
+        << (c.vault.kv_version == 0 ? std::string("auto") : std::to_string(c.vault.kv_version))
+        << "), transit " << c.vault.transit_mount << "/" << c.vault.transit_key << "\n";
+    out << "keys:     " << c.keys.prefix << "/" << c.keys.scope << "\n";
+    out << "auth:     " << AuthLine(c.auth) << "; renew at " << c.auth.renew_fraction
+        << " of TTL\n";
+    const TlsOptions& t = c.http.tls;
+    out << "tls:      verify " << (t.verify ? "on" : "OFF") << ", min " << t.min_version
+        << ", ca_file " << OrNone(t.ca_file) << ", ca_dir " << OrNone(t.ca_dir)
+        << ", client_cert " << OrNone(t.client_cert) << ", client_key " << OrNone(t.client_key)
+        << (t.client_key_password.empty() ? "" : " (password from file)") << ", pin "
+        << OrNone(t.pinned_public_key) << "\n";
+    out << "network:  connect " << c.http.connect_timeout.count() << " ms, total "
+        << c.http.total_timeout.count() << " ms, " << c.http.max_retries << " retries (backoff "
+        << c.http.backoff_initial.count() << ".." << c.http.backoff_max.count()
+        << " ms), responses up to " << c.http.max_response_bytes << " bytes\n";
+    out << "cache:    versions re-read every " << c.cache.version_refresh.count()
+        << " s, up to " << c.cache.max_keys << " keys\n";
+    out << "audit:    "
+        << (c.audit.path.empty() ? std::string("off")
+                                 : c.audit.path + " as " + OrNone(c.audit.actor))
+        << "\n";
+    for (const std::string& w : c.warnings) out << "WARNING:  " << w << "\n";
+    return out.str();
+  } catch (const std::exception&) {
+    return "(configuration summary unavailable: out of memory)\n";
+  }
+}
+
+}  // namespace keyring_locker

@@ -1,0 +1,289 @@
+#include "keyring_backend/http/curl_http_client.h"
+
+#include <algorithm>
+#include <optional>
+#include <thread>
+
+#include "keyring_backend/http/http_options_check.h"
+#include "keyring_backend/http/retry_policy.h"
+
+namespace keyring_locker {
+
+StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(HttpOptions options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<http::CurlHttpClient> client,
+                   http::CurlHttpClient::Create(std::move(options)));
+  return std::unique_ptr<HttpClient>(std::move(client));
+}
+
+namespace http {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// Idle handles kept warm; more concurrent Sends than this still work, their
+// extra handles are just freed afterwards.
+constexpr size_t kMaxIdleHandles = 16;
+constexpr milliseconds kDeadlineSlack{10};
+
+milliseconds Remaining(Clock::time_point deadline) {
+  return std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+}
+
+bool IsTlsVerifyFailure(CURLcode c) {
+  return c == CURLE_PEER_FAILED_VERIFICATION || c == CURLE_SSL_CACERT_BADFILE;
+}
+
+bool IsClientCertFailure(CURLcode c) {
+  return c == CURLE_SSL_CERTPROBLEM || c == CURLE_SSL_ENGINE_NOTFOUND ||
+         c == CURLE_SSL_ENGINE_SETFAILED;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<CurlHttpClient>> CurlHttpClient::Create(HttpOptions options,
+                                                                 TestHooks hooks) {
+  std::vector<Endpoint> endpoints;
+  RETURN_IF_ERROR(ValidateHttpOptions(options, &endpoints));
+  RETURN_IF_ERROR(EnsureCurlGlobalInit());
+  ASSIGN_OR_RETURN(std::unique_ptr<SharedCache> shared, SharedCache::Create());
+  Slist resolve;
+  for (const std::string& entry : hooks.resolve) {
+    curl_slist* grown = curl_slist_append(resolve.get(), entry.c_str());
+    if (grown == nullptr) return Internal("out of memory building the resolve list");
+    resolve.release();
+    resolve.reset(grown);
+  }
+  return std::unique_ptr<CurlHttpClient>(new CurlHttpClient(
+      std::move(options), std::move(endpoints), std::move(resolve), std::move(shared)));
+}
+
+CurlHttpClient::CurlHttpClient(HttpOptions options, std::vector<Endpoint> endpoints,
+                               Slist resolve, std::unique_ptr<SharedCache> shared)
+    : options_(std::move(options)),
+      endpoints_(std::move(endpoints)),
+      resolve_(std::move(resolve)),
+      shared_(std::move(shared)),
+      pool_(std::make_unique<EasyHandlePool>(kMaxIdleHandles)) {}
+
+HttpStats CurlHttpClient::stats() const {
+  HttpStats s;
+  s.requests = requests_.load();
+  s.retries = retries_.load();
+  s.failovers = failovers_.load();
+  s.errors = errors_.load();
+  s.active_endpoint = endpoints_[active_.load() % endpoints_.size()].base;
+  return s;
+}
+
+std::string CurlHttpClient::Describe() const { return DescribeHttpOptions(options_); }
+std::string CurlHttpClient::Warning() const { return HttpOptionsWarning(options_); }
+
+StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
+  ++requests_;
+  // Nothing below is expected to throw, but an allocation failure must not
+  // unwind into the database server.
+  try {
+    StatusOr<HttpResponse> result = SendOnce(request);
+    if (!result.ok()) ++errors_;
+    return result;
+  } catch (const std::exception& e) {
+    ++errors_;
+    return Internal(std::string("HTTP client failed unexpectedly: ") + e.what());
+  }
+}
+
+StatusOr<Slist> CurlHttpClient::BuildHeaders(const HttpRequest& request) const {
+  std::vector<std::string> lines;
+  // An empty "Expect:" stops libcurl from waiting for 100-continue on big bodies.
+  lines.push_back("Expect:");
+  if (!request.body.empty()) lines.push_back("Content-Type: application/json");
+  if (!options_.ns.empty()) lines.push_back("X-Vault-Namespace: " + options_.ns);
+  for (const auto& [name, value] : request.headers) {
+    // The value may be a token: name only in the message.
+    if (name.empty() || name.find_first_of(":\r\n") != std::string::npos ||
+        value.find_first_of("\r\n") != std::string::npos)
+      return InvalidArgument("request header '" + name.substr(0, 64) +
+                             "' has an empty name or a CR/LF/colon in it; this is a bug in "
+                             "the caller");
+    lines.push_back(name + ": " + value);
+  }
+  Slist list;
+  for (std::string& line : lines) {
+    curl_slist* grown = curl_slist_append(list.get(), line.c_str());
+    WipeString(&line);  // header lines may carry X-Vault-Token
+    if (grown == nullptr) return Internal("out of memory building request headers");
+    list.release();
+    list.reset(grown);
+  }
+  return list;
+}
+
+int CurlHttpClient::FindEndpoint(const Endpoint& origin) const {
+  for (size_t i = 0; i < endpoints_.size(); ++i)
+    if (endpoints_[i].SameOrigin(origin)) return static_cast<int>(i);
+  return -1;
+}
+
+Status CurlHttpClient::TransportError(const AttemptResult& r, const Endpoint& ep) const {
+  if (IsTlsVerifyFailure(r.code))
+    return FailedPrecondition("TLS verification of " + ep.base + " failed (" + r.error +
+                              "); make tls.ca_file or tls.ca_dir hold the CA that signed the "
+                              "locker's certificate and check the certificate names host '" +
+                              ep.host + "'");
+  if (r.code == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
+    return FailedPrecondition("public key of " + ep.base +
+                              " does not match tls.pinned_public_key; update the pin if the "
+                              "locker's key was replaced, otherwise the connection is being "
+                              "intercepted");
+  if (IsClientCertFailure(r.code))
+    return FailedPrecondition("client certificate could not be used (" + r.error +
+                              "); check tls.client_cert and tls.client_key are PEM files that "
+                              "match and tls.client_key_password is right");
+  if (r.code == CURLE_COULDNT_CONNECT || r.code == CURLE_COULDNT_RESOLVE_HOST ||
+      !r.maybe_received)
+    return Unavailable("cannot connect to " + ep.base + ": " + r.error +
+                       "; is the locker running and locker.urls right?");
+  return Unavailable("request to " + ep.base + " failed: " + r.error +
+                     "; the locker or the network dropped the exchange");
+}
+
+StatusOr<HttpResponse> CurlHttpClient::SendOnce(const HttpRequest& request) {
+  const auto start = Clock::now();
+  const auto deadline = start + options_.total_timeout;
+  ASSIGN_OR_RETURN(Slist headers, BuildHeaders(request));
+  std::string path = request.path;
+  if (request.method == "LIST")
+    path += (path.find('?') == std::string::npos ? "?list=true" : "&list=true");
+  PooledHandle handle(pool_.get());
+  if (handle.get() == nullptr) return Internal("curl_easy_init failed (out of memory?)");
+
+  const size_t n = endpoints_.size();
+  size_t ep = active_.load() % n;
+  std::vector<bool> tried(n, false);
+  int attempts = 0, retries = 0, backoff_step = 0;
+  Status last_error = Unavailable("no attempt was made");
+  std::optional<HttpResponse> last_response;  // the last retryable HTTP answer
+  const std::string total_ms = std::to_string(options_.total_timeout.count());
+  auto deadline_error = [&](const std::string& why) {
+    return DeadlineExceeded("no answer from the locker within timeouts.total_ms=" + total_ms +
+                            " (" + std::to_string(attempts) + " attempts; " + why +
+                            "); check the locker's health or raise timeouts.total_ms");
+  };
+  auto finish = [&](AttemptResult* r) {
+    HttpResponse resp;
+    resp.status = r->status;
+    resp.body.swap(r->body);
+    resp.endpoint = endpoints_[ep].base;
+    resp.attempts = attempts;
+    resp.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+    return resp;
+  };
+
+  // A node that accepts the connection and then hangs must not eat the whole
+  // budget when there is a retry left to fail over with: one attempt gets at
+  // most half the budget (never less than the connect timeout).
+  const milliseconds attempt_cap =
+      options_.max_retries > 0 ? std::max(options_.total_timeout / 2, options_.connect_timeout)
+                               : options_.total_timeout;
+
+  AttemptResult r;
+  for (;;) {
+    const milliseconds remaining = Remaining(deadline);
+    if (remaining.count() <= 0) return deadline_error("last: " + last_error.message());
+    AttemptSpec spec;
+    spec.options = &options_;
+    spec.share = shared_->get();
+    spec.headers = headers.get();
+    spec.resolve = resolve_.get();
+    spec.request = &request;
+    spec.url = endpoints_[ep].base + path;
+    spec.timeout = std::min(remaining, attempt_cap);
+    spec.connect_timeout = std::min(options_.connect_timeout, remaining);
+    tried[ep] = true;
+    ++attempts;
+    RETURN_IF_ERROR(PerformAttempt(handle.get(), spec, &r));
+
+    if (r.over_cap) {
+      WipeString(&r.body);
+      return ResourceExhausted("response from " + endpoints_[ep].base +
+                               " exceeded limits.max_response_bytes=" +
+                               std::to_string(options_.max_response_bytes) +
+                               "; raise the limit if the locker legitimately returns more");
+    }
+    size_t next = ep;
+    std::optional<milliseconds> wait;
+    if (r.code != CURLE_OK) {
+      Status err = TransportError(r, endpoints_[ep]);
+      if (err.code() == Code::kFailedPrecondition) return err;
+      // libcurl's own timer may fire a few ms before ours: that is still the budget.
+      if (r.code == CURLE_OPERATION_TIMEDOUT && Remaining(deadline) < kDeadlineSlack)
+        return deadline_error("last: " + err.message());
+      if (r.maybe_received && !request.idempotent)
+        return Unavailable(err.message() + "; the request may have reached the locker, so it "
+                           "was not re-sent (not idempotent): check whether it took effect");
+      last_error = std::move(err);
+      if (last_response) WipeString(&last_response->body);
+      last_response.reset();
+      next = (ep + 1) % n;
+    } else {
+      switch (Classify(r.status)) {
+        case Disposition::kReturn:
+          active_.store(ep);
+          return finish(&r);
+        case Disposition::kRedirect: {
+          if (r.redirect_url.empty()) return finish(&r);  // nothing to follow
+          StatusOr<Endpoint> origin = ParseOrigin(r.redirect_url);
+          const int j = origin.ok() ? FindEndpoint(*origin) : -1;
+          if (j < 0) {
+            WipeString(&r.body);
+            return FailedPrecondition(
+                "locker redirected to " + (origin.ok() ? origin->base : std::string("'?'")) +
+                " which is not in locker.urls; add it or fix the HA setup (the request was "
+                "not re-sent there)");
+          }
+          next = static_cast<size_t>(j);
+          wait = milliseconds(0);  // the active node is known: go now
+          break;
+        }
+        case Disposition::kRetrySame:
+          wait = r.retry_after;
+          break;
+        case Disposition::kFailover:
+          // 503 means the node did not serve the request; a 500/502 may
+          // have happened after a side effect.
+          if (!request.idempotent && r.status != 503) return finish(&r);
+          next = (ep + 1) % n;
+          break;
+      }
+      if (last_response) WipeString(&last_response->body);
+      last_response = finish(&r);
+      last_error = Unavailable(endpoints_[ep].base + " answered HTTP " +
+                               std::to_string(r.status));
+    }
+
+    if (retries >= options_.max_retries) {
+      if (last_response) return std::move(*last_response);
+      return last_error;
+    }
+    if (!wait) {
+      // A fresh endpoint is tried at once; coming back to one already tried
+      // in this call waits first, so a flapping cluster is not hammered.
+      wait = tried[next] ? Backoff(backoff_step++, options_.backoff_initial, options_.backoff_max)
+                         : milliseconds(0);
+    }
+    if (*wait >= Remaining(deadline)) {
+      if (last_response) WipeString(&last_response->body);
+      return deadline_error("the next retry would start after the budget ends; last: " +
+                            last_error.message());
+    }
+    ++retries;
+    ++retries_;
+    if (next != ep) ++failovers_;
+    if (wait->count() > 0) std::this_thread::sleep_for(*wait);
+    ep = next;
+  }
+}
+
+}  // namespace http
+}  // namespace keyring_locker

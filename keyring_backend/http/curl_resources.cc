@@ -1,0 +1,74 @@
+#include "keyring_backend/http/curl_resources.h"
+
+namespace keyring_locker::http {
+
+Status EnsureCurlGlobalInit() {
+  static std::once_flag once;
+  static CURLcode result = CURLE_OK;
+  std::call_once(once, [] { result = curl_global_init(CURL_GLOBAL_DEFAULT); });
+  if (result != CURLE_OK)
+    return Internal(std::string("curl_global_init failed: ") + curl_easy_strerror(result) +
+                    "; check that libcurl and its TLS library are installed correctly");
+  return Status::Ok();
+}
+
+StatusOr<std::unique_ptr<SharedCache>> SharedCache::Create() {
+  std::unique_ptr<SharedCache> cache(new SharedCache());
+  cache->share_ = curl_share_init();
+  if (cache->share_ == nullptr) return Internal("curl_share_init failed (out of memory?)");
+  CURLSH* s = cache->share_;
+  if (curl_share_setopt(s, CURLSHOPT_LOCKFUNC, &SharedCache::Lock) != CURLSHE_OK ||
+      curl_share_setopt(s, CURLSHOPT_UNLOCKFUNC, &SharedCache::Unlock) != CURLSHE_OK ||
+      curl_share_setopt(s, CURLSHOPT_USERDATA, cache.get()) != CURLSHE_OK ||
+      curl_share_setopt(s, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+      curl_share_setopt(s, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+    return Internal("libcurl refused to share the DNS/TLS session cache; libcurl is too old "
+                    "or built without TLS session support");
+  }
+  return cache;
+}
+
+SharedCache::~SharedCache() {
+  // Every easy handle using the share must already be gone (the client frees
+  // its pool before the cache), otherwise this returns CURLSHE_IN_USE.
+  if (share_ != nullptr) curl_share_cleanup(share_);
+}
+
+std::mutex& SharedCache::MutexFor(curl_lock_data data) {
+  int i = static_cast<int>(data);
+  if (i < 0 || i > CURL_LOCK_DATA_LAST) i = CURL_LOCK_DATA_LAST;
+  return mutexes_[i];
+}
+
+void SharedCache::Lock(CURL*, curl_lock_data data, curl_lock_access, void* self) {
+  static_cast<SharedCache*>(self)->MutexFor(data).lock();
+}
+
+void SharedCache::Unlock(CURL*, curl_lock_data data, void* self) {
+  static_cast<SharedCache*>(self)->MutexFor(data).unlock();
+}
+
+EasyHandle EasyHandlePool::Acquire() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_.empty()) {
+      EasyHandle h = std::move(idle_.back());
+      idle_.pop_back();
+      return h;
+    }
+  }
+  return EasyHandle(curl_easy_init());
+}
+
+void EasyHandlePool::Release(EasyHandle handle) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (idle_.size() < max_idle_) idle_.push_back(std::move(handle));
+  // else: the handle (and its connection) is freed here, outside any transfer.
+}
+
+size_t EasyHandlePool::idle() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return idle_.size();
+}
+
+}  // namespace keyring_locker::http
