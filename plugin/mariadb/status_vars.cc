@@ -1,6 +1,7 @@
 // SHOW STATUS LIKE 'keyring_locker%': one function per variable, each taking
 // a fresh BackendStatus snapshot into the server's per-call buffer (no shared
 // static storage, so concurrent SHOW STATUS calls cannot race).
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <exception>
@@ -11,7 +12,7 @@ namespace keyring_locker::mariadb {
 namespace {
 
 template <typename F>
-int ShowNumber(SHOW_VAR* var, void* buff, F get) {
+int ShowNumber(struct st_mysql_show_var* var, void* buff, F get) {
   unsigned long long n = 0;
   try {
     if (Backend* b = State().backend.get()) n = get(b->status());
@@ -25,7 +26,7 @@ int ShowNumber(SHOW_VAR* var, void* buff, F get) {
 }
 
 template <typename F>
-int ShowText(SHOW_VAR* var, void* buff, F get) {
+int ShowText(struct st_mysql_show_var* var, void* buff, F get) {
   std::string text;
   try {
     if (Backend* b = State().backend.get()) text = get(b->status());
@@ -41,11 +42,11 @@ int ShowText(SHOW_VAR* var, void* buff, F get) {
 }
 
 #define KLK_NUM(fn, expr)                                                                              \
-  int fn(MYSQL_THD, SHOW_VAR* var, void* buff, struct system_status_var*, enum enum_var_type) {        \
+  int fn(MYSQL_THD, struct st_mysql_show_var* var, void* buff, struct system_status_var*, enum enum_var_type) {        \
     return ShowNumber(var, buff, [](const BackendStatus& s) -> unsigned long long { return (expr); }); \
   }
 #define KLK_TEXT(fn, expr)                                                                       \
-  int fn(MYSQL_THD, SHOW_VAR* var, void* buff, struct system_status_var*, enum enum_var_type) {  \
+  int fn(MYSQL_THD, struct st_mysql_show_var* var, void* buff, struct system_status_var*, enum enum_var_type) {  \
     return ShowText(var, buff, [](const BackendStatus& s) -> std::string { return (expr); }); \
   }
 

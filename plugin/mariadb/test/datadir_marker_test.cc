@@ -1,0 +1,89 @@
+#include "plugin/mariadb/datadir_marker.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include <unistd.h>
+
+namespace keyring_locker::mariadb {
+namespace {
+
+class MarkerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/klk_marker_XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    path_ = dir_ + "/" + kMarkerFileName;
+    id_.ns = "";
+    id_.kv_mount = "secret";
+    id_.prefix = "keyring_locker";
+    id_.scope = "prod/db1";
+    id_.urls = "https://v1:8200";
+  }
+  void TearDown() override {
+    std::remove(path_.c_str());
+    rmdir(dir_.c_str());
+  }
+  std::string dir_, path_;
+  ScopeIdentity id_;
+};
+
+TEST_F(MarkerTest, FreshDatadirAsksForAMarker) {
+  bool write = false;
+  ASSERT_TRUE(CheckMarker(path_, id_, false, &write).ok());
+  EXPECT_TRUE(write);
+}
+
+TEST_F(MarkerTest, RoundTripAndSameScopeStarts) {
+  ASSERT_TRUE(WriteMarker(path_, id_).ok());
+  auto read = ReadMarker(path_);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_TRUE(read->SameKeys(id_));
+  bool write = true;
+  ASSERT_TRUE(CheckMarker(path_, id_, true, &write).ok());
+  EXPECT_FALSE(write);
+}
+
+TEST_F(MarkerTest, AnotherUrlIsTheSameKeys) {
+  ASSERT_TRUE(WriteMarker(path_, id_).ok());
+  ScopeIdentity moved = id_;
+  moved.urls = "https://v2:8200";
+  bool write = false;
+  EXPECT_TRUE(CheckMarker(path_, moved, true, &write).ok());
+}
+
+TEST_F(MarkerTest, DifferentScopeOrPrefixOrMountIsRefusedNamingBoth) {
+  ASSERT_TRUE(WriteMarker(path_, id_).ok());
+  for (auto change : {&ScopeIdentity::scope, &ScopeIdentity::prefix, &ScopeIdentity::kv_mount, &ScopeIdentity::ns}) {
+    ScopeIdentity other = id_;
+    other.*change = "other";
+    bool write = false;
+    Status s = CheckMarker(path_, other, true, &write);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.code(), Code::kFailedPrecondition);
+    EXPECT_NE(s.message().find("\"other\""), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find(path_), std::string::npos) << s.message();
+  }
+}
+
+TEST_F(MarkerTest, EmptyScopeWithMarkerIsRefused) {
+  ASSERT_TRUE(WriteMarker(path_, id_).ok());
+  bool write = false;
+  Status s = CheckMarker(path_, id_, false, &write);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("no keys"), std::string::npos) << s.message();
+}
+
+TEST_F(MarkerTest, DamagedMarkerIsDataLoss) {
+  std::ofstream(path_) << "{not json";
+  bool write = false;
+  Status s = CheckMarker(path_, id_, true, &write);
+  EXPECT_EQ(s.code(), Code::kDataLoss);
+}
+
+}  // namespace
+}  // namespace keyring_locker::mariadb

@@ -1,0 +1,120 @@
+#include "plugin/mariadb/key_gate.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "tests/support/fake_locker.h"
+
+namespace keyring_locker::mariadb {
+namespace {
+
+using keyring_locker::testing::FakeLocker;
+using keyring_locker::testing::LockerRef;
+
+class KeyGateTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<KeyService> NewService() {
+    KeyScopeOptions s;
+    s.scope = "gate/test";
+    CacheOptions c;
+    return std::make_unique<KeyService>(std::make_unique<LockerRef>(&locker_), s, c, nullptr, "test:1");
+  }
+  KeyGate NewGate(KeyService* svc, bool create = true) {
+    KeyGateOptions o;
+    o.create_missing = create;
+    o.retry_after = std::chrono::milliseconds(200);
+    return KeyGate(svc, o, [this](const std::string& m) { logged_.push_back(m); });
+  }
+  FakeLocker locker_;
+  std::vector<std::string> logged_;
+};
+
+TEST_F(KeyGateTest, UnknownIdIsCreatedOnceThenServedFromCache) {
+  auto svc = NewService();
+  KeyGate gate = NewGate(svc.get());
+  EXPECT_EQ(gate.LatestVersion(5), 1u);
+  const int stores = locker_.stores.load(), fetches = locker_.fetches.load();
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(gate.LatestVersion(5), 1u);
+  EXPECT_EQ(locker_.stores.load(), stores);
+  EXPECT_EQ(locker_.fetches.load(), fetches);
+}
+
+TEST_F(KeyGateTest, GetKeyReportsSizeForNullOrSmallBuffer) {
+  auto svc = NewService();
+  KeyGate gate = NewGate(svc.get());
+  ASSERT_EQ(gate.LatestVersion(1), 1u);
+  unsigned len = 0;
+  EXPECT_EQ(gate.GetKey(1, 1, nullptr, &len), kKeyBufferTooSmall);
+  EXPECT_EQ(len, 32u);
+  unsigned char small[16];
+  len = sizeof small;
+  EXPECT_EQ(gate.GetKey(1, 1, small, &len), kKeyBufferTooSmall);
+  EXPECT_EQ(len, 32u);
+  unsigned char buf[64] = {0};
+  len = sizeof buf;
+  ASSERT_EQ(gate.GetKey(1, 1, buf, &len), 0u);
+  EXPECT_EQ(len, 32u);
+  auto k = svc->Get("1", 1);
+  ASSERT_TRUE(k.ok());
+  EXPECT_EQ(std::memcmp(buf, (*k)->bytes.data(), 32), 0);
+}
+
+TEST_F(KeyGateTest, UnknownVersionIsInvalidAndLogged) {
+  auto svc = NewService();
+  KeyGate gate = NewGate(svc.get());
+  ASSERT_EQ(gate.LatestVersion(1), 1u);
+  unsigned char buf[32];
+  unsigned len = sizeof buf;
+  EXPECT_EQ(gate.GetKey(1, 9, buf, &len), kKeyVersionInvalid);
+  ASSERT_FALSE(logged_.empty());
+  EXPECT_NE(logged_.back().find("version 9"), std::string::npos);
+}
+
+TEST_F(KeyGateTest, ServedKeyKeepsBeingServedWhileLockerIsDown) {
+  auto svc = NewService();
+  KeyGate gate = NewGate(svc.get());
+  ASSERT_EQ(gate.LatestVersion(1), 1u);
+  locker_.down = true;
+  unsigned char buf[32];
+  unsigned len = sizeof buf;
+  EXPECT_EQ(gate.LatestVersion(1), 1u);
+  EXPECT_EQ(gate.GetKey(1, 1, buf, &len), 0u);
+  // A new id cannot be created while the locker is down, and the failure is
+  // not retried on every call.
+  EXPECT_EQ(gate.LatestVersion(77), kKeyVersionInvalid);
+  const int stores = locker_.stores.load();
+  EXPECT_EQ(gate.LatestVersion(77), kKeyVersionInvalid);
+  EXPECT_EQ(locker_.stores.load(), stores);
+  locker_.down = false;
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(gate.LatestVersion(77), 1u);
+}
+
+TEST_F(KeyGateTest, NewerVersionIsOnlyHandedOutOnceItsBytesAreHere) {
+  auto writer = NewService();  // another server sharing the scope
+  auto svc = NewService();
+  KeyGate gate = NewGate(svc.get());
+  ASSERT_EQ(gate.LatestVersion(1), 1u);
+  ASSERT_TRUE(writer->Rotate("1").ok());
+  // The refresh sees version 2, then the locker goes away before its bytes
+  // were fetched.
+  ASSERT_TRUE(svc->RefreshVersions().ok());
+  ASSERT_EQ(svc->LatestVersionCached("1"), 2u);
+  locker_.down = true;
+  EXPECT_EQ(gate.LatestVersion(1), 1u);  // v2's bytes are not here: keep v1
+  locker_.down = false;
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(gate.LatestVersion(1), 2u);
+}
+
+TEST_F(KeyGateTest, BackupToolDoesNotCreateKeys) {
+  auto svc = NewService();
+  KeyGate gate = NewGate(svc.get(), /*create=*/false);
+  EXPECT_EQ(gate.LatestVersion(3), kKeyVersionInvalid);
+  EXPECT_EQ(locker_.stores.load(), 0);
+}
+
+}  // namespace
+}  // namespace keyring_locker::mariadb
