@@ -102,7 +102,8 @@ Reply Locker::Process(const httplib::Request& req, const std::string& rel, const
   json body = json::object();
   if (!req.body.empty()) {
     body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-    if (body.is_discarded()) return Error(400, "failed to parse JSON input: send a JSON object body");
+    if (body.is_discarded() || !body.is_object())
+      return Error(400, "failed to parse JSON input: send a JSON object body");
   }
   const std::string ns = TrimSlashes(req.get_header_value("X-Vault-Namespace"));
   const bool is_sys = rel.compare(0, 4, "sys/") == 0;

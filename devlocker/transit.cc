@@ -48,7 +48,8 @@ Item Encrypt(const std::string& name, const json& k, const json& in) {
   if (version == 0) version = latest;
   if (version > latest || version < k["min_encryption_version"].get<int64_t>() || version < 1)
     return {"requested version for encryption is not within the key's allowed range", nullptr};
-  auto plain = crypto::Base64Decode(StringField(in, "plaintext"));
+  if (!in.contains("plaintext") || !in["plaintext"].is_string()) return {"missing plaintext to encrypt", nullptr};
+  auto plain = crypto::Base64Decode(in["plaintext"].get<std::string>());
   if (!plain.ok()) return {"failed to base64-decode plaintext", nullptr};
   auto key = VersionKey(k["versions"][std::to_string(version)]["key"].get<std::string>(),
                         k["derived"].get<bool>(), StringField(in, "context"));
@@ -106,7 +107,7 @@ Reply RunItems(const json& body, Op op) {
     if (!body["batch_input"].is_array()) return Error(400, "batch_input must be an array");
     json results = json::array();
     for (const auto& in : body["batch_input"]) {
-      Item item = op(in.is_object() ? in : json::object());
+      Item item = in.is_object() ? op(in) : Item{"batch_input items must be JSON objects", nullptr};
       results.push_back(item.error.empty() ? item.data : json{{"error", item.error}});
     }
     return Ok(json{{"batch_results", results}});

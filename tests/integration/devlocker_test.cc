@@ -169,6 +169,9 @@ TEST_F(DevLockerTest, TransitRoundTripAndBatch) {
   auto bdec = L().Call("POST", "transit/decrypt/rt",
                        {{"batch_input", {{{"ciphertext", batch.body["data"]["batch_results"][0]["ciphertext"]}}}}});
   EXPECT_EQ(bdec.body["data"]["batch_results"][0]["plaintext"], "YQ==");
+  EXPECT_EQ(L().Call("POST", "transit/encrypt/rt", json::object()).status, 400);  // no plaintext
+  auto odd = L().Call("POST", "transit/encrypt/rt", {{"batch_input", {5}}});
+  EXPECT_TRUE(odd.body["data"]["batch_results"][0].contains("error"));
 }
 
 TEST_F(DevLockerTest, TransitRotateAndMinDecryptionVersion) {
