@@ -66,6 +66,7 @@ int InitEncryption(void*) {
     st.backup_tool = IsBackupTool();
     std::string config_file;
     SettingValues values = CollectSettings(&config_file);
+    UseVariableNamesInMessages(config_file.empty());
     auto config = BuildConfig(config_file, values);
     if (!config.ok()) {
       LogError("configuration rejected: " + config.status().message());
@@ -78,9 +79,9 @@ int InitEncryption(void*) {
     // encrypted redo and pages, and no key has been cached yet.
     auto backend = Backend::Open(*config, /*require_locker=*/true);
     if (!backend.ok()) {
-      LogError("cannot start without the locker: " + backend.status().ToString() +
-               ". Nothing was written. Fix the problem named here (or wait until the locker is reachable "
-               "and unsealed) and start the server again.");
+      LogError("cannot start without the locker, nothing was written: " + backend.status().ToString() +
+               " -- fix the problem named here (or wait until the locker is reachable and unsealed), then "
+               "start the server again");
       return 1;
     }
     if (!st.backup_tool) {

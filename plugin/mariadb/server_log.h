@@ -8,6 +8,10 @@
 
 namespace keyring_locker::mariadb {
 
+// When the plugin is configured through keyring_locker_* variables, messages
+// from the core name the variable instead of the JSON field ("locker.urls").
+void UseVariableNamesInMessages(bool on);
+
 void LogError(const std::string& message);
 void LogWarning(const std::string& message);
 void LogNote(const std::string& message);
