@@ -39,8 +39,7 @@ ScopeIdentity ScopeIdentity::From(const Config& config) {
 }
 
 std::string ScopeIdentity::Describe() const {
-  return "namespace=\"" + ns + "\" kv_mount=\"" + kv_mount + "\" prefix=\"" + prefix + "\" scope=\"" + scope +
-         "\" (locker " + urls + ")";
+  return "namespace=\"" + ns + "\" kv_mount=\"" + kv_mount + "\" prefix=\"" + prefix + "\" scope=\"" + scope + "\"";
 }
 
 StatusOr<ScopeIdentity> ReadMarker(const std::string& path) {
@@ -104,11 +103,12 @@ Status CheckMarker(const std::string& path, const ScopeIdentity& configured, boo
     return Status::Ok();
   }
   if (!marker->SameKeys(configured)) {
-    return FailedPrecondition("this datadir's keys live in " + marker->Describe() + " (" + path +
-                              ") but the plugin is configured for " + configured.Describe() +
-                              "; refusing to start so no data is written under keys that do not belong to this "
-                              "datadir. Fix the keyring_locker settings to name the recorded scope; only if the "
-                              "datadir really moved to the new scope (keys copied there), delete " + path);
+    return FailedPrecondition(path + " says this datadir's keys live in " + marker->Describe() +
+                              " (locker " + marker->urls + ") but the plugin is configured for " +
+                              configured.Describe() +
+                              "; no data may be written under keys that do not belong to it. Fix the keyring_locker "
+                              "settings to name the recorded scope (only if the keys were copied to the new scope, "
+                              "delete " + path + ")");
   }
   if (!scope_has_keys) {
     return FailedPrecondition("this datadir was encrypted with keys from " + marker->Describe() +

@@ -3,6 +3,8 @@
 // exception crossing into mariadbd would terminate the server.
 #include <mysql/plugin_encryption.h>
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -40,13 +42,21 @@ void LogMultiline(const std::string& text) {
   }
 }
 
-// The server's working directory is its datadir while plugins initialize.
+// The server's working directory is its datadir while plugins initialize;
+// messages name the marker by absolute path so operators find it.
+std::string MarkerPath() {
+  char cwd[4096];
+  if (getcwd(cwd, sizeof cwd) == nullptr) return kMarkerFileName;
+  return std::string(cwd) + "/" + kMarkerFileName;
+}
+
 Status BindDatadir(Backend& backend) {
   ScopeIdentity id = ScopeIdentity::From(backend.config());
+  const std::string marker = MarkerPath();
   auto names = backend.keys().ListNames();
   if (!names.ok()) return names.status().Annotate("listing the keys of scope \"" + id.scope + "\"");
   bool write_marker = false;
-  RETURN_IF_ERROR(CheckMarker(kMarkerFileName, id, !names->empty(), &write_marker));
+  RETURN_IF_ERROR(CheckMarker(marker, id, !names->empty(), &write_marker));
   // Key 1 encrypts system data (redo, binlog, Aria), key 2 temporary data;
   // InnoDB asks for both right after plugin init.
   for (const char* name : {"1", "2"}) {
@@ -54,8 +64,8 @@ Status BindDatadir(Backend& backend) {
     if (!v.ok()) return v.status().Annotate("creating key " + std::string(name));
   }
   if (write_marker) {
-    RETURN_IF_ERROR(WriteMarker(kMarkerFileName, id));
-    LogNote(std::string("bound this datadir to ") + id.Describe() + " (" + kMarkerFileName + " written)");
+    RETURN_IF_ERROR(WriteMarker(marker, id));
+    LogNote("bound this datadir to " + id.Describe() + " (" + marker + " written)");
   }
   return Status::Ok();
 }
