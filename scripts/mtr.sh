@@ -34,6 +34,20 @@ export KLK_LOCKER_URL=$URL KLK_LOCKER_PORT=${URL##*:} KLK_LOCKER_CA=$KLK_LOCKER_
 export KLK_TOKEN_FILE=$KLK_LOCKER_DIR/token
 cp "$KLK_ROOT_TOKEN_FILE" "$KLK_TOKEN_FILE"
 chmod 600 "$KLK_TOKEN_FILE"
+# The shared JSON config, for the test that loads the plugin through
+# keyring_locker_config_file instead of individual variables.
+export KLK_CONFIG_FILE=$WORK/keyring_locker.json
+cat >"$KLK_CONFIG_FILE" <<JSON
+{
+  "locker":   {"urls": ["$URL"], "transit_key": "mtr"},
+  "keys":     {"scope": "mtr/config_file"},
+  "auth":     {"method": "token", "token_file": "$KLK_TOKEN_FILE"},
+  "tls":      {"ca_file": "$KLK_LOCKER_CA"},
+  "timeouts": {"connect_ms": 1000, "total_ms": 3000},
+  "audit":    {"path": "$WORK/server-audit.log", "actor": "mtr-server"}
+}
+JSON
+export KLK_AUDIT_LOG=$WORK/server-audit.log
 export KLK_LOCKER_CTL=$CTL KLK_PLUGIN_DIR=$BUILD/plugin/mariadb KLK_SUITE_DIR=$ROOT/mysql-test/keyring_locker
 echo "mtr.sh: dev locker at $URL (work dir $WORK)"
 
