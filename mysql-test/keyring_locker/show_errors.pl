@@ -1,14 +1,23 @@
 #!/usr/bin/perl
-# show_errors.pl ERRLOG: prints the keyring_locker error and warning lines of
-# a server error log, without timestamps and with run-specific values
-# (locker port, work directories) replaced, so results are stable.
+# show_errors.pl ERRLOG: prints the keyring_locker error and warning messages
+# of a server error log, without timestamps, with continuation lines joined
+# and run-specific values (locker port, work directories) replaced, so
+# results are stable.
 use strict;
 my ($log) = @ARGV;
 open(my $fh, '<', $log) or die "cannot open $log: $!";
-my %seen;
+my @msgs;
 while (my $line = <$fh>) {
-  next unless $line =~ /\[(ERROR|Warning)\] .*keyring_locker: (.*)$/;
-  my $msg = "$1: $2";
+  next unless $line =~ /\[(ERROR|Warning)\] .*?keyring_locker: (.*)$/;
+  my ($level, $text) = ($1, $2);
+  if ($text =~ /^\.\.\. (.*)$/ && @msgs) {
+    $msgs[-1] .= " $1";
+  } else {
+    push @msgs, "$level: $text";
+  }
+}
+my %seen;
+for my $msg (@msgs) {
   $msg =~ s{https://127\.0\.0\.1:\d+}{LOCKER_URL}g;
   $msg =~ s{port \d+}{port PORT}g;
   $msg =~ s{after \d+ ms}{after N ms}g;
@@ -16,6 +25,5 @@ while (my $line = <$fh>) {
     my $v = $ENV{$var};
     $msg =~ s{\Q$v\E}{$var}g if $v;
   }
-  $msg =~ s{/tmp/klk_mtr\.\w+}{WORKDIR}g;
   print "$msg\n" unless $seen{$msg}++;
 }
