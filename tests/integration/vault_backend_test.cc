@@ -68,7 +68,7 @@ TEST_F(VaultBackendTest, CreateRotateFetchOverTls) {
   EXPECT_FALSE((*k1)->bytes.Equals((*k2)->bytes));
 
   // The stored document holds Transit ciphertext, not the key.
-  auto doc = locker_->Call("GET", "/v1/secret/data/keyring_locker/it/db1/keys/1/2");
+  auto doc = locker_->Call("GET", "secret/data/keyring_locker/it/db1/keys/1/2");
   ASSERT_EQ(doc.status, 200);
   const json& d = doc.body["data"]["data"];
   EXPECT_EQ(d["format"], "keyring_locker/1");
@@ -148,7 +148,7 @@ TEST_F(VaultBackendTest, WrapUnwrapAndDataKeys) {
 }
 
 TEST_F(VaultBackendTest, KvVersionOneMountWorksWithCheckThenWrite) {
-  auto r = locker_->Call("POST", "/v1/sys/mounts/kv1", json{{"type", "kv"}, {"options", {{"version", "1"}}}});
+  auto r = locker_->Call("POST", "sys/mounts/kv1", json{{"type", "kv"}, {"options", {{"version", "1"}}}});
   ASSERT_LT(r.status, 300);
   Config c = MakeConfig();
   c.vault.kv_mount = "kv1";
@@ -178,10 +178,10 @@ TEST_F(VaultBackendTest, KvOnlyTokenCannotUnwrapKeys) {
   auto b = Backend::Open(MakeConfig());
   ASSERT_TRUE(b.ok());
   ASSERT_TRUE((*b)->keys().EnsureKey("1").ok());
-  auto p = locker_->Call("PUT", "/v1/sys/policies/acl/kvread",
+  auto p = locker_->Call("PUT", "sys/policies/acl/kvread",
                          json{{"policy", "path \"secret/*\" { capabilities = [\"read\", \"list\"] }"}});
   ASSERT_LT(p.status, 300) << p.body.dump();
-  auto t = locker_->Call("POST", "/v1/auth/token/create", json{{"policies", {"kvread"}}, {"ttl", "1h"}});
+  auto t = locker_->Call("POST", "auth/token/create", json{{"policies", {"kvread"}}, {"ttl", "1h"}});
   ASSERT_EQ(t.status, 200) << t.body.dump();
   Config c = MakeConfig();
   c.auth.token_file = WriteSecretFile(dir_, "kvtoken", t.body["auth"]["client_token"].get<std::string>());
@@ -225,7 +225,7 @@ TEST_F(VaultBackendTest, SealedLockerIsAClearTransientError) {
   auto b = Backend::Open(MakeConfig());
   ASSERT_TRUE(b.ok());
   ASSERT_TRUE((*b)->keys().EnsureKey("1").ok());
-  ASSERT_LT(locker_->Call("PUT", "/v1/sys/seal").status, 300);
+  ASSERT_LT(locker_->Call("PUT", "sys/seal").status, 300);
   auto r = (*b)->keys().Rotate("1");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("seal"), std::string::npos) << r.status().ToString();
@@ -233,7 +233,7 @@ TEST_F(VaultBackendTest, SealedLockerIsAClearTransientError) {
   auto h = (*b)->locker().Health();
   ASSERT_TRUE(h.ok());
   EXPECT_TRUE(h->sealed);
-  ASSERT_LT(locker_->Call("PUT", "/v1/sys/unseal", json{{"key", "any"}}).status, 300);
+  ASSERT_LT(locker_->Call("PUT", "sys/unseal", json{{"key", "any"}}).status, 300);
   EXPECT_EQ(*(*b)->keys().Rotate("1"), 2u);
 }
 
@@ -250,7 +250,10 @@ TEST_F(VaultBackendTest, MalformedAndOversizedRepliesAreErrorsNotCrashes) {
     locker_->InjectFault(fault);
     auto r = (*fresh)->keys().Get("1", 1);
     EXPECT_FALSE(r.ok()) << action;
-    EXPECT_TRUE(r.status().code() == Code::kDataLoss || r.status().code() == Code::kResourceExhausted)
+    // A body cut off mid-stream is a transport failure (retried, then
+    // UNAVAILABLE); an unparsable one is DATA_LOSS; an oversized one is capped.
+    const Code c = r.status().code();
+    EXPECT_TRUE(c == Code::kDataLoss || c == Code::kResourceExhausted || c == Code::kUnavailable)
         << action << ": " << r.status().ToString();
   }
   locker_->ClearFaults();
