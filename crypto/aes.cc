@@ -19,7 +19,7 @@ Status CheckBlockArgs(const char* op, const SecureBuffer& key, const uint8_t* in
     return InvalidArgument(std::string(op) + ": input is " + std::to_string(len) +
                            " bytes; it must be a positive multiple of 16 (no padding is applied)");
   }
-  if (in == nullptr) return InvalidArgument(std::string(op) + ": input pointer is null");
+  if (in == nullptr) return InvalidArgument(std::string(op) + ": input pointer is null; pass the data to transform");
   if (!internal::FitsInt(len)) {
     return InvalidArgument(std::string(op) + ": input of " + std::to_string(len) +
                            " bytes exceeds the 2 GiB OpenSSL limit; split it");

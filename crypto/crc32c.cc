@@ -55,7 +55,12 @@ __attribute__((target("sse4.2"))) uint32_t Crc32cHardware(uint32_t state, const 
 }
 
 bool Crc32cHardwareAvailable() {
-  static const bool available = __builtin_cpu_supports("sse4.2");
+  // __builtin_cpu_init makes this safe even from a static constructor that
+  // runs before libgcc has filled in its CPU model.
+  static const bool available = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("sse4.2") != 0;
+  }();
   return available;
 }
 #else

@@ -19,7 +19,7 @@ bool IsBase64Alphabet(char c) {
 // Checks RFC 4648 standard-alphabet, padded form and returns the decoded
 // length. Messages name positions, never content: the text may encode a key.
 StatusOr<size_t> ValidateBase64(const char* text, size_t len) {
-  if (text == nullptr && len != 0) return InvalidArgument("base64 input pointer is null");
+  if (text == nullptr && len != 0) return InvalidArgument("base64 input pointer is null with a non-zero length; pass the text");
   if (len % 4 != 0) {
     return InvalidArgument("base64 input is " + std::to_string(len) +
                            " characters, not a multiple of 4; expected padded standard base64 "
@@ -68,6 +68,7 @@ std::string HexEncode(const uint8_t* data, size_t len) {
   // OpenSSL's hex helpers emit upper case with separators; lower case without
   // separators is what digests and logs use throughout the project.
   static const char kDigits[] = "0123456789abcdef";
+  if (data == nullptr) return {};
   try {
     std::string out;
     out.reserve(len * 2);

@@ -22,10 +22,10 @@ Status CheckGcmArgs(const char* op, const SecureBuffer& key, const uint8_t* iv, 
     return InvalidArgument(std::string(op) + ": IV is empty; pass a 12-byte IV");
   }
   if (data == nullptr && len != 0) {
-    return InvalidArgument(std::string(op) + ": data pointer is null with a non-zero length");
+    return InvalidArgument(std::string(op) + ": data pointer is null with a non-zero length; pass the buffer or a zero length");
   }
   if (aad == nullptr && aad_len != 0) {
-    return InvalidArgument(std::string(op) + ": AAD pointer is null with a non-zero length");
+    return InvalidArgument(std::string(op) + ": AAD pointer is null with a non-zero length; pass the AAD or a zero length");
   }
   if (!FitsInt(len) || !FitsInt(aad_len) || !FitsInt(iv_len)) {
     return InvalidArgument(std::string(op) + ": input exceeds the 2 GiB OpenSSL limit; split it");

@@ -42,7 +42,7 @@ StatusOr<SecureBuffer> RandomKey(size_t len) {
 
 Status RandomBytes(uint8_t* out, size_t len) {
   if (len == 0) return Status::Ok();
-  if (out == nullptr) return InvalidArgument("RandomBytes: output pointer is null with a non-zero length");
+  if (out == nullptr) return InvalidArgument("RandomBytes: output pointer is null with a non-zero length; pass a buffer");
   if (!FillChunked(RAND_bytes, out, len)) {
     ERR_clear_error();
     return Internal("RandomBytes: RAND_bytes failed (the OpenSSL DRBG could not be seeded); "

@@ -36,7 +36,9 @@ SecureBuffer::SecureBuffer(size_t size) {
   void* p = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return;
   if (mlock(p, mapped) != 0) g_mlock_failures.fetch_add(1, std::memory_order_relaxed);
+#ifdef MADV_DONTDUMP
   dontdump_ = madvise(p, mapped, MADV_DONTDUMP) == 0;
+#endif
   data_ = static_cast<uint8_t*>(p);
   size_ = size;
   mapped_ = mapped;

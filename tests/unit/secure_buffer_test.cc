@@ -3,6 +3,7 @@
 #include "crypto/secure_buffer.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -147,6 +148,9 @@ TEST(SecureBufferTest, ExcludedFromCoreDumpsOnLinux) {
 }
 
 TEST(SecureBufferTest, PagesAreLockedAndUnlockedOnRelease) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer turns mlock into a no-op";
+#endif
   const long before = VmLckKb();
   if (before < 0) GTEST_SKIP() << "/proc/self/status has no VmLck";
   const size_t failures = SecureBuffer::MlockFailures();
@@ -159,6 +163,27 @@ TEST(SecureBufferTest, PagesAreLockedAndUnlockedOnRelease) {
     EXPECT_GE(VmLckKb() - before, 3 * page_kb);
   }
   EXPECT_EQ(VmLckKb(), before) << "pages still locked after release";
+}
+
+// Child process body: with no locked-memory allowance the allocation must still
+// succeed and the failed mlock must be counted. Exit code 0 means both held.
+[[noreturn]] void AllocateWithoutMemlockAllowance() {
+  const rlimit none{0, 0};
+  if (setrlimit(RLIMIT_MEMLOCK, &none) != 0) _exit(3);
+  // root's CAP_IPC_LOCK ignores the limit; an unprivileged uid does not.
+  if (geteuid() == 0 && setuid(65534) != 0) _exit(4);
+  const size_t failures = SecureBuffer::MlockFailures();
+  SecureBuffer b(32);
+  if (b.size() != 32 || !AllZero(b.data(), b.size())) _exit(1);
+  _exit(SecureBuffer::MlockFailures() == failures + 1 ? 0 : 2);
+}
+
+TEST(SecureBufferDeathTest, MlockFailureIsCountedNotFatal) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer turns mlock into a no-op";
+#endif
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(AllocateWithoutMemlockAllowance(), ::testing::ExitedWithCode(0), "");
 }
 
 TEST(SecureBufferTest, UnmappableSizeLeavesBufferEmptyWithoutThrowing) {

@@ -1,0 +1,124 @@
+// devlocker: a Vault-compatible HTTPS server for tests and demos. It keeps
+// keys unprotected in memory and in --data; never use it in production.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include <httplib.h>
+
+#include "devlocker/locker.h"
+#include "devlocker/tls_setup.h"
+
+namespace {
+
+struct Args {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::string tls_dir;
+  std::string root_token;
+  std::string data_file;
+};
+
+int Usage(const char* why) {
+  std::fprintf(stderr,
+               "devlocker: %s\nusage: devlocker --listen 127.0.0.1:PORT --tls-dir DIR "
+               "--root-token TOKEN [--data FILE]\n",
+               why);
+  return 2;
+}
+
+bool ParseArgs(int argc, char** argv, Args* a, std::string* why) {
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (i + 1 >= argc) {
+      *why = "missing value after " + flag;
+      return false;
+    }
+    std::string value = argv[++i];
+    if (flag == "--listen") {
+      size_t colon = value.rfind(':');
+      if (colon == std::string::npos) {
+        *why = "--listen wants HOST:PORT";
+        return false;
+      }
+      a->host = value.substr(0, colon);
+      try {
+        a->port = std::stoi(value.substr(colon + 1));
+      } catch (const std::exception&) {
+        *why = "--listen port is not a number";
+        return false;
+      }
+    } else if (flag == "--tls-dir") {
+      a->tls_dir = value;
+    } else if (flag == "--root-token") {
+      a->root_token = value;
+    } else if (flag == "--data") {
+      a->data_file = value;
+    } else {
+      *why = "unknown option " + flag;
+      return false;
+    }
+  }
+  if (a->tls_dir.empty() || a->root_token.empty()) {
+    *why = "--tls-dir and --root-token are required";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args;
+  std::string why;
+  if (!ParseArgs(argc, argv, &args, &why)) return Usage(why.c_str());
+  std::fprintf(stderr, "devlocker: DEV ONLY, keys stored unprotected\n");
+
+  // Block the stop signals before any thread exists so only the waiter below
+  // receives them; ignore SIGPIPE from clients that hang up.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  if (!devlocker::EnsureTlsMaterial(args.tls_dir, &why)) return Usage(why.c_str());
+  devlocker::Locker locker(args.root_token, args.data_file);
+  if (!locker.Init(&why)) return Usage(why.c_str());
+
+  const std::string tls_dir = args.tls_dir;
+  httplib::SSLServer server([&](SSL_CTX& ctx) {
+    return devlocker::ConfigureServerContext(ctx, tls_dir, &locker.runtime().handshakes);
+  });
+  if (!server.is_valid()) return Usage("cannot load the TLS material in --tls-dir; delete it to regenerate");
+  // Hanging faults park a worker each; a big pool keeps the rest serving.
+  server.new_task_queue = [] { return new httplib::ThreadPool(64); };
+  locker.Install(server);
+
+  int port = args.port;
+  if (port == 0) {
+    port = server.bind_to_any_port(args.host);
+    if (port < 0) return Usage("cannot bind a free port");
+  } else if (!server.bind_to_port(args.host, port)) {
+    return Usage("cannot bind --listen address: is the port in use?");
+  }
+  std::printf("devlocker listening on https://%s:%d\n", args.host.c_str(), port);
+  std::fflush(stdout);
+
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    locker.runtime().faults.Shutdown();
+    server.stop();
+  });
+  bool ok = server.listen_after_bind();
+  if (!locker.runtime().faults.shutting_down()) kill(getpid(), SIGTERM);  // release the waiter
+  waiter.join();
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,23 @@
+// The minimal HCL subset of Vault ACL policies the dev locker understands:
+//   path "secret/data/app/*" { capabilities = ["create", "read"] }
+// A trailing `*` matches any suffix and `+` matches exactly one path segment.
+// Simplification (documented): capabilities of all matching rules of all the
+// token's policies are united; a matching "deny" wins over everything.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace devlocker {
+
+// Text of the built-in "default" policy every non-root token carries.
+extern const char* const kDefaultPolicy;
+
+// False (with a message naming the problem) when `hcl` has no usable rule.
+bool ValidatePolicy(const std::string& hcl, std::string* error);
+
+// True when some rule matching `path` grants one of `any_of` and none denies.
+bool PolicyAllows(const std::vector<std::string>& hcl_texts, const std::string& path,
+                  const std::vector<std::string>& any_of);
+
+}  // namespace devlocker

@@ -1,0 +1,163 @@
+// Vault's request pipeline, in the order Vault applies it: seal, namespace,
+// token, policy, then the engine owning the path.
+#include <exception>
+
+#include "devlocker/locker.h"
+#include "devlocker/policy.h"
+#include "devlocker/respond.h"
+
+namespace devlocker {
+
+Locker::Locker(std::string root_token, std::string data_file) : state_(std::move(data_file)) {
+  rt_.root_token = std::move(root_token);
+}
+
+bool Locker::Init(std::string* error) { return state_.Load(error); }
+
+void Locker::Install(httplib::Server& server) {
+  auto handler = [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); };
+  server.Get(".*", handler);
+  server.Post(".*", handler);
+  server.Put(".*", handler);
+  server.Delete(".*", handler);
+  server.Patch(".*", handler);
+  server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    WriteReply(Error(500, "internal error in devlocker; see its stderr"), res);
+  });
+}
+
+json* FindMount(json& table, const std::string& path, std::string* mount_path, std::string* rest) {
+  json* best = nullptr;
+  size_t best_len = 0;
+  for (auto it = table.begin(); it != table.end(); ++it) {
+    const std::string& m = it.key();  // always ends with '/'
+    bool match = path.compare(0, m.size(), m) == 0 || path + "/" == m;
+    if (match && m.size() > best_len) {
+      best = &it.value();
+      best_len = m.size();
+      *mount_path = m;
+    }
+  }
+  if (best) *rest = path.size() > best_len ? path.substr(best_len) : "";
+  return best;
+}
+
+namespace {
+
+std::string TrimSlashes(std::string s) {
+  while (!s.empty() && s.front() == '/') s.erase(s.begin());
+  while (!s.empty() && s.back() == '/') s.pop_back();
+  return s;
+}
+
+bool IsUnauthenticated(const std::string& path) {
+  if (path == "sys/health" || path == "sys/seal-status" || path == "sys/unseal") return true;
+  return path.compare(0, 5, "auth/") == 0 && path.size() > 6 &&
+         path.compare(path.size() - 6, 6, "/login") == 0;
+}
+
+std::vector<std::string> CapabilitiesFor(const std::string& method) {
+  if (method == "GET") return {"read"};
+  if (method == "LIST") return {"list"};
+  if (method == "DELETE") return {"delete"};
+  return {"create", "update"};  // the dev locker does not tell create from update
+}
+
+}  // namespace
+
+void Locker::Handle(const httplib::Request& req, httplib::Response& res) {
+  if (req.path.compare(0, 4, "/v1/") != 0) {
+    WriteReply(NotFoundEmpty(), res);
+    return;
+  }
+  const std::string rel = req.path.substr(4);
+  std::string method = req.method == "PUT" ? "POST" : req.method;
+  if (method == "HEAD") method = "GET";
+  if (method == "GET" && (req.get_param_value("list") == "true" || req.get_param_value("list") == "1"))
+    method = "LIST";
+  if (rel.compare(0, 14, "sys/devlocker/") == 0) {  // never faulted, never counted
+    WriteReply(HandleDevlocker(req, method, rel.substr(14)), res);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(rt_.stats_mutex);
+    ++rt_.requests;
+    ++rt_.by_path[rel];
+  }
+  std::optional<Fault> fault = rt_.faults.Take(req.method, req.path);
+  if (fault && ApplyFaultBefore(*fault, rt_.faults, req, res)) return;
+  Reply reply;
+  try {
+    reply = Process(req, rel, method);
+  } catch (const std::exception&) {
+    // nlohmann type errors from odd input: a client bug, reported without
+    // echoing the input (it may hold key material).
+    reply = Error(400, "invalid request body: a field has the wrong JSON type; see the Vault API docs");
+  }
+  WriteReply(reply, res);
+  if (fault) ApplyFaultAfter(*fault, rt_.faults, res);
+}
+
+Reply Locker::Process(const httplib::Request& req, const std::string& rel, const std::string& method) {
+  json body = json::object();
+  if (!req.body.empty()) {
+    body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded()) return Error(400, "failed to parse JSON input: send a JSON object body");
+  }
+  const std::string ns = TrimSlashes(req.get_header_value("X-Vault-Namespace"));
+  const bool is_sys = rel.compare(0, 4, "sys/") == 0;
+  if (rt_.sealed && !is_sys) return Error(503, "Vault is sealed");
+
+  std::lock_guard<std::mutex> lock(state_.mutex());
+  json& doc = state_.doc();
+  // Unknown namespaces answer 403 (not 404): a keyring must never mistake a
+  // misconfigured namespace for "this key does not exist".
+  if (!doc["namespaces"].contains(ns)) return PermissionDenied();
+  Ctx ctx{req, method, rel, ns, std::move(body), doc, doc["namespaces"][ns], rt_, false, ""};
+
+  if (!IsUnauthenticated(rel)) {
+    const std::string token = req.get_header_value("X-Vault-Token");
+    if (token.empty()) return PermissionDenied();
+    if (token == rt_.root_token) {
+      ctx.is_root = true;
+    } else {
+      json& tokens = doc["tokens"];
+      if (!tokens.contains(token)) return PermissionDenied();
+      const json& t = tokens[token];
+      int64_t exp = t.value("expire_time", int64_t{0});
+      if ((exp != 0 && NowUnix() >= exp) || t.value("ns", "") != ns) return PermissionDenied();
+      std::vector<std::string> policies = t.value("policies", std::vector<std::string>{});
+      bool root_policy = false;
+      std::vector<std::string> texts;
+      for (const auto& p : policies) {
+        if (p == "root") root_policy = true;
+        if (p == "default") texts.push_back(kDefaultPolicy);
+        if (ctx.ns_doc["policies"].contains(p)) texts.push_back(ctx.ns_doc["policies"][p].get<std::string>());
+      }
+      if (!root_policy && !PolicyAllows(texts, rel, CapabilitiesFor(method))) return PermissionDenied();
+      ctx.is_root = root_policy;
+    }
+    ctx.token_id = token;
+  }
+  Reply reply = Dispatch(ctx);
+  if (method != "GET" && method != "LIST" && reply.status < 400) {
+    std::string error;
+    if (!state_.Save(&error)) return Error(500, error);
+  }
+  return reply;
+}
+
+Reply Locker::Dispatch(Ctx& ctx) {
+  const std::string& p = ctx.path;
+  if (p.compare(0, 4, "sys/") == 0) return HandleSys(ctx, p.substr(4));
+  if (p.compare(0, 5, "auth/") == 0) return HandleAuth(ctx, p.substr(5));
+  std::string mount_path, rest;
+  json* mount = FindMount(ctx.ns_doc["mounts"], p, &mount_path, &rest);
+  if (!mount) return Error(404, "no handler for route \"" + p + "\": enable a secrets engine at that path");
+  const std::string type = (*mount)["type"].get<std::string>();
+  if (type == "kv") return HandleKv(ctx, *mount, rest);
+  if (type == "transit") return HandleTransit(ctx, *mount, rest);
+  return Error(404, "no handler for route \"" + p + "\"");
+}
+
+}  // namespace devlocker

@@ -1,0 +1,183 @@
+// sys/*: health, seal, mounts, auth methods, policies, namespaces.
+#include "devlocker/locker.h"
+#include "devlocker/policy.h"
+
+namespace devlocker {
+
+namespace {
+
+const char* kVersion = "1.15.0-devlocker";
+
+json SealStatus(const Runtime& rt) {
+  return json{{"type", "shamir"}, {"initialized", true}, {"sealed", rt.sealed.load()},
+              {"t", 1}, {"n", 1}, {"progress", 0}, {"nonce", ""}, {"version", kVersion},
+              {"cluster_name", "devlocker"}, {"cluster_id", rt.cluster_id},
+              {"migration", false}, {"recovery_seal", false}, {"storage_type", "inmem"}};
+}
+
+json MountInfo(const json& m) {
+  return json{{"type", m["type"]}, {"accessor", m["accessor"]}, {"description", m["description"]},
+              {"options", m["options"]}, {"local", false}, {"seal_wrap", false},
+              {"config", {{"default_lease_ttl", 0}, {"max_lease_ttl", 0}}}};
+}
+
+Reply MountTable(const json& table) {
+  json out = json::object();
+  for (auto it = table.begin(); it != table.end(); ++it) out[it.key()] = MountInfo(it.value());
+  Reply r = Ok(out);
+  // Vault repeats the table at the top level for old clients.
+  for (auto it = out.begin(); it != out.end(); ++it) r.body[it.key()] = it.value();
+  return r;
+}
+
+std::string WithSlash(std::string p) {
+  while (!p.empty() && p.front() == '/') p.erase(p.begin());
+  if (!p.empty() && p.back() != '/') p += '/';
+  return p;
+}
+
+// POST/DELETE sys/mounts/:path and sys/auth/:path.
+Reply EditMount(Ctx& ctx, json& table, const std::string& raw_path, bool secrets) {
+  const std::string path = WithSlash(raw_path);
+  if (path.empty() || path.find("//") != std::string::npos) return Error(400, "invalid mount path");
+  if (ctx.method == "DELETE") {
+    table.erase(path);
+    return NoContent();
+  }
+  if (ctx.method == "GET") {
+    if (!table.contains(path)) return NotFoundEmpty();
+    return Ok(MountInfo(table[path]));
+  }
+  if (ctx.method != "POST") return Error(405, "unsupported method");
+  if (table.contains(path)) return Error(400, "path is already in use at " + path);
+  std::string type = StringField(ctx.body, "type");
+  std::string version = "1";
+  if (ctx.body.contains("options") && ctx.body["options"].is_object())
+    version = StringField(ctx.body["options"], "version", "1");
+  if (type == "kv-v2") {
+    type = "kv";
+    version = "2";
+  }
+  const bool known = secrets ? (type == "kv" || type == "transit") : (type == "approle" || type == "cert");
+  if (!known) {
+    return Error(400, std::string("unsupported ") + (secrets ? "secrets engine" : "auth method") +
+                          " type '" + type + "': devlocker implements " +
+                          (secrets ? "kv (v1/v2) and transit" : "approle and cert"));
+  }
+  if (type == "kv" && version != "1" && version != "2") return Error(400, "kv options.version must be \"1\" or \"2\"");
+  table[path] = State::NewMount(type, version);
+  table[path]["description"] = StringField(ctx.body, "description");
+  return NoContent();
+}
+
+Reply Policies(Ctx& ctx, const std::string& name) {
+  json& policies = ctx.ns_doc["policies"];
+  if (name.empty() || ctx.method == "LIST") {
+    std::vector<std::string> keys = {"default"};
+    for (auto it = policies.begin(); it != policies.end(); ++it) keys.push_back(it.key());
+    if (ctx.is_root) keys.push_back("root");
+    Reply r = Ok(json{{"keys", keys}, {"policies", keys}});
+    r.body["policies"] = keys;
+    return r;
+  }
+  if (ctx.method == "GET") {
+    std::string text = name == "default" ? kDefaultPolicy : "";
+    if (name != "default" && !policies.contains(name)) return NotFoundEmpty();
+    if (name != "default") text = policies[name].get<std::string>();
+    Reply r = Ok(json{{"name", name}, {"policy", text}, {"rules", text}});
+    r.body["name"] = name;
+    r.body["rules"] = text;
+    return r;
+  }
+  if (name == "root" || name == "default") return Error(400, "cannot modify the built-in policy " + name);
+  if (ctx.method == "DELETE") {
+    policies.erase(name);
+    return NoContent();
+  }
+  std::string text = StringField(ctx.body, "policy", StringField(ctx.body, "rules"));
+  std::string error;
+  if (!ValidatePolicy(text, &error)) return Error(400, error);
+  policies[name] = text;
+  return NoContent();
+}
+
+Reply Namespaces(Ctx& ctx, const std::string& name) {
+  json& all = ctx.doc["namespaces"];
+  const std::string base = ctx.ns.empty() ? "" : ctx.ns + "/";
+  if (name.empty() || ctx.method == "LIST") {
+    std::vector<std::string> keys;
+    json info = json::object();
+    for (auto it = all.begin(); it != all.end(); ++it) {
+      const std::string& full = it.key();
+      if (full.empty() || full.size() <= base.size() || full.compare(0, base.size(), base) != 0) continue;
+      std::string child = full.substr(base.size());
+      if (child.find('/') != std::string::npos) continue;
+      keys.push_back(child + "/");
+      info[child + "/"] = json{{"id", child}, {"path", full + "/"}};
+    }
+    if (keys.empty()) return NotFoundEmpty();
+    return Ok(json{{"keys", keys}, {"key_info", info}});
+  }
+  std::string clean = name;
+  while (!clean.empty() && clean.back() == '/') clean.pop_back();
+  if (clean.empty() || clean.find('/') != std::string::npos)
+    return Error(400, "namespace name must be one path segment; create nested ones from the parent");
+  const std::string full = base + clean;
+  if (ctx.method == "GET") {
+    if (!all.contains(full)) return NotFoundEmpty();
+    return Ok(json{{"id", clean}, {"path", full + "/"}});
+  }
+  if (ctx.method == "DELETE") {
+    all.erase(full);
+    return NoContent();
+  }
+  if (!all.contains(full)) all[full] = State::NewNamespace(false);
+  return Ok(json{{"id", clean}, {"path", full + "/"}});
+}
+
+}  // namespace
+
+Reply HandleSys(Ctx& ctx, const std::string& rest) {
+  Runtime& rt = ctx.rt;
+  if (rest == "health") {
+    json body = {{"initialized", true}, {"sealed", rt.sealed.load()}, {"standby", false},
+                 {"performance_standby", false}, {"replication_performance_mode", "disabled"},
+                 {"replication_dr_mode", "disabled"}, {"server_time_utc", NowUnix()},
+                 {"version", kVersion}, {"cluster_name", "devlocker"}, {"cluster_id", rt.cluster_id}};
+    Reply r;
+    r.status = rt.sealed ? 503 : 200;
+    r.body = body;
+    return r;
+  }
+  if (rest == "seal-status") return Reply{200, SealStatus(rt), {}, std::nullopt};
+  if (rest == "unseal") {
+    // Any key unseals: the dev locker has no real barrier to open.
+    if (!BoolField(ctx.body, "reset", false)) rt.sealed = false;
+    return Reply{200, SealStatus(rt), {}, std::nullopt};
+  }
+  if (!ctx.is_root) return PermissionDenied();  // the rest of sys/ needs root (or sudo)
+  if (rest == "seal") {
+    rt.sealed = true;
+    return NoContent();
+  }
+  if (rest == "mounts") return MountTable(ctx.ns_doc["mounts"]);
+  if (rest.compare(0, 7, "mounts/") == 0) return EditMount(ctx, ctx.ns_doc["mounts"], rest.substr(7), true);
+  if (rest == "auth") return MountTable(ctx.ns_doc["auth"]);
+  if (rest.compare(0, 5, "auth/") == 0) return EditMount(ctx, ctx.ns_doc["auth"], rest.substr(5), false);
+  if (rest.compare(0, 19, "internal/ui/mounts/") == 0) {
+    std::string mount_path, sub;
+    json* m = FindMount(ctx.ns_doc["mounts"], rest.substr(19), &mount_path, &sub);
+    if (!m) return NotFoundEmpty();
+    json info = MountInfo(*m);
+    info["path"] = mount_path;
+    return Ok(info);
+  }
+  if (rest == "policies/acl" || rest == "policy") return Policies(ctx, "");
+  if (rest.compare(0, 13, "policies/acl/") == 0) return Policies(ctx, rest.substr(13));
+  if (rest.compare(0, 7, "policy/") == 0) return Policies(ctx, rest.substr(7));
+  if (rest == "namespaces") return Namespaces(ctx, "");
+  if (rest.compare(0, 11, "namespaces/") == 0) return Namespaces(ctx, rest.substr(11));
+  return Error(404, "unsupported path sys/" + rest + " in devlocker");
+}
+
+}  // namespace devlocker
