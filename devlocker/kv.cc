@@ -76,16 +76,17 @@ void Prune(json& entry, int64_t mount_max) {
 Reply WriteData(Ctx& ctx, json& entries, const json& config, const std::string& path) {
   if (!ctx.body.contains("data") || !ctx.body["data"].is_object())
     return Error(400, "no data provided: send {\"data\": {...}}");
+  const bool created = !entries.contains(path);
   json& entry = entries[path];
-  if (entry.is_null()) entry = NewEntry();
+  if (created) entry = NewEntry();
   const json options = ctx.body.value("options", json::object());
   const bool has_cas = options.is_object() && options.contains("cas") && !options["cas"].is_null();
   if (!has_cas && (entry["cas_required"].get<bool>() || config.value("cas_required", false))) {
-    if (entry["current_version"] == 0) entries.erase(path);
+    if (created) entries.erase(path);
     return Error(400, "check-and-set parameter required for this call");
   }
   if (has_cas && IntField(options, "cas", -1) != entry["current_version"].get<int64_t>()) {
-    if (entry["current_version"] == 0) entries.erase(path);
+    if (created) entries.erase(path);
     return Error(400, "check-and-set parameter did not match the current version");
   }
   const int64_t version = entry["current_version"].get<int64_t>() + 1;

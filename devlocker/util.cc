@@ -175,7 +175,8 @@ std::vector<std::string> StringListField(const json& body, const char* name) {
   return out;
 }
 
-std::vector<std::string> ListChildren(const std::vector<std::string>& paths, const std::string& prefix) {
+std::vector<std::string> ListChildren(const std::vector<std::string>& paths, const std::string& folder) {
+  const std::string prefix = folder.empty() || folder.back() == '/' ? folder : folder + "/";
   std::set<std::string> keys;
   for (const auto& p : paths) {
     if (p.size() <= prefix.size() || p.compare(0, prefix.size(), prefix) != 0) continue;

@@ -1,0 +1,338 @@
+// The dev locker speaks enough of Vault's wire format for keyring_locker's
+// tests: these pin the behaviours those tests rely on.
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include <gtest/gtest.h>
+
+#include "tests/integration/devlocker_fixture.h"
+
+namespace keyring_locker::testing {
+namespace {
+
+using json = nlohmann::json;
+
+class DevLockerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { locker_ = DevLocker::Start().release(); }
+  static void TearDownTestSuite() {
+    delete locker_;
+    locker_ = nullptr;
+  }
+  void SetUp() override { ASSERT_NE(locker_, nullptr); }
+  DevLocker& L() { return *locker_; }
+  // A token limited to `policies`, created by root.
+  std::string Token(const json& policies, const json& extra = json::object()) {
+    json body = extra;
+    body["policies"] = policies;
+    auto r = L().Call("POST", "auth/token/create", body);
+    EXPECT_EQ(r.status, 200) << r.body.dump();
+    return r.body["auth"]["client_token"].get<std::string>();
+  }
+  static DevLocker* locker_;
+};
+DevLocker* DevLockerTest::locker_ = nullptr;
+
+int Mode(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 0777) : -1;
+}
+
+TEST_F(DevLockerTest, CreatesTlsMaterialWithPrivateKeys) {
+  for (const char* stem : {"ca", "server", "client"}) {
+    EXPECT_EQ(Mode(L().tls_dir() + "/" + stem + "-key.pem"), 0600) << stem;
+    EXPECT_NE(Mode(L().tls_dir() + "/" + stem + ".pem"), -1) << stem;
+  }
+}
+
+TEST_F(DevLockerTest, HealthAnswersWithoutToken) {
+  auto r = L().Call("GET", "sys/health", nullptr, "-");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.body["sealed"], false);
+  EXPECT_EQ(r.body["initialized"], true);
+  EXPECT_EQ(r.body["version"], "1.15.0-devlocker");
+}
+
+TEST_F(DevLockerTest, UntrustedClientFailsTls) {
+  DevLocker::CallOptions no_ca;
+  no_ca.trust_ca = false;
+  auto r = L().CallWith(no_ca, "GET", "sys/health", nullptr, "-");
+  EXPECT_EQ(r.status, -1) << r.body.dump();
+}
+
+TEST_F(DevLockerTest, UnknownOrMissingTokenIsDenied) {
+  EXPECT_EQ(L().Call("GET", "secret/data/x", nullptr, "-").status, 403);
+  auto r = L().Call("GET", "secret/data/x", nullptr, "hvs.not-a-token");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.body["errors"][0], "permission denied");
+}
+
+TEST_F(DevLockerTest, KvV2CreateOnlyThenConflict) {
+  json w = {{"options", {{"cas", 0}}}, {"data", {{"k", "v1"}}}};
+  auto first = L().Call("POST", "secret/data/cas/one", w);
+  ASSERT_EQ(first.status, 200) << first.body.dump();
+  EXPECT_EQ(first.body["data"]["version"], 1);
+  auto second = L().Call("POST", "secret/data/cas/one", w);
+  EXPECT_EQ(second.status, 400);
+  EXPECT_EQ(second.body["errors"][0], "check-and-set parameter did not match the current version");
+  auto update = L().Call("POST", "secret/data/cas/one", {{"options", {{"cas", 1}}}, {"data", {{"k", "v2"}}}});
+  EXPECT_EQ(update.status, 200);
+  auto read = L().Call("GET", "secret/data/cas/one");
+  EXPECT_EQ(read.body["data"]["data"]["k"], "v2");
+  EXPECT_EQ(read.body["data"]["metadata"]["version"], 2);
+  EXPECT_EQ(L().Call("GET", "secret/data/cas/one?version=1").body["data"]["data"]["k"], "v1");
+}
+
+TEST_F(DevLockerTest, KvV2MaxVersionsPrunesOldVersions) {
+  ASSERT_EQ(L().Call("POST", "secret/metadata/prune", {{"max_versions", 3}}).status, 204);
+  for (int i = 1; i <= 5; ++i)
+    ASSERT_EQ(L().Call("POST", "secret/data/prune", {{"data", {{"i", i}}}}).status, 200);
+  auto meta = L().Call("GET", "secret/metadata/prune");
+  ASSERT_EQ(meta.status, 200);
+  EXPECT_EQ(meta.body["data"]["current_version"], 5);
+  EXPECT_EQ(meta.body["data"]["oldest_version"], 3);
+  EXPECT_EQ(meta.body["data"]["max_versions"], 3);
+  EXPECT_EQ(meta.body["data"]["versions"].size(), 3u);
+  EXPECT_EQ(L().Call("GET", "secret/data/prune?version=1").status, 404);
+  // The mount default is 10, silently.
+  for (int i = 1; i <= 12; ++i) L().Call("POST", "secret/data/prune10", {{"data", {{"i", i}}}});
+  EXPECT_EQ(L().Call("GET", "secret/metadata/prune10").body["data"]["oldest_version"], 3);
+}
+
+TEST_F(DevLockerTest, KvV2MetadataAndList) {
+  L().Call("POST", "secret/metadata/lst/a", {{"custom_metadata", {{"owner", "t"}}}, {"cas_required", true}});
+  EXPECT_EQ(L().Call("POST", "secret/data/lst/a", {{"data", {{"x", 1}}}}).status, 400);  // cas required
+  EXPECT_EQ(L().Call("POST", "secret/data/lst/a", {{"options", {{"cas", 0}}}, {"data", {{"x", 1}}}}).status, 200);
+  L().Call("POST", "secret/data/lst/dir/b", {{"data", {{"x", 1}}}});
+  auto meta = L().Call("GET", "secret/metadata/lst/a");
+  EXPECT_EQ(meta.body["data"]["custom_metadata"]["owner"], "t");
+  EXPECT_EQ(meta.body["data"]["cas_required"], true);
+  auto list = L().Call("LIST", "secret/metadata/lst/");
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(list.body["data"]["keys"], json({"a", "dir/"}));
+  auto empty = L().Call("LIST", "secret/metadata/nothing-here/");
+  EXPECT_EQ(empty.status, 404);
+  EXPECT_EQ(empty.body["errors"], json::array());
+}
+
+TEST_F(DevLockerTest, KvV2DeletedAndDestroyedVersionsAre404WithMetadata) {
+  L().Call("POST", "secret/data/del", {{"data", {{"v", 1}}}});
+  L().Call("POST", "secret/data/del", {{"data", {{"v", 2}}}});
+  ASSERT_EQ(L().Call("DELETE", "secret/data/del").status, 204);
+  auto r = L().Call("GET", "secret/data/del");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body["data"]["metadata"]["version"], 2);
+  EXPECT_NE(r.body["data"]["metadata"]["deletion_time"], "");
+  EXPECT_EQ(L().Call("POST", "secret/undelete/del", {{"versions", {2}}}).status, 204);
+  EXPECT_EQ(L().Call("GET", "secret/data/del").status, 200);
+  EXPECT_EQ(L().Call("POST", "secret/destroy/del", {{"versions", {1}}}).status, 204);
+  auto gone = L().Call("GET", "secret/data/del?version=1");
+  EXPECT_EQ(gone.status, 404);
+  EXPECT_EQ(gone.body["data"]["metadata"]["destroyed"], true);
+  EXPECT_EQ(L().Call("DELETE", "secret/metadata/del").status, 204);
+  EXPECT_EQ(L().Call("GET", "secret/metadata/del").status, 404);
+}
+
+TEST_F(DevLockerTest, KvV1MountIsFlat) {
+  ASSERT_EQ(L().Call("POST", "sys/mounts/kv1", {{"type", "kv"}, {"options", {{"version", "1"}}}}).status, 204);
+  auto ui = L().Call("GET", "sys/internal/ui/mounts/kv1");
+  EXPECT_EQ(ui.body["data"]["options"]["version"], "1");
+  EXPECT_EQ(L().Call("GET", "sys/internal/ui/mounts/secret").body["data"]["options"]["version"], "2");
+  EXPECT_EQ(L().Call("GET", "sys/internal/ui/mounts/nope").status, 404);
+  ASSERT_EQ(L().Call("POST", "kv1/app/k", {{"a", "b"}}).status, 204);
+  EXPECT_EQ(L().Call("GET", "kv1/app/k").body["data"], json({{"a", "b"}}));
+  EXPECT_EQ(L().Call("LIST", "kv1/app").body["data"]["keys"], json({"k"}));
+  EXPECT_EQ(L().Call("DELETE", "kv1/app/k").status, 204);
+  EXPECT_EQ(L().Call("GET", "kv1/app/k").status, 404);
+  auto mounts = L().Call("GET", "sys/mounts");
+  EXPECT_EQ(mounts.body["data"]["secret/"]["options"]["version"], "2");
+  EXPECT_EQ(mounts.body["data"]["kv1/"]["type"], "kv");
+}
+
+TEST_F(DevLockerTest, TransitRoundTripAndBatch) {
+  ASSERT_EQ(L().Call("POST", "transit/keys/rt", {{"type", "aes256-gcm96"}}).status, 200);
+  auto enc = L().Call("POST", "transit/encrypt/rt", {{"plaintext", "aGVsbG8="}});
+  ASSERT_EQ(enc.status, 200) << enc.body.dump();
+  const std::string ct = enc.body["data"]["ciphertext"];
+  EXPECT_EQ(ct.rfind("vault:v1:", 0), 0u);
+  EXPECT_NE(ct, L().Call("POST", "transit/encrypt/rt", {{"plaintext", "aGVsbG8="}}).body["data"]["ciphertext"]);
+  auto dec = L().Call("POST", "transit/decrypt/rt", {{"ciphertext", ct}});
+  EXPECT_EQ(dec.body["data"]["plaintext"], "aGVsbG8=");
+  auto batch = L().Call("POST", "transit/encrypt/rt",
+                        {{"batch_input", {{{"plaintext", "YQ=="}}, {{"plaintext", "not base64!"}}}}});
+  ASSERT_EQ(batch.status, 200);
+  ASSERT_EQ(batch.body["data"]["batch_results"].size(), 2u);
+  EXPECT_TRUE(batch.body["data"]["batch_results"][1].contains("error"));
+  auto bdec = L().Call("POST", "transit/decrypt/rt",
+                       {{"batch_input", {{{"ciphertext", batch.body["data"]["batch_results"][0]["ciphertext"]}}}}});
+  EXPECT_EQ(bdec.body["data"]["batch_results"][0]["plaintext"], "YQ==");
+}
+
+TEST_F(DevLockerTest, TransitRotateAndMinDecryptionVersion) {
+  L().Call("POST", "transit/keys/rot", json::object());
+  const std::string v1 = L().Call("POST", "transit/encrypt/rot", {{"plaintext", "eA=="}}).body["data"]["ciphertext"];
+  ASSERT_EQ(L().Call("POST", "transit/keys/rot/rotate").status, 200);
+  auto info = L().Call("GET", "transit/keys/rot");
+  EXPECT_EQ(info.body["data"]["latest_version"], 2);
+  EXPECT_EQ(info.body["data"]["keys"].size(), 2u);
+  EXPECT_EQ(info.body["data"]["deletion_allowed"], false);
+  auto rewrap = L().Call("POST", "transit/rewrap/rot", {{"ciphertext", v1}});
+  const std::string v2 = rewrap.body["data"]["ciphertext"];
+  EXPECT_EQ(v2.rfind("vault:v2:", 0), 0u);
+  ASSERT_EQ(L().Call("POST", "transit/keys/rot/config", {{"min_decryption_version", 2}}).status, 200);
+  auto old = L().Call("POST", "transit/decrypt/rot", {{"ciphertext", v1}});
+  EXPECT_EQ(old.status, 400);
+  EXPECT_EQ(old.body["errors"][0], "ciphertext or signature version is disallowed by policy (too old)");
+  EXPECT_EQ(L().Call("POST", "transit/decrypt/rot", {{"ciphertext", v2}}).body["data"]["plaintext"], "eA==");
+}
+
+TEST_F(DevLockerTest, TransitRejectsOtherKeysCiphertext) {
+  L().Call("POST", "transit/keys/ka", json::object());
+  L().Call("POST", "transit/keys/kb", json::object());
+  const std::string ct = L().Call("POST", "transit/encrypt/ka", {{"plaintext", "eA=="}}).body["data"]["ciphertext"];
+  auto r = L().Call("POST", "transit/decrypt/kb", {{"ciphertext", ct}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body["errors"][0], "cipher: message authentication failed");
+  EXPECT_EQ(L().Call("POST", "transit/decrypt/ka", {{"ciphertext", "garbage"}}).status, 400);
+}
+
+TEST_F(DevLockerTest, TransitDataKeysAndDerivedKeys) {
+  L().Call("POST", "transit/keys/dk", json::object());
+  auto plain = L().Call("POST", "transit/datakey/plaintext/dk", {{"bits", 256}});
+  ASSERT_EQ(plain.status, 200);
+  EXPECT_EQ(plain.body["data"]["plaintext"].get<std::string>().size(), 44u);  // base64 of 32 bytes
+  auto dec = L().Call("POST", "transit/decrypt/dk", {{"ciphertext", plain.body["data"]["ciphertext"]}});
+  EXPECT_EQ(dec.body["data"]["plaintext"], plain.body["data"]["plaintext"]);
+  auto wrapped = L().Call("POST", "transit/datakey/wrapped/dk", {{"bits", 512}});
+  EXPECT_FALSE(wrapped.body["data"].contains("plaintext"));
+  EXPECT_EQ(L().Call("POST", "transit/datakey/plaintext/dk", {{"bits", 100}}).status, 400);
+  L().Call("POST", "transit/keys/derived", {{"derived", true}});
+  EXPECT_EQ(L().Call("POST", "transit/encrypt/derived", {{"plaintext", "eA=="}}).status, 400);
+  auto enc = L().Call("POST", "transit/encrypt/derived", {{"plaintext", "eA=="}, {"context", "Y3R4MQ=="}});
+  ASSERT_EQ(enc.status, 200);
+  json ct = enc.body["data"]["ciphertext"];
+  EXPECT_EQ(L().Call("POST", "transit/decrypt/derived", {{"ciphertext", ct}, {"context", "Y3R4Mg=="}}).status, 400);
+  EXPECT_EQ(L().Call("POST", "transit/decrypt/derived", {{"ciphertext", ct}, {"context", "Y3R4MQ=="}})
+                .body["data"]["plaintext"], "eA==");
+  // Upsert unless disabled.
+  EXPECT_EQ(L().Call("POST", "transit/encrypt/upserted", {{"plaintext", "eA=="}}).status, 200);
+  L().Call("POST", "transit/config/keys", {{"disable_upsert", true}});
+  EXPECT_EQ(L().Call("POST", "transit/encrypt/not-upserted", {{"plaintext", "eA=="}}).status, 400);
+  L().Call("POST", "transit/config/keys", {{"disable_upsert", false}});
+}
+
+TEST_F(DevLockerTest, TokenTtlRenewAndExplicitMax) {
+  std::string t = Token({"kv-reader"}, {{"ttl", "30s"}, {"explicit_max_ttl", "60s"}});
+  auto look = L().Call("GET", "auth/token/lookup-self", nullptr, t);
+  ASSERT_EQ(look.status, 200);
+  EXPECT_FALSE(look.body["data"].contains("id"));
+  EXPECT_GT(look.body["data"]["ttl"].get<int>(), 25);
+  EXPECT_LE(look.body["data"]["ttl"].get<int>(), 30);
+  EXPECT_EQ(look.body["data"]["renewable"], true);
+  EXPECT_EQ(look.body["data"]["creation_ttl"], 30);
+  auto renew = L().Call("POST", "auth/token/renew-self", {{"increment", "1h"}}, t);
+  ASSERT_EQ(renew.status, 200);
+  EXPECT_LE(renew.body["auth"]["lease_duration"].get<int>(), 60);  // capped by explicit_max_ttl
+  EXPECT_GT(renew.body["auth"]["lease_duration"].get<int>(), 50);
+  EXPECT_EQ(L().Call("POST", "auth/token/revoke-self", nullptr, t).status, 204);
+  EXPECT_EQ(L().Call("GET", "auth/token/lookup-self", nullptr, t).status, 403);
+}
+
+TEST_F(DevLockerTest, AppRoleLogin) {
+  ASSERT_EQ(L().Call("POST", "auth/approle/role/app", {{"token_ttl", "10m"}, {"token_policies", {"p1"}}}).status, 204);
+  auto role_id = L().Call("GET", "auth/approle/role/app/role-id").body["data"]["role_id"];
+  auto secret = L().Call("POST", "auth/approle/role/app/secret-id");
+  ASSERT_EQ(secret.status, 200);
+  auto login = L().Call("POST", "auth/approle/login",
+                        {{"role_id", role_id}, {"secret_id", secret.body["data"]["secret_id"]}}, "-");
+  ASSERT_EQ(login.status, 200) << login.body.dump();
+  EXPECT_EQ(login.body["auth"]["lease_duration"], 600);
+  EXPECT_EQ(login.body["auth"]["renewable"], true);
+  EXPECT_EQ(login.body["auth"]["policies"], json({"default", "p1"}));
+  const std::string t = login.body["auth"]["client_token"];
+  EXPECT_EQ(L().Call("GET", "auth/token/lookup-self", nullptr, t).status, 200);
+  EXPECT_EQ(L().Call("POST", "auth/approle/login", {{"role_id", role_id}, {"secret_id", "wrong"}}, "-").status, 400);
+}
+
+TEST_F(DevLockerTest, CertLoginNeedsTheClientCertificate) {
+  std::ifstream in(L().client_cert());
+  std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_EQ(L().Call("POST", "auth/cert/certs/web", {{"certificate", pem}, {"token_policies", {"p"}}}).status, 204);
+  DevLocker::CallOptions mtls;
+  mtls.client_cert = true;
+  auto ok = L().CallWith(mtls, "POST", "auth/cert/login", {{"name", "web"}}, "-");
+  ASSERT_EQ(ok.status, 200) << ok.body.dump();
+  EXPECT_EQ(ok.body["auth"]["policies"], json({"default", "p"}));
+  auto refused = L().Call("POST", "auth/cert/login", {{"name", "web"}}, "-");
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_NE(refused.body["errors"][0].get<std::string>().find("client certificate"), std::string::npos);
+}
+
+TEST_F(DevLockerTest, PoliciesLimitTokens) {
+  ASSERT_EQ(L().Call("PUT", "sys/policies/acl/kv-only",
+                     {{"policy", "path \"secret/data/pol/*\" { capabilities = [\"create\", \"read\", \"update\"] }"}})
+                .status, 204);
+  EXPECT_EQ(L().Call("PUT", "sys/policies/acl/broken", {{"policy", "nonsense"}}).status, 400);
+  std::string t = Token({"kv-only"});
+  EXPECT_EQ(L().Call("POST", "secret/data/pol/a", {{"data", {{"x", 1}}}}, t).status, 200);
+  EXPECT_EQ(L().Call("GET", "secret/data/pol/a", nullptr, t).status, 200);
+  EXPECT_EQ(L().Call("GET", "secret/data/other", nullptr, t).status, 403);
+  EXPECT_EQ(L().Call("POST", "transit/decrypt/rt", {{"ciphertext", "vault:v1:AAAA"}}, t).status, 403);
+  EXPECT_EQ(L().Call("GET", "auth/token/lookup-self", nullptr, t).status, 200);  // default policy
+  EXPECT_EQ(L().Call("GET", "sys/policies/acl/kv-only").body["data"]["name"], "kv-only");
+}
+
+TEST_F(DevLockerTest, NamespacesIsolate) {
+  ASSERT_EQ(L().Call("POST", "sys/namespaces/team1").status, 200);
+  EXPECT_EQ(L().Call("LIST", "sys/namespaces").body["data"]["keys"], json({"team1/"}));
+  ASSERT_EQ(L().Call("POST", "sys/mounts/secret", {{"type", "kv"}, {"options", {{"version", "2"}}}}, "", "team1").status, 204);
+  L().Call("POST", "secret/data/iso", {{"data", {{"where", "team1"}}}}, "", "team1");
+  EXPECT_EQ(L().Call("GET", "secret/data/iso", nullptr, "", "team1").body["data"]["data"]["where"], "team1");
+  EXPECT_EQ(L().Call("GET", "secret/data/iso").status, 404);
+  EXPECT_EQ(L().Call("GET", "secret/data/iso", nullptr, "", "no-such-ns").status, 403);
+  // A token made in team1 does not work in the root namespace.
+  auto made = L().Call("POST", "auth/token/create", {{"policies", {"x"}}}, "", "team1");
+  const std::string t = made.body["auth"]["client_token"];
+  EXPECT_EQ(L().Call("GET", "auth/token/lookup-self", nullptr, t, "team1").status, 200);
+  EXPECT_EQ(L().Call("GET", "auth/token/lookup-self", nullptr, t).status, 403);
+}
+
+TEST(DevLockerStateTest, SealBlocksEverythingButSys) {
+  auto locker = DevLocker::Start();
+  ASSERT_NE(locker, nullptr);
+  ASSERT_EQ(locker->Call("PUT", "sys/seal").status, 204);
+  EXPECT_EQ(locker->Call("GET", "sys/health", nullptr, "-").status, 503);
+  auto r = locker->Call("GET", "secret/data/x");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body["errors"][0], "Vault is sealed");
+  auto unseal = locker->Call("PUT", "sys/unseal", {{"key", "anything"}}, "-");
+  EXPECT_EQ(unseal.body["sealed"], false);
+  EXPECT_EQ(locker->Call("GET", "secret/data/x").status, 404);
+}
+
+TEST(DevLockerStateTest, DataFileSurvivesRestart) {
+  char dir[] = "/tmp/devlocker-data-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  DevLocker::Options opts;
+  opts.data_file = std::string(dir) + "/state.json";
+  auto locker = DevLocker::Start(opts);
+  ASSERT_NE(locker, nullptr);
+  locker->Call("POST", "secret/data/keep", {{"data", {{"v", "kept"}}}});
+  const std::string ct = locker->Call("POST", "transit/encrypt/keep", {{"plaintext", "eA=="}}).body["data"]["ciphertext"];
+  const std::string t = locker->Call("POST", "auth/token/create", {{"policies", {"p"}}}).body["auth"]["client_token"];
+  EXPECT_EQ(Mode(opts.data_file), 0600);
+  const int port = locker->port();
+  ASSERT_TRUE(locker->Restart());
+  EXPECT_EQ(locker->port(), port);
+  EXPECT_EQ(locker->Call("GET", "secret/data/keep").body["data"]["data"]["v"], "kept");
+  EXPECT_EQ(locker->Call("POST", "transit/decrypt/keep", {{"ciphertext", ct}}).body["data"]["plaintext"], "eA==");
+  EXPECT_EQ(locker->Call("GET", "auth/token/lookup-self", nullptr, t).status, 200);
+  locker.reset();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace keyring_locker::testing
