@@ -156,12 +156,14 @@ DevLocker::Reply DevLocker::CallWith(const CallOptions& call, const std::string&
   else if (method == "DELETE") result = client->Delete(target.c_str(), headers, payload, "application/json");
   else if (method == "POST") result = client->Post(target.c_str(), headers, payload, "application/json");
   else if (method == "PUT") result = client->Put(target.c_str(), headers, payload, "application/json");
-  else return Reply{-1, {{"transport_error", "unsupported method " + method}}};
-  if (!result) return Reply{-1, {{"transport_error", httplib::to_string(result.error())}}};
+  else return Reply{-1, {{"transport_error", "unsupported method " + method}}, {}};
+  if (!result) return Reply{-1, {{"transport_error", httplib::to_string(result.error())}}, {}};
   nlohmann::json parsed = result->body.empty() ? nlohmann::json(nullptr)
                                                : nlohmann::json::parse(result->body, nullptr, false);
   if (parsed.is_discarded()) parsed = {{"unparsable_body", result->body.size()}};
-  return Reply{result->status, parsed};
+  Reply reply{result->status, parsed, {}};
+  for (const auto& h : result->headers) reply.headers[h.first] = h.second;
+  return reply;
 }
 
 std::string DevLocker::InjectFault(const nlohmann::json& fault) {

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,6 +46,7 @@ class DevLocker {
   struct Reply {
     int status;
     nlohmann::json body;
+    std::map<std::string, std::string> headers;  // e.g. Location, Retry-After
   };
   struct CallOptions {
     bool client_cert = false;  // present client.pem/client-key.pem (mTLS)
