@@ -105,4 +105,9 @@ bool SecureBuffer::Equals(const SecureBuffer& other) const {
 size_t SecureBuffer::LiveBuffers() { return g_live_buffers.load(std::memory_order_relaxed); }
 size_t SecureBuffer::MlockFailures() { return g_mlock_failures.load(std::memory_order_relaxed); }
 
+void WipeString(std::string* s) {
+  if (!s->empty()) OPENSSL_cleanse(&(*s)[0], s->size());
+  s->clear();
+}
+
 }  // namespace keyring_locker::crypto

@@ -48,4 +48,8 @@ class SecureBuffer {
   bool dontdump_ = false;
 };
 
+// Wipes a std::string that held a secret (a token, base64 key bytes in a
+// request body) with OPENSSL_cleanse, then clears it.
+void WipeString(std::string* s);
+
 }  // namespace keyring_locker::crypto

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -99,6 +100,12 @@ int main(int argc, char** argv) {
   if (!server.is_valid()) return Usage("cannot load the TLS material in --tls-dir; delete it to regenerate");
   // Hanging faults park a worker each; a big pool keeps the rest serving.
   server.new_task_queue = [] { return new httplib::ThreadPool(64); };
+  // Behave like Vault's HTTP server: no Nagle delay on small JSON replies and
+  // long-lived keep-alive connections (httplib closes after 5 by default),
+  // so client-side connection reuse is measurable.
+  server.set_tcp_nodelay(true);
+  server.set_keep_alive_max_count(100000);
+  server.set_keep_alive_timeout(30);
   locker.Install(server);
 
   int port = args.port;
@@ -116,6 +123,13 @@ int main(int argc, char** argv) {
     sigwait(&stop_signals, &sig);
     locker.runtime().faults.Shutdown();
     server.stop();
+    // Idle keep-alive connections hold workers until their timeout; state is
+    // already saved atomically after every change, so do not wait for them.
+    std::thread([] {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      std::fflush(nullptr);
+      _exit(0);
+    }).detach();
   });
   bool ok = server.listen_after_bind();
   if (!locker.runtime().faults.shutting_down()) kill(getpid(), SIGTERM);  // release the waiter

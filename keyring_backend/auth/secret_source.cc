@@ -39,11 +39,6 @@ void StripTrailingSpace(std::string* s) {
 
 }  // namespace
 
-void Wipe(std::string* secret) {
-  if (!secret->empty()) OPENSSL_cleanse(secret->data(), secret->size());
-  secret->clear();
-}
-
 StatusOr<std::string> ReadSecretFile(const std::string& path, const std::string& option) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0)

@@ -6,6 +6,8 @@
 #include <string>
 
 #include "common/status.h"
+#include "crypto/secure_buffer.h"
+#include "crypto/secure_buffer.h"
 
 namespace keyring_locker::auth {
 
@@ -17,7 +19,7 @@ StatusOr<std::string> ReadSecretFile(const std::string& path, const std::string&
 // getenv(name) without trailing whitespace; unset or empty -> kUnauthenticated.
 StatusOr<std::string> ReadSecretEnv(const std::string& name, const std::string& option);
 
-// Overwrites then clears: tokens and secret IDs never linger in freed memory.
-void Wipe(std::string* secret);
+// Tokens and secret IDs never linger in freed memory.
+inline void Wipe(std::string* secret) { crypto::WipeString(secret); }
 
 }  // namespace keyring_locker::auth

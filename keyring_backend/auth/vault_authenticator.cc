@@ -135,6 +135,14 @@ void VaultAuthenticator::RecordFailure(const Status& s) {
   std::lock_guard<std::mutex> lock(mu_);
   ++failures_;
   last_error_ = s.message();
+  // Without a token the renewal loop has nothing scheduled: make it retry
+  // the login with backoff, so a server started while the locker was down
+  // gets its token once the locker is back.
+  if (token_.empty()) {
+    ++failure_streak_;
+    ++generation_;
+    cv_.notify_all();
+  }
 }
 
 Status VaultAuthenticator::Login() {
@@ -163,6 +171,13 @@ Status VaultAuthenticator::Refresh(const std::string& rejected_token) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!token_.empty() && token_ != rejected_token) return Status::Ok();  // already replaced
+    }
+    // A 403 with a token that is still valid is a policy problem: logging in
+    // again would not help and would spend a (possibly limited-use) secret ID.
+    if (options_.method != AuthOptions::Method::kToken && !rejected_token.empty() &&
+        LookupSelf(http_, rejected_token, SourceDescription(), RejectionFix()).ok()) {
+      return Unauthenticated("the locker refused a valid token from " + SourceDescription() +
+                             ": its policy lacks that path; grant it");
     }
     StatusOr<TokenGrant> g = Obtain();
     if (!g.ok()) {

@@ -144,11 +144,6 @@ bool SurelyNotReceived(CURL* h, CURLcode code) {
 
 }  // namespace
 
-void WipeString(std::string* s) {
-  if (!s->empty()) OPENSSL_cleanse(s->data(), s->size());
-  s->clear();
-}
-
 Status PerformAttempt(CURL* h, const AttemptSpec& spec, AttemptResult* r) {
   *r = AttemptResult();
   BodySink sink{&r->body, spec.options->max_response_bytes};

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "crypto/secure_buffer.h"
 #include "keyring_backend/http/http_client.h"
 
 namespace keyring_locker::http {
@@ -40,8 +41,8 @@ struct AttemptResult {
 // configured (a libcurl build missing a required feature).
 Status PerformAttempt(CURL* handle, const AttemptSpec& spec, AttemptResult* result);
 
-// Overwrites the bytes before releasing them: response bodies may hold
-// base64 key material (Transit decrypt, KV reads).
-void WipeString(std::string* s);
+// Response bodies may hold base64 key material (Transit decrypt, KV reads):
+// wipe them before release.
+using crypto::WipeString;
 
 }  // namespace keyring_locker::http

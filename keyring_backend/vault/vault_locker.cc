@@ -11,11 +11,8 @@ namespace {
 
 using nlohmann::json;
 
-// Wipes a string that held key bytes (base64 or raw) before it is freed.
-void Wipe(std::string& s) {
-  if (!s.empty()) OPENSSL_cleanse(&s[0], s.size());
-  s.clear();
-}
+// Strings that held key bytes (base64 or raw) or tokens are wiped before release.
+void Wipe(std::string& s) { crypto::WipeString(&s); }
 
 // Vault's {"errors":[...]} as one line; never includes request bodies.
 std::string VaultErrors(const json& body) {

@@ -2,6 +2,7 @@
 // loopback: what a cache miss costs. Run: build/bin/locker_bench (not ctest).
 #include <benchmark/benchmark.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <fstream>
 #include <thread>
 
@@ -68,7 +69,7 @@ TEST_F(VaultBackendTest, CreateRotateFetchOverTls) {
   EXPECT_FALSE((*k1)->bytes.Equals((*k2)->bytes));
 
   // The stored document holds Transit ciphertext, not the key.
-  auto doc = locker_->Call("GET", "/v1/secret/data/keyring_locker/it/db1/keys/1/2");
+  auto doc = locker_->Call("GET", "secret/data/keyring_locker/it/db1/keys/1/2");
   ASSERT_EQ(doc.status, 200);
   const json& d = doc.body["data"]["data"];
   EXPECT_EQ(d["format"], "keyring_locker/1");
@@ -148,7 +149,7 @@ TEST_F(VaultBackendTest, WrapUnwrapAndDataKeys) {
 }
 
 TEST_F(VaultBackendTest, KvVersionOneMountWorksWithCheckThenWrite) {
-  auto r = locker_->Call("POST", "/v1/sys/mounts/kv1", json{{"type", "kv"}, {"options", {{"version", "1"}}}});
+  auto r = locker_->Call("POST", "sys/mounts/kv1", json{{"type", "kv"}, {"options", {{"version", "1"}}}});
   ASSERT_LT(r.status, 300);
   Config c = MakeConfig();
   c.vault.kv_mount = "kv1";
@@ -178,10 +179,10 @@ TEST_F(VaultBackendTest, KvOnlyTokenCannotUnwrapKeys) {
   auto b = Backend::Open(MakeConfig());
   ASSERT_TRUE(b.ok());
   ASSERT_TRUE((*b)->keys().EnsureKey("1").ok());
-  auto p = locker_->Call("PUT", "/v1/sys/policies/acl/kvread",
+  auto p = locker_->Call("PUT", "sys/policies/acl/kvread",
                          json{{"policy", "path \"secret/*\" { capabilities = [\"read\", \"list\"] }"}});
   ASSERT_LT(p.status, 300) << p.body.dump();
-  auto t = locker_->Call("POST", "/v1/auth/token/create", json{{"policies", {"kvread"}}, {"ttl", "1h"}});
+  auto t = locker_->Call("POST", "auth/token/create", json{{"policies", {"kvread"}}, {"ttl", "1h"}});
   ASSERT_EQ(t.status, 200) << t.body.dump();
   Config c = MakeConfig();
   c.auth.token_file = WriteSecretFile(dir_, "kvtoken", t.body["auth"]["client_token"].get<std::string>());
@@ -225,7 +226,7 @@ TEST_F(VaultBackendTest, SealedLockerIsAClearTransientError) {
   auto b = Backend::Open(MakeConfig());
   ASSERT_TRUE(b.ok());
   ASSERT_TRUE((*b)->keys().EnsureKey("1").ok());
-  ASSERT_LT(locker_->Call("PUT", "/v1/sys/seal").status, 300);
+  ASSERT_LT(locker_->Call("PUT", "sys/seal").status, 300);
   auto r = (*b)->keys().Rotate("1");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("seal"), std::string::npos) << r.status().ToString();
@@ -233,7 +234,7 @@ TEST_F(VaultBackendTest, SealedLockerIsAClearTransientError) {
   auto h = (*b)->locker().Health();
   ASSERT_TRUE(h.ok());
   EXPECT_TRUE(h->sealed);
-  ASSERT_LT(locker_->Call("PUT", "/v1/sys/unseal", json{{"key", "any"}}).status, 300);
+  ASSERT_LT(locker_->Call("PUT", "sys/unseal", json{{"key", "any"}}).status, 300);
   EXPECT_EQ(*(*b)->keys().Rotate("1"), 2u);
 }
 
@@ -250,11 +251,115 @@ TEST_F(VaultBackendTest, MalformedAndOversizedRepliesAreErrorsNotCrashes) {
     locker_->InjectFault(fault);
     auto r = (*fresh)->keys().Get("1", 1);
     EXPECT_FALSE(r.ok()) << action;
-    EXPECT_TRUE(r.status().code() == Code::kDataLoss || r.status().code() == Code::kResourceExhausted)
+    // A body cut off mid-stream is a transport failure (retried, then
+    // UNAVAILABLE); an unparsable one is DATA_LOSS; an oversized one is capped.
+    const Code c = r.status().code();
+    EXPECT_TRUE(c == Code::kDataLoss || c == Code::kResourceExhausted || c == Code::kUnavailable)
         << action << ": " << r.status().ToString();
   }
   locker_->ClearFaults();
   EXPECT_TRUE((*fresh)->keys().Get("1", 1).ok());
+}
+
+}  // namespace
+}  // namespace keyring_locker
+
+namespace keyring_locker {
+namespace {
+
+TEST_F(VaultBackendTest, StartedWhileTheLockerIsDownItConnectsOnceTheLockerIsBack) {
+  Config c = MakeConfig();
+  c.auth.min_retry_interval = std::chrono::seconds(1);
+  locker_->Stop();
+  auto strict = Backend::Open(c);
+  ASSERT_FALSE(strict.ok());
+  EXPECT_EQ(strict.status().code(), Code::kUnavailable) << strict.status().ToString();
+  auto b = Backend::Open(c, /*require_locker=*/false);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_FALSE((*b)->keys().EnsureKey("1").ok());
+  ASSERT_TRUE(locker_->Restart());
+  StatusOr<uint32_t> v = Unavailable("not tried");
+  for (int i = 0; i < 100 && !v.ok(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    v = (*b)->keys().EnsureKey("1");
+  }
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(*v, 1u);
+  EXPECT_GE((*b)->status().auth.logins, 1u);
+}
+
+TEST_F(VaultBackendTest, FaultsGiveClearErrorsWithinTheBudgetAndCachedKeysSurvive) {
+  Config c = MakeConfig();
+  c.http.total_timeout = std::chrono::milliseconds(1500);
+  auto b = Backend::Open(c);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  KeyService& keys = (*b)->keys();
+  ASSERT_TRUE(keys.EnsureKey("1").ok());
+  ASSERT_TRUE(keys.Rotate("1").ok());
+  struct Case {
+    json fault;
+    std::vector<Code> expected;
+  };
+  const std::vector<Case> cases = {
+      {{{"action", "drop"}}, {Code::kUnavailable, Code::kDeadlineExceeded}},
+      {{{"action", "hang"}, {"delay_ms", 5000}}, {Code::kDeadlineExceeded, Code::kUnavailable}},
+      {{{"action", "status"}, {"status", 500}}, {Code::kUnavailable}},
+      {{{"action", "status"}, {"status", 502}}, {Code::kUnavailable}},
+      {{{"action", "status"}, {"status", 503}}, {Code::kUnavailable}},
+      {{{"action", "status"}, {"status", 429}, {"retry_after", 1}}, {Code::kResourceExhausted, Code::kDeadlineExceeded}},
+      {{{"action", "status"}, {"status", 412}}, {Code::kUnavailable, Code::kDeadlineExceeded}},
+      {{{"action", "status"}, {"status", 400}}, {Code::kInvalidArgument}},
+      {{{"action", "redirect"}, {"location", "https://elsewhere.example:8200"}}, {Code::kFailedPrecondition}},
+      {{{"action", "malformed"}}, {Code::kDataLoss}},
+  };
+  for (const auto& tc : cases) {
+    locker_->ClearFaults();
+    json fault = tc.fault;
+    fault["path_prefix"] = "/v1/secret/";
+    fault["count"] = -1;
+    locker_->InjectFault(fault);
+    KeyService fresh_keys(std::make_unique<VaultLocker>(c.vault, &(*b)->http(), &(*b)->auth()), c.keys, c.cache,
+                          nullptr, "t");
+    const auto start = std::chrono::steady_clock::now();
+    auto r = fresh_keys.Get("1", 2);
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    ASSERT_FALSE(r.ok()) << fault.dump();
+    std::printf("fault %s -> %s (%lld ms)\n", tc.fault.dump().c_str(), r.status().ToString().c_str(),
+                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()));
+    EXPECT_NE(std::find(tc.expected.begin(), tc.expected.end(), r.status().code()), tc.expected.end())
+        << fault.dump() << " -> " << r.status().ToString();
+    EXPECT_FALSE(r.status().message().empty());
+    EXPECT_EQ(r.status().message().find(locker_->root_token()), std::string::npos);
+    // Bounded wall time: the budget plus slack for one more connect.
+    EXPECT_LT(elapsed, std::chrono::milliseconds(1500 + 1500)) << fault.dump();
+    // What the running server already has keeps working.
+    EXPECT_TRUE(keys.Get("1", 2).ok());
+    EXPECT_EQ(keys.LatestVersionCached("1"), 2u);
+  }
+  locker_->ClearFaults();
+}
+
+}  // namespace
+}  // namespace keyring_locker
+
+namespace keyring_locker {
+namespace {
+
+TEST_F(VaultBackendTest, NamespaceHeaderKeepsKeysInTheirNamespace) {
+  ASSERT_LT(locker_->Call("POST", "sys/namespaces/team1").status, 300);
+  ASSERT_LT(locker_->Call("POST", "sys/mounts/secret", json{{"type", "kv"}, {"options", {{"version", "2"}}}}, "",
+                          "team1/").status, 300);
+  ASSERT_LT(locker_->Call("POST", "sys/mounts/transit", json{{"type", "transit"}}, "", "team1/").status, 300);
+  Config c = MakeConfig();
+  c.http.ns = "team1/";
+  auto in_ns = Backend::Open(c);
+  ASSERT_TRUE(in_ns.ok()) << in_ns.status().ToString();
+  ASSERT_EQ(*(*in_ns)->keys().EnsureKey("1"), 1u);
+  // The root namespace has its own, separate key documents.
+  auto root_ns = Backend::Open(MakeConfig());
+  ASSERT_TRUE(root_ns.ok());
+  EXPECT_EQ((*root_ns)->keys().Get("1", 1).status().code(), Code::kNotFound);
+  EXPECT_EQ(locker_->Call("GET", "secret/data/keyring_locker/it/db1/keys/1/1", nullptr, "", "team1/").status, 200);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "keyring_backend/config/config.h"
+#include "tests/support/config_test_util.h"
 
 #include <string>
 
@@ -14,25 +15,10 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-json Minimal() {
-  return json::parse(R"({
-    "locker": {"urls": ["https://vault1:8200"]},
-    "keys": {"scope": "prod/db1"},
-    "auth": {"method": "token", "token_file": "/etc/keyring_locker/token"}
-  })");
-}
-
-StatusOr<Config> Parse(const json& j) { return ParseConfig(j.dump(), "test.json"); }
-
-// Asserts the config is refused with a message that starts with the source,
-// names `field` and contains the fix text.
+json Minimal() { return testing::MinimalConfig(); }
+StatusOr<Config> Parse(const json& j) { return testing::ParseTestConfig(j); }
 void ExpectError(const json& j, const std::string& field, const std::string& fix) {
-  StatusOr<Config> c = Parse(j);
-  ASSERT_FALSE(c.ok()) << "accepted: " << j.dump();
-  EXPECT_EQ(c.status().code(), Code::kInvalidArgument);
-  EXPECT_THAT(c.status().message(), StartsWith("test.json: "));
-  EXPECT_THAT(c.status().message(), HasSubstr(field));
-  EXPECT_THAT(c.status().message(), HasSubstr(fix));
+  testing::ExpectConfigError(j, field, fix);
 }
 
 TEST(ConfigTest, MinimalConfigTakesDocumentedDefaults) {
