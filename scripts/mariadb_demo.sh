@@ -33,6 +33,7 @@ cleanup() {
 trap cleanup EXIT
 ROOT_TOKEN=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24)
 SQL() { mariadb --no-defaults --socket="$SOCK" -uroot --table "$@"; }
+VALUE() { mariadb --no-defaults --socket="$SOCK" -uroot -N -B -e "$1"; }
 
 echo "== 1. dev locker (DEV ONLY) over TLS with its own CA"
 "$BUILD/bin/devlocker" --listen 127.0.0.1:0 --tls-dir "$WORK/tls" --root-token "$ROOT_TOKEN" \
@@ -43,16 +44,20 @@ URL=$(sed -n 's/.*listening on \(https:[^ ]*\).*/\1/p' "$WORK/locker.out")
 [ -n "$URL" ] || { echo "devlocker did not start:"; cat "$WORK/locker.err"; exit 1; }
 echo "   $URL"
 printf '%s' "$ROOT_TOKEN" >"$WORK/token"
-cat >"$WORK/keyring_locker.json" <<JSON
+write_config() {  # $1 = file, $2 = audit log (each process writes its own)
+  cat >"$1" <<JSON
 {
   "locker": {"urls": ["$URL"], "transit_key": "mariadb-demo"},
   "keys":   {"scope": "demo/mariadb1"},
   "auth":   {"method": "token", "token_file": "$WORK/token"},
   "tls":    {"ca_file": "$WORK/tls/ca.pem"},
   "cache":  {"version_refresh_s": 5},
-  "audit":  {"path": "$WORK/audit.log"}
+  "audit":  {"path": "$2"}
 }
 JSON
+}
+write_config "$WORK/keyring_locker.json" "$WORK/audit.log"
+write_config "$WORK/cli.json" "$WORK/cli-audit.log"
 
 echo "== 2. a fresh mariadbd with keyring_locker loaded from its my.cnf"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -81,7 +86,7 @@ mariadb-install-db --no-defaults --datadir="$WORK/data" ${USER_OPT:+--user=root}
   --auth-root-authentication-method=socket >"$WORK/install.log" 2>&1 \
   || { echo "mariadb-install-db failed:"; tail -20 "$WORK/install.log"; exit 1; }
 start_server() {
-  mariadbd --defaults-file="$WORK/my.cnf" &
+  mariadbd --defaults-file="$WORK/my.cnf" 2>>"$WORK/mariadbd.console" &
   SERVER_PID=$!
   for _ in $(seq 1 300); do
     SQL -e "SELECT 1" >/dev/null 2>&1 && return 0
@@ -122,15 +127,16 @@ SQL -e "SELECT * FROM demo.cards; SELECT * FROM demo.salaries"
 echo "== 5. rotate key 1; InnoDB's threads re-encrypt its pages (rotate_key_age=1)"
 SQL -e "SET GLOBAL keyring_locker_rotate_key_id = 1; SET GLOBAL innodb_encryption_rotate_key_age = 1"
 for _ in $(seq 1 120); do
-  v=$(SQL -N -B -e "SELECT current_key_version FROM information_schema.innodb_tablespaces_encryption
-                    WHERE name = 'demo/cards'")
+  v=$(VALUE "SELECT current_key_version FROM information_schema.innodb_tablespaces_encryption
+              WHERE name = 'demo/cards'")
   [ "$v" = "2" ] && break
   sleep 0.5
 done
 SQL -e "SELECT name, current_key_id, current_key_version FROM information_schema.innodb_tablespaces_encryption
         WHERE name LIKE 'demo/%' ORDER BY name"
 [ "$v" = "2" ] || { echo "FAIL: demo.cards not re-encrypted with key 1 version 2"; exit 1; }
-"$BUILD/bin/keyring-locker" --config "$WORK/keyring_locker.json" list
+echo "   the scope's key versions in the locker (metadata only):"
+"$BUILD/bin/keyring-locker" --config "$WORK/cli.json" list
 
 echo "== 6. the datadir on disk (after a clean shutdown): no plaintext except the plain table"
 stop_server
