@@ -76,11 +76,25 @@ unsigned KeyGate::SlowLatest(unsigned key_id, unsigned wanted) {
 
 unsigned KeyGate::GetKey(unsigned key_id, unsigned version, unsigned char* buf, unsigned* buflen) {
   if (buflen == nullptr) return kKeyVersionInvalid;
+  const uint64_t slot = (static_cast<uint64_t>(key_id) << 32) | version;
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    if (!failed_gets_.empty()) {
+      auto it = failed_gets_.find(slot);
+      if (it != failed_gets_.end() && now < it->second) return kKeyVersionInvalid;
+    }
+  }
   auto key = keys_->Get(KeyName(key_id), version);
   if (!key.ok()) {
+    {
+      std::unique_lock<std::shared_mutex> lock(mu_);
+      failed_gets_[slot] = now + options_.retry_after;
+    }
     log_error_("ENCRYPTION_KEY_ID " + std::to_string(key_id) + " version " + std::to_string(version) +
                " could not be read: " + key.status().ToString() +
-               "; data encrypted with it stays unreadable until the locker serves it again");
+               "; data encrypted with it stays unreadable until the locker serves it again (next try in " +
+               std::to_string(options_.retry_after.count()) + " ms)");
     return kKeyVersionInvalid;
   }
   const auto& bytes = (*key)->bytes;

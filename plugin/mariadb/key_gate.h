@@ -8,6 +8,9 @@
 // version (another server rotated, the refresh saw it) is fetched once before
 // it is handed out; while that fetch fails, the previous version keeps being
 // served and the fetch is retried after `retry_after`, never on every call.
+// The same pause applies to get_key of a version the locker could not
+// deliver: InnoDB may ask for it on every page read, and each attempt would
+// otherwise block a server thread for the whole request budget.
 #pragma once
 
 #include <chrono>
@@ -53,6 +56,8 @@ class KeyGate {
   Logger log_error_;
   std::shared_mutex mu_;
   std::unordered_map<unsigned, Slot> slots_;
+  // (key id << 32 | version) -> when get_key may ask the locker again.
+  std::unordered_map<uint64_t, std::chrono::steady_clock::time_point> failed_gets_;
 };
 
 }  // namespace keyring_locker::mariadb

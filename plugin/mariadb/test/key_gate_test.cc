@@ -72,6 +72,26 @@ TEST_F(KeyGateTest, UnknownVersionIsInvalidAndLogged) {
   EXPECT_NE(logged_.back().find("version 9"), std::string::npos);
 }
 
+TEST_F(KeyGateTest, FailedGetKeyIsNotRetriedOnEveryCall) {
+  auto writer = NewService();
+  ASSERT_TRUE(writer->EnsureKey("3").ok());
+  auto svc = NewService();  // knows nothing yet: version 1 must come from the locker
+  KeyGate gate = NewGate(svc.get());
+  unsigned char buf[32];
+  unsigned len = sizeof buf;
+  locker_.down = true;
+  EXPECT_EQ(gate.GetKey(3, 1, buf, &len), kKeyVersionInvalid);
+  locker_.down = false;
+  const int fetches = locker_.fetches.load();
+  EXPECT_EQ(gate.GetKey(3, 1, buf, &len), kKeyVersionInvalid);  // inside the pause
+  EXPECT_EQ(locker_.fetches.load(), fetches);
+  EXPECT_EQ(logged_.size(), 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  len = sizeof buf;
+  EXPECT_EQ(gate.GetKey(3, 1, buf, &len), 0u);
+  EXPECT_EQ(len, 32u);
+}
+
 TEST_F(KeyGateTest, ServedKeyKeepsBeingServedWhileLockerIsDown) {
   auto svc = NewService();
   KeyGate gate = NewGate(svc.get());
