@@ -45,7 +45,7 @@ case "${1:-}" in
     ;;
   fault) api POST /v1/sys/devlocker/faults "$2" ;;
   clear) api DELETE /v1/sys/devlocker/faults ;;
-  seal) api PUT /v1/sys/seal ;;
-  unseal) api PUT /v1/sys/unseal ;;
+  seal) api PUT /v1/sys/seal '{}' ;;
+  unseal) api PUT /v1/sys/unseal '{"key":"dev"}' ;;
   *) echo "usage: $0 start|stop|fault JSON|clear|seal|unseal" >&2; exit 64 ;;
 esac
