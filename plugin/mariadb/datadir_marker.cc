@@ -111,7 +111,7 @@ Status CheckMarker(const std::string& path, const ScopeIdentity& configured, boo
                               "delete " + path + ")");
   }
   if (!scope_has_keys) {
-    return FailedPrecondition("this datadir was encrypted with keys from " + marker->Describe() +
+    return FailedPrecondition(path + " says this datadir was encrypted with keys from " + marker->Describe() +
                               " but the locker has no keys in that scope; refusing to start (fresh keys would "
                               "make the existing data unreadable). Point keyring_locker at the locker that holds "
                               "the keys, restore the scope from the locker's backup, or check the token's read "
