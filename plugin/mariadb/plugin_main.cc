@@ -105,6 +105,20 @@ int InitEncryption(void*) {
     KeyGateOptions gate;
     gate.create_missing = !st.backup_tool;
     st.gate = std::make_unique<KeyGate>(&st.backend->keys(), gate, [](const std::string& m) { LogError(m); });
+    // Fetch (and unwrap) keys 1 and 2 now: InnoDB needs them right after
+    // init, and a missing Transit decrypt right or a flaky network should
+    // stop the start here, with the reason, not fail a page write later.
+    if (!st.backup_tool) {
+      for (unsigned id : {1u, 2u}) {
+        if (st.gate->LatestVersion(id) == ENCRYPTION_KEY_VERSION_INVALID) {
+          LogError("refusing to start: key " + std::to_string(id) +
+                   " cannot be read from the locker (the reason is logged above)");
+          st.gate.reset();
+          st.backend.reset();
+          return 1;
+        }
+      }
+    }
     LogNote("ready: " + st.backend->locker().Describe() +
             (st.backup_tool ? " (backup tool: existing keys only)" : ""));
     return 0;

@@ -14,7 +14,7 @@ constexpr int kRO = PLUGIN_VAR_RQCMDARG | PLUGIN_VAR_READONLY;
 
 // String settings: storage and declaration in one macro. The suffixes must
 // match SettingSpecs() (sysvar_config.cc); SettingsToJson refuses unknown
-// ones, and the MTR suite sets every variable once.
+// ones, so a mismatch fails the first start that sets the variable.
 #define KLK_STR(name, comment)  \
   char* opt_##name = nullptr;   \
   MYSQL_SYSVAR_STR(name, opt_##name, kRO, comment, nullptr, nullptr, nullptr)
