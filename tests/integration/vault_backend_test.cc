@@ -341,3 +341,26 @@ TEST_F(VaultBackendTest, FaultsGiveClearErrorsWithinTheBudgetAndCachedKeysSurviv
 
 }  // namespace
 }  // namespace keyring_locker
+
+namespace keyring_locker {
+namespace {
+
+TEST_F(VaultBackendTest, NamespaceHeaderKeepsKeysInTheirNamespace) {
+  ASSERT_LT(locker_->Call("POST", "sys/namespaces/team1").status, 300);
+  ASSERT_LT(locker_->Call("POST", "sys/mounts/secret", json{{"type", "kv"}, {"options", {{"version", "2"}}}}, "",
+                          "team1/").status, 300);
+  ASSERT_LT(locker_->Call("POST", "sys/mounts/transit", json{{"type", "transit"}}, "", "team1/").status, 300);
+  Config c = MakeConfig();
+  c.http.ns = "team1/";
+  auto in_ns = Backend::Open(c);
+  ASSERT_TRUE(in_ns.ok()) << in_ns.status().ToString();
+  ASSERT_EQ(*(*in_ns)->keys().EnsureKey("1"), 1u);
+  // The root namespace has its own, separate key documents.
+  auto root_ns = Backend::Open(MakeConfig());
+  ASSERT_TRUE(root_ns.ok());
+  EXPECT_EQ((*root_ns)->keys().Get("1", 1).status().code(), Code::kNotFound);
+  EXPECT_EQ(locker_->Call("GET", "secret/data/keyring_locker/it/db1/keys/1/1", nullptr, "", "team1/").status, 200);
+}
+
+}  // namespace
+}  // namespace keyring_locker
