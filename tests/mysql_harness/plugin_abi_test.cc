@@ -155,6 +155,27 @@ TEST_F(PluginBasics, StoreFetchGenerateRemoveWithServerMemory) {
   EXPECT_EQ(LogHandleMismatches(), 0u);
 }
 
+TEST_F(PluginBasics, KeyNamesInTheLockerFollowTheDocumentedMapping) {
+  auto host = StartPlugin("mysql/names");
+  ASSERT_NE(host, nullptr);
+  EXPECT_FALSE(host->Store("x/y", "SECRET", {1}, "a/b%c"));
+  EXPECT_FALSE(host->Store("p/q", "SECRET", {2}));
+  EXPECT_FALSE(host->Store("z", "SECRET", {3}, ""));  // "" is the server's own, like NULL
+  EXPECT_EQ(host->Fetch("z").key, std::vector<uint8_t>{3});
+  std::vector<std::pair<std::string, std::string>> keys;
+  ASSERT_TRUE(host->Iterate(&keys));
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(keys, (std::vector<std::pair<std::string, std::string>>{{"p/q", ""}, {"x/y", "a/b%c"}, {"z", ""}}));
+  // docs/mysql.md: "/<key_id>" for a server key with '/', "<user escaped>/<key_id>"
+  // otherwise, each percent-encoded into one path segment.
+  auto list = locker_->Call("LIST", "secret/metadata/keyring_locker/mysql/names/keys");
+  ASSERT_EQ(list.status, 200);
+  std::vector<std::string> folders = list.body["data"]["keys"];
+  std::sort(folders.begin(), folders.end());
+  EXPECT_EQ(folders, (std::vector<std::string>{"%2Fp%2Fq/", "a%252Fb%2525c%2Fx%2Fy/", "z/"}));
+  StopPlugin(host);
+}
+
 TEST_F(PluginBasics, LogsNeverContainKeyBytes) {
   auto host = StartPlugin();
   ASSERT_NE(host, nullptr);
