@@ -83,6 +83,33 @@ struct sys_var_str {
 static_assert(offsetof(sys_var_str, value) == 40);
 static_assert(offsetof(sys_var_str, def_val) == 48);
 
+struct sys_var_bool {
+  int flags;
+  const char* name;
+  const char* comment;
+  void* check;
+  void* update;
+  bool* value;
+  bool def_val;
+};
+static_assert(offsetof(sys_var_bool, value) == 40);
+static_assert(offsetof(sys_var_bool, def_val) == 48);
+struct sys_var_ulong {
+  int flags;
+  const char* name;
+  const char* comment;
+  void* check;
+  void* update;
+  unsigned long* value;
+  unsigned long def_val, min_val, max_val, blk_sz;
+};
+static_assert(offsetof(sys_var_ulong, def_val) == 48);
+static_assert(sizeof(sys_var_ulong) == 80);
+constexpr int PLUGIN_VAR_NOSYSVAR = 0x400, PLUGIN_VAR_NOCMDOPT = 0x800, PLUGIN_VAR_NOCMDARG = 0x1000,
+              PLUGIN_VAR_OPCMDARG = 0x2000, PLUGIN_VAR_NODEFAULT = 0x4000, PLUGIN_VAR_NOPERSIST = 0x10000,
+              PLUGIN_VAR_PERSIST_AS_READ_ONLY = 0x20000, PLUGIN_VAR_INVISIBLE = 0x40000,
+              PLUGIN_VAR_SENSITIVE = 0x80000;
+
 // ---- status variables ----
 struct SHOW_VAR {
   const char* name;
@@ -91,6 +118,8 @@ struct SHOW_VAR {
   int scope;
 };
 static_assert(sizeof(SHOW_VAR) == 24);
+static_assert(offsetof(SHOW_VAR, type) == 16);
+static_assert(offsetof(SHOW_VAR, scope) == 20);
 enum enum_mysql_show_type { SHOW_UNDEF, SHOW_BOOL, SHOW_INT, SHOW_LONG, SHOW_LONGLONG, SHOW_CHAR,
                             SHOW_CHAR_PTR, SHOW_ARRAY, SHOW_FUNC, SHOW_DOUBLE };
 constexpr int SHOW_SCOPE_GLOBAL = 1;
@@ -114,6 +143,8 @@ struct mysql_malloc_service_st {
   char* (*my_strndup)(unsigned int, const char*, size_t, int);
 };
 static_assert(sizeof(mysql_malloc_service_st) == 56);
+static_assert(offsetof(mysql_malloc_service_st, mysql_free) == 24);
+static_assert(sizeof(my_plugin_log_service_st) == 8);
 
 // ---- components ----
 using mysql_service_status_t = int;
@@ -140,6 +171,8 @@ struct mysql_component_t {
 };
 static_assert(sizeof(mysql_component_t) == 48);
 static_assert(offsetof(mysql_component_t, init) == 32);
+static_assert(sizeof(mysql_service_ref_t) == 16 && sizeof(mysql_service_placeholder_ref_t) == 16 &&
+              sizeof(mysql_metadata_ref_t) == 16);
 using list_components_func = mysql_component_t* (*)();
 
 struct s_mysql_registry {
@@ -196,4 +229,17 @@ struct s_keyring_aes {
                  unsigned char* out_buffer, size_t out_buffer_length, size_t* out_length);
 };
 
+}  // namespace mysqlh
+
+namespace mysqlh {
+// Services are tables of pointers in declaration order: their sizes pin the
+// method count the server expects.
+static_assert(sizeof(s_keyring_reader_with_status) == 4 * sizeof(void*));
+static_assert(sizeof(s_keyring_writer) == 2 * sizeof(void*));
+static_assert(sizeof(s_keyring_generator) == 1 * sizeof(void*));
+static_assert(sizeof(s_keyring_keys_metadata_iterator) == 6 * sizeof(void*));
+static_assert(sizeof(s_keyring_component_status) == 1 * sizeof(void*));
+static_assert(sizeof(s_keyring_component_metadata_query) == 6 * sizeof(void*));
+static_assert(sizeof(s_keyring_load) == 1 * sizeof(void*));
+static_assert(sizeof(s_keyring_aes) == 3 * sizeof(void*));
 }  // namespace mysqlh
