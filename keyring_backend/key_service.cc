@@ -5,33 +5,15 @@
 #include <ctime>
 
 #include "crypto/crypto.h"
+#include "keyring_backend/key_service_internal.h"
 
 namespace keyring_locker {
 namespace {
 
 using nlohmann::json;
-constexpr const char* kFormat = "keyring_locker/1";
-
-std::string NowRfc3339() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-bool ParseVersion(const std::string& s, uint32_t* out) {
-  if (s.empty() || s.size() > 10) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (v == 0 || v > 0xFFFFFFFEull) return false;  // ~0u is "invalid" to MariaDB
-  *out = static_cast<uint32_t>(v);
-  return true;
-}
+using key_service_internal::kFormat;
+using key_service_internal::NowRfc3339;
+using key_service_internal::ParseVersion;
 
 }  // namespace
 
@@ -170,6 +152,8 @@ StatusOr<uint32_t> KeyService::LatestVersionFromLocker(const std::string& name) 
     if (ParseVersion(e, &v)) latest = std::max(latest, v);
   }
   if (latest > 0) cache_.RaiseLatest(name, latest);
+  Generation g = ScanGeneration(*entries);
+  if (g.version > 0) NoteGeneration(name, g);
   return latest;
 }
 

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "keyring_backend/audit/audit_log.h"
@@ -43,6 +44,17 @@ struct KeyVersionInfo {
   std::string created;  // RFC 3339, from the document
   std::string creator;  // actor that created it
   std::string origin;   // "locker" (Transit data key), "local-random", "server"
+};
+
+// A soft-deleted generation (see "Generations" below). `purged` means the
+// key document itself is gone (PurgeDeleted) and only the marker remains.
+struct DeletedKeyInfo {
+  std::string name;
+  uint32_t version = 0;
+  std::string deleted_at;    // RFC 3339
+  int64_t deleted_unix = 0;  // seconds since the epoch, for retention
+  std::string deleted_by;
+  bool purged = false;
 };
 
 class KeyService {
@@ -77,6 +89,33 @@ class KeyService {
   // Names of every key in the scope.
   StatusOr<std::vector<std::string>> ListNames();
 
+  // Generations: the model for servers whose keys are not versioned but can
+  // be removed and stored again under the same id (MySQL). Each store makes
+  // version latest+1; a removal writes a create-only marker document
+  //   <prefix>/<scope>/keys/<encoded name>/<version>.deleted
+  // beside the key document, which stays (recoverable) until PurgeDeleted.
+  // The one listing of the name's folder tells both the latest version and
+  // whether it is deleted, so a restart costs no extra requests.
+  //
+  // Bytes of the live generation; kNotFound if the name has none.
+  StatusOr<KeyHandle> GetLive(const std::string& name);
+  // Makes a new generation (bytes null = new random key). kAlreadyExists if
+  // a live generation exists: nothing is ever overwritten.
+  Status CreateGeneration(const std::string& name, const std::string& type, size_t length,
+                          const crypto::SecureBuffer* bytes);
+  // Marks the live generation deleted. kNotFound if there is none.
+  Status SoftRemove(const std::string& name);
+  // Names that have a live generation (reads the locker).
+  StatusOr<std::vector<std::string>> ListLive();
+  StatusOr<std::vector<DeletedKeyInfo>> ListDeleted();
+  // Undeletes `version` of `name`; only the latest generation can come back
+  // (a newer live one would otherwise be shadowed), and only if not purged.
+  Status Restore(const std::string& name, uint32_t version);
+  // Removes the key documents of generations deleted at least `retention`
+  // ago; the markers stay, so generation numbers are never reused. Returns
+  // how many were purged.
+  StatusOr<size_t> PurgeDeleted(std::chrono::seconds retention);
+
   void StartBackgroundRefresh();
   void StopBackgroundRefresh();
 
@@ -95,6 +134,18 @@ class KeyService {
   void NoteError(const Status& s);
   void RefreshLoop();
 
+  struct Generation {
+    uint32_t version = 0;  // 0 = the name has none
+    bool deleted = false;  // marker present, or the document was purged
+  };
+  static Generation ScanGeneration(const std::vector<std::string>& entries);
+  // From the memo, else one listing of the name's folder.
+  StatusOr<Generation> CurrentGeneration(const std::string& name, bool from_locker);
+  // Memo updates only move forward (newer version, or same version now
+  // deleted), so a refresh that raced a removal cannot resurrect a key.
+  void NoteGeneration(const std::string& name, Generation g);
+  std::string MarkerPath(const std::string& name, uint32_t version) const;
+
   std::unique_ptr<Locker> locker_;
   KeyScopeOptions scope_;
   CacheOptions cache_options_;
@@ -106,6 +157,9 @@ class KeyService {
   mutable std::mutex state_mu_;  // last_error_, last_refresh_
   std::string last_error_;
   std::chrono::system_clock::time_point last_refresh_{};
+
+  std::mutex generations_mu_;
+  std::unordered_map<std::string, Generation> generations_;
 
   std::mutex refresh_mu_;
   std::condition_variable refresh_cv_;

@@ -23,7 +23,10 @@ constexpr const char* kUsage =
     "  ensure NAME         create version 1 of NAME if it has none\n"
     "  rotate NAME         create the next version of NAME\n"
     "  fingerprint NAME V  SHA-256 fingerprint (first 8 bytes) of a key version\n"
-    "  demo                ensure keys 1 and 2, rotate 1, fetch back, print status\n";
+    "  demo                ensure keys 1 and 2, rotate 1, fetch back, print status\n"
+    "  deleted             soft-deleted keys (MySQL key_remove) still recoverable\n"
+    "  restore NAME V      undelete version V of NAME (its latest generation)\n"
+    "  purge-deleted DAYS  destroy key documents deleted at least DAYS days ago\n";
 
 std::string Fingerprint(const KeyHandle& k) {
   crypto::Bytes h = crypto::Sha256(k->bytes.data(), k->bytes.size());
@@ -123,6 +126,38 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "demo") return RunDemo(b);
+  if (cmd == "deleted" && args.size() == 3) {
+    auto list = b.keys().ListDeleted();
+    if (!list.ok()) return Fail(list.status());
+    std::printf("%-40s %8s %-21s %-8s %s\n", "NAME", "VERSION", "DELETED", "STATE", "DELETED BY");
+    for (const auto& d : *list) {
+      std::printf("%-40s %8u %-21s %-8s %s\n", d.name.c_str(), d.version, d.deleted_at.c_str(),
+                  d.purged ? "purged" : "held", d.deleted_by.c_str());
+    }
+    return 0;
+  }
+  if (cmd == "restore" && args.size() == 5) {
+    char* end = nullptr;
+    const unsigned long v = std::strtoul(args[4].c_str(), &end, 10);
+    if (end == args[4].c_str() || *end != '\0' || v == 0 || v > 0xFFFFFFFEul) {
+      return Fail(InvalidArgument("restore: VERSION must be a positive number (see the 'deleted' command)"));
+    }
+    Status s = b.keys().Restore(args[3], static_cast<uint32_t>(v));
+    if (!s.ok()) return Fail(s);
+    std::printf("%s: version %lu restored\n", args[3].c_str(), v);
+    return 0;
+  }
+  if (cmd == "purge-deleted" && args.size() == 4) {
+    char* end = nullptr;
+    const long days = std::strtol(args[3].c_str(), &end, 10);
+    if (end == args[3].c_str() || *end != '\0' || days < 0 || days > 36500) {
+      return Fail(InvalidArgument("purge-deleted: DAYS must be a number of days, 0..36500"));
+    }
+    auto n = b.keys().PurgeDeleted(std::chrono::hours(24) * days);
+    if (!n.ok()) return Fail(n.status());
+    std::printf("purged %zu deleted key version(s)\n", *n);
+    return 0;
+  }
   std::fputs(kUsage, stderr);
   return 64;
 }

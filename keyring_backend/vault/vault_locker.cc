@@ -65,7 +65,17 @@ StatusOr<VaultLocker::Reply> VaultLocker::Call(const std::string& method, const 
                                                std::string body) {
   HttpRequest req;
   req.method = method;
-  req.path = "/v1/" + path;
+  // KeyService percent-encodes key names into single path segments; escape
+  // the '%' itself, or the locker's URL decoding would turn "%2F" in a name
+  // into another path level and the key would land in the wrong folder.
+  req.path = "/v1/";
+  for (char c : path) {
+    if (c == '%') {
+      req.path += "%25";
+    } else {
+      req.path += c;
+    }
+  }
   req.body = std::move(body);
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::string token = auth_ ? auth_->Token() : std::string();

@@ -1,0 +1,187 @@
+// KeyService generations: the store/remove/store-again model MySQL needs,
+// with soft deletion (see key_service.h). Nothing here overwrites or removes
+// a key document except PurgeDeleted, which an operator runs on purpose.
+#include <algorithm>
+#include <set>
+
+#include "keyring_backend/key_service.h"
+#include "keyring_backend/key_service_internal.h"
+
+namespace keyring_locker {
+
+using nlohmann::json;
+using namespace key_service_internal;
+
+KeyService::Generation KeyService::ScanGeneration(const std::vector<std::string>& entries) {
+  uint32_t latest_doc = 0, latest_marker = 0;
+  std::set<uint32_t> docs, markers;
+  for (const auto& e : entries) {
+    uint32_t v = 0;
+    if (ParseVersion(e, &v)) {
+      docs.insert(v);
+      latest_doc = std::max(latest_doc, v);
+    } else if (ParseDeletedMarker(e, &v)) {
+      markers.insert(v);
+      latest_marker = std::max(latest_marker, v);
+    }
+  }
+  Generation g;
+  g.version = std::max(latest_doc, latest_marker);
+  // A marker without its document is a purged generation: still deleted,
+  // and its number stays taken.
+  g.deleted = g.version > 0 && (markers.count(g.version) > 0 || docs.count(g.version) == 0);
+  return g;
+}
+
+void KeyService::NoteGeneration(const std::string& name, Generation g) {
+  std::lock_guard<std::mutex> lock(generations_mu_);
+  Generation& cur = generations_[name];
+  if (g.version > cur.version || (g.version == cur.version && g.deleted)) cur = g;
+}
+
+std::string KeyService::MarkerPath(const std::string& name, uint32_t version) const {
+  return DocumentPath(name, version) + kDeletedSuffix;
+}
+
+StatusOr<KeyService::Generation> KeyService::CurrentGeneration(const std::string& name, bool from_locker) {
+  if (!from_locker) {
+    std::lock_guard<std::mutex> lock(generations_mu_);
+    auto it = generations_.find(name);
+    if (it != generations_.end()) return it->second;
+  }
+  locker_requests_.fetch_add(1, std::memory_order_relaxed);
+  auto entries = locker_->List(KeysRoot() + "/" + EncodeName(name));
+  if (!entries.ok()) {
+    NoteError(entries.status());
+    return entries.status().Annotate("reading the generations of key " + name);
+  }
+  Generation g = ScanGeneration(*entries);
+  // An absent name is not remembered: another server may create it.
+  if (g.version > 0) NoteGeneration(name, g);
+  return g;
+}
+
+StatusOr<KeyHandle> KeyService::GetLive(const std::string& name) {
+  ASSIGN_OR_RETURN(Generation g, CurrentGeneration(name, false));
+  if (g.version == 0 || g.deleted) return NotFound("key " + name + " does not exist (or was removed)");
+  return Get(name, g.version);
+}
+
+Status KeyService::CreateGeneration(const std::string& name, const std::string& type, size_t length,
+                                    const crypto::SecureBuffer* bytes) {
+  // Always ask the locker: a store must never be decided on a stale memo.
+  ASSIGN_OR_RETURN(Generation g, CurrentGeneration(name, true));
+  if (g.version > 0 && !g.deleted) {
+    return AlreadyExists("key " + name + " already exists; keys are never overwritten (remove it first)");
+  }
+  if (g.version >= 0xFFFFFFFEu) return FailedPrecondition("key " + name + " has no generation numbers left");
+  Status s = Create(name, g.version + 1, type, length, bytes);
+  if (s.ok()) NoteGeneration(name, Generation{g.version + 1, false});
+  return s;
+}
+
+Status KeyService::SoftRemove(const std::string& name) {
+  const auto started = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(Generation g, CurrentGeneration(name, true));
+  if (g.version == 0 || g.deleted) return NotFound("key " + name + " does not exist (or was already removed)");
+  const std::time_t now = std::time(nullptr);
+  json marker = {{"format", kDeletedFormat}, {"name", name},          {"version", g.version},
+                 {"deleted_at", Rfc3339(now)}, {"deleted_unix", static_cast<int64_t>(now)},
+                 {"deleted_by", actor_}};
+  locker_requests_.fetch_add(1, std::memory_order_relaxed);
+  Status s = locker_->Store(MarkerPath(name, g.version), marker);
+  // A marker already there (our retried request, or another server) means
+  // the generation is deleted either way.
+  if (s.code() == Code::kAlreadyExists) s = Status::Ok();
+  Audit("soft-remove", name, g.version, s, started);
+  if (!s.ok()) {
+    NoteError(s);
+    return s.Annotate("marking key " + name + " deleted");
+  }
+  NoteGeneration(name, Generation{g.version, true});
+  cache_.Erase(name);  // the bytes should not outlive the key in memory
+  return Status::Ok();
+}
+
+StatusOr<std::vector<std::string>> KeyService::ListLive() {
+  ASSIGN_OR_RETURN(std::vector<std::string> names, ListNames());
+  std::vector<std::string> live;
+  for (const auto& n : names) {
+    ASSIGN_OR_RETURN(Generation g, CurrentGeneration(n, true));
+    if (g.version > 0 && !g.deleted) live.push_back(n);
+  }
+  return live;
+}
+
+StatusOr<std::vector<DeletedKeyInfo>> KeyService::ListDeleted() {
+  ASSIGN_OR_RETURN(std::vector<std::string> names, ListNames());
+  std::vector<DeletedKeyInfo> out;
+  for (const auto& name : names) {
+    locker_requests_.fetch_add(1, std::memory_order_relaxed);
+    ASSIGN_OR_RETURN(std::vector<std::string> entries, locker_->List(KeysRoot() + "/" + EncodeName(name)));
+    std::set<uint32_t> docs;
+    for (const auto& e : entries) {
+      uint32_t v = 0;
+      if (ParseVersion(e, &v)) docs.insert(v);
+    }
+    for (const auto& e : entries) {
+      uint32_t v = 0;
+      if (!ParseDeletedMarker(e, &v)) continue;
+      ASSIGN_OR_RETURN(json m, locker_->Fetch(MarkerPath(name, v)));
+      DeletedKeyInfo info;
+      info.name = name;
+      info.version = v;
+      info.deleted_at = m.value("deleted_at", "");
+      info.deleted_unix = m.value("deleted_unix", int64_t{0});
+      info.deleted_by = m.value("deleted_by", "");
+      info.purged = docs.count(v) == 0;
+      out.push_back(std::move(info));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const DeletedKeyInfo& a, const DeletedKeyInfo& b) {
+    return a.name != b.name ? a.name < b.name : a.version < b.version;
+  });
+  return out;
+}
+
+Status KeyService::Restore(const std::string& name, uint32_t version) {
+  const auto started = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(Generation g, CurrentGeneration(name, true));
+  if (g.version != version) {
+    return FailedPrecondition("key " + name + " version " + std::to_string(version) +
+                              " is not its latest generation (" + std::to_string(g.version) +
+                              "); only the latest can be restored - remove the newer one first");
+  }
+  if (!g.deleted) return FailedPrecondition("key " + name + " version " + std::to_string(version) + " is not deleted");
+  auto doc = locker_->Fetch(DocumentPath(name, version));
+  if (!doc.ok()) {
+    if (doc.status().code() == Code::kNotFound) {
+      return NotFound("key " + name + " version " + std::to_string(version) + " was purged; it cannot be restored");
+    }
+    return doc.status();
+  }
+  Status s = locker_->Remove(MarkerPath(name, version));
+  Audit("restore", name, version, s, started);
+  if (!s.ok()) return s.Annotate("removing the deleted marker of key " + name);
+  std::lock_guard<std::mutex> lock(generations_mu_);
+  generations_[name] = Generation{version, false};  // the one backwards move
+  return Status::Ok();
+}
+
+StatusOr<size_t> KeyService::PurgeDeleted(std::chrono::seconds retention) {
+  ASSIGN_OR_RETURN(std::vector<DeletedKeyInfo> deleted, ListDeleted());
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  size_t purged = 0;
+  for (const auto& d : deleted) {
+    if (d.purged || d.deleted_unix + retention.count() > now) continue;
+    const auto started = std::chrono::steady_clock::now();
+    Status s = locker_->Remove(DocumentPath(d.name, d.version));
+    Audit("purge", d.name, d.version, s, started);
+    if (!s.ok()) return s.Annotate("purging key " + d.name + " version " + std::to_string(d.version));
+    cache_.Erase(d.name);
+    ++purged;
+  }
+  return purged;
+}
+
+}  // namespace keyring_locker

@@ -1,0 +1,44 @@
+// Helpers shared by the KeyService source files (key_service.cc and
+// key_service_generations.cc); not part of any adapter-facing API.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <string>
+
+namespace keyring_locker::key_service_internal {
+
+constexpr const char* kFormat = "keyring_locker/1";
+constexpr const char* kDeletedFormat = "keyring_locker/deleted/1";
+constexpr const char* kDeletedSuffix = ".deleted";
+
+inline std::string Rfc3339(std::time_t t) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+inline std::string NowRfc3339() { return Rfc3339(std::time(nullptr)); }
+
+// A version folder entry: decimal 1..0xFFFFFFFE (~0u means "invalid" to MariaDB).
+inline bool ParseVersion(const std::string& s, uint32_t* out) {
+  if (s.empty() || s.size() > 10) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v == 0 || v > 0xFFFFFFFEull) return false;
+  *out = static_cast<uint32_t>(v);
+  return true;
+}
+
+// "<version>.deleted": the soft-delete marker of a generation.
+inline bool ParseDeletedMarker(const std::string& s, uint32_t* out) {
+  const std::string suffix = kDeletedSuffix;
+  if (s.size() <= suffix.size() || s.compare(s.size() - suffix.size(), suffix.size(), suffix) != 0) return false;
+  return ParseVersion(s.substr(0, s.size() - suffix.size()), out);
+}
+
+}  // namespace keyring_locker::key_service_internal

@@ -1,0 +1,129 @@
+// KeyService generations and soft delete (the MySQL key model) against the
+// in-memory FakeLocker.
+#include <gtest/gtest.h>
+
+#include "keyring_backend/key_service.h"
+#include "tests/support/fake_locker.h"
+
+namespace keyring_locker {
+namespace {
+
+using testing::FakeLocker;
+using testing::LockerRef;
+
+class GenerationsTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<KeyService> NewService() {
+    KeyScopeOptions s;
+    s.scope = "prod/db1";
+    return std::make_unique<KeyService>(std::make_unique<LockerRef>(&locker_), s, CacheOptions(), nullptr, "test:1");
+  }
+  static crypto::SecureBuffer Bytes(uint8_t fill, size_t n = 16) {
+    crypto::SecureBuffer b(n);
+    std::memset(b.data(), fill, n);
+    return b;
+  }
+  FakeLocker locker_;
+};
+
+TEST_F(GenerationsTest, StoreRemoveStoreAgainMakesANewGenerationAndKeepsTheOld) {
+  auto svc = NewService();
+  auto a = Bytes(0xAA), b = Bytes(0xBB);
+  ASSERT_TRUE(svc->CreateGeneration("rk_new", "AES", 16, &a).ok());
+  EXPECT_EQ(svc->CreateGeneration("rk_new", "AES", 16, &b).code(), Code::kAlreadyExists);
+  ASSERT_TRUE(svc->SoftRemove("rk_new").ok());
+  EXPECT_EQ(svc->GetLive("rk_new").status().code(), Code::kNotFound);
+  EXPECT_EQ(svc->SoftRemove("rk_new").code(), Code::kNotFound);
+  ASSERT_TRUE(svc->CreateGeneration("rk_new", "AES", 16, &b).ok());
+  auto live = svc->GetLive("rk_new");
+  ASSERT_TRUE(live.ok());
+  EXPECT_TRUE((*live)->bytes.Equals(b));
+  // The first generation is still in the locker, with its marker beside it.
+  EXPECT_TRUE(locker_.Get("keyring_locker/prod/db1/keys/rk_new/1").is_object());
+  EXPECT_EQ(locker_.Get("keyring_locker/prod/db1/keys/rk_new/1.deleted")["version"], 1);
+  EXPECT_TRUE(locker_.Get("keyring_locker/prod/db1/keys/rk_new/2").is_object());
+}
+
+TEST_F(GenerationsTest, ARestartedServiceSeesTheRemovalWithoutExtraRequests) {
+  {
+    auto svc = NewService();
+    ASSERT_TRUE(svc->CreateGeneration("k", "AES", 32, nullptr).ok());
+    ASSERT_TRUE(svc->SoftRemove("k").ok());
+  }
+  auto svc = NewService();
+  ASSERT_TRUE(svc->RefreshVersions().ok());  // what Backend::Open does
+  const int lists = locker_.lists.load();
+  EXPECT_EQ(svc->GetLive("k").status().code(), Code::kNotFound);
+  EXPECT_EQ(locker_.lists.load(), lists);  // answered from the refresh's listing
+}
+
+TEST_F(GenerationsTest, ListLiveAndListDeleted) {
+  auto svc = NewService();
+  ASSERT_TRUE(svc->CreateGeneration("a", "AES", 32, nullptr).ok());
+  ASSERT_TRUE(svc->CreateGeneration("b/x y", "AES", 32, nullptr).ok());
+  ASSERT_TRUE(svc->SoftRemove("a").ok());
+  auto live = svc->ListLive();
+  ASSERT_TRUE(live.ok());
+  EXPECT_EQ(*live, std::vector<std::string>{"b/x y"});
+  auto deleted = svc->ListDeleted();
+  ASSERT_TRUE(deleted.ok());
+  ASSERT_EQ(deleted->size(), 1u);
+  EXPECT_EQ((*deleted)[0].name, "a");
+  EXPECT_EQ((*deleted)[0].version, 1u);
+  EXPECT_EQ((*deleted)[0].deleted_by, "test:1");
+  EXPECT_FALSE((*deleted)[0].purged);
+  EXPECT_GT((*deleted)[0].deleted_unix, 0);
+}
+
+TEST_F(GenerationsTest, RestoreBringsBackTheSameBytesOnlyForTheLatestGeneration) {
+  auto svc = NewService();
+  auto a = Bytes(0x11, 32);
+  ASSERT_TRUE(svc->CreateGeneration("k", "AES", 32, &a).ok());
+  ASSERT_TRUE(svc->SoftRemove("k").ok());
+  EXPECT_EQ(svc->Restore("k", 2).code(), Code::kFailedPrecondition);
+  ASSERT_TRUE(svc->Restore("k", 1).ok());
+  auto live = NewService()->GetLive("k");  // a fresh service reads the locker
+  ASSERT_TRUE(live.ok()) << live.status().ToString();
+  EXPECT_TRUE((*live)->bytes.Equals(a));
+  EXPECT_EQ(svc->Restore("k", 1).code(), Code::kFailedPrecondition);  // not deleted
+  ASSERT_TRUE(svc->SoftRemove("k").ok());
+  ASSERT_TRUE(svc->CreateGeneration("k", "AES", 32, nullptr).ok());
+  EXPECT_EQ(svc->Restore("k", 1).code(), Code::kFailedPrecondition);  // gen 2 is newer
+}
+
+TEST_F(GenerationsTest, PurgeHonoursRetentionAndNeverReusesTheNumber) {
+  auto svc = NewService();
+  ASSERT_TRUE(svc->CreateGeneration("k", "AES", 32, nullptr).ok());
+  ASSERT_TRUE(svc->SoftRemove("k").ok());
+  auto none = svc->PurgeDeleted(std::chrono::hours(24));
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, 0u);
+  EXPECT_TRUE(locker_.Get("keyring_locker/prod/db1/keys/k/1").is_object());
+  auto one = svc->PurgeDeleted(std::chrono::seconds(0));
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(*one, 1u);
+  EXPECT_TRUE(locker_.Get("keyring_locker/prod/db1/keys/k/1").is_null());
+  EXPECT_EQ(svc->Restore("k", 1).code(), Code::kNotFound);
+  auto fresh = NewService();
+  EXPECT_EQ(fresh->GetLive("k").status().code(), Code::kNotFound);
+  ASSERT_TRUE(fresh->CreateGeneration("k", "AES", 32, nullptr).ok());
+  EXPECT_TRUE(locker_.Get("keyring_locker/prod/db1/keys/k/2").is_object());
+  auto deleted = fresh->ListDeleted();
+  ASSERT_TRUE(deleted.ok());
+  ASSERT_EQ(deleted->size(), 1u);
+  EXPECT_TRUE((*deleted)[0].purged);
+}
+
+TEST_F(GenerationsTest, LockerDownFailsCleanly) {
+  auto svc = NewService();
+  ASSERT_TRUE(svc->CreateGeneration("k", "AES", 32, nullptr).ok());
+  locker_.down = true;
+  EXPECT_EQ(svc->SoftRemove("k").code(), Code::kUnavailable);
+  EXPECT_EQ(svc->CreateGeneration("j", "AES", 32, nullptr).code(), Code::kUnavailable);
+  EXPECT_TRUE(svc->GetLive("k").ok());  // served from memory
+  locker_.down = false;
+  EXPECT_TRUE(locker_.Get("keyring_locker/prod/db1/keys/k/1.deleted").is_null());
+}
+
+}  // namespace
+}  // namespace keyring_locker
