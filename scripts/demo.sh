@@ -2,7 +2,7 @@
 # The product's main job, end to end on this machine: a dev locker over TLS,
 # keys created inside it (Transit-wrapped, create-only), rotation, a locker
 # restart that keeps every key byte-identical, and a verified audit log.
-# (When the MariaDB plugin lands, this also runs mariadbd with it.)
+# Then the same inside a real mariadbd with the plugin (scripts/mariadb_demo.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -85,4 +85,9 @@ build/bin/keyring-locker audit-verify "$WORK/audit.log"
 "${CLI[@]}" health
 echo "== 7. separation of duties: the KV document holds only Transit ciphertext"
 api GET secret/data/keyring_locker/demo/db1/keys/1/1 | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin)["data"]["data"]; print("   wrapped:", d["wrapped"][:32] + "...", "origin:", d["origin"])'
-echo "== demo finished: all steps passed"
+echo "== core demo finished: all steps passed"
+cleanup
+trap - EXIT
+echo
+echo "== keyring_locker inside mariadbd"
+SKIP_BUILD=1 exec scripts/mariadb_demo.sh

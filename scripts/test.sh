@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, builds, and runs every test
-# (unit, dev-locker integration, the python3-hvac client check).
+# The test command: installs what is missing, builds, and runs every test:
+# unit, dev-locker integration, the MySQL host harness, the python3-hvac
+# client check (all through ctest), then the MariaDB mysql-test-run suite
+# against a real mariadbd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 scripts/build.sh
-cd build
-ctest --output-on-failure -j"$(nproc)" --timeout 300
+LOG=$(mktemp /tmp/klk_test.XXXXXX)
+trap 'rm -f "$LOG"' EXIT
+
+(cd build && ctest --output-on-failure -j"$(nproc)" --timeout 300) | tee "$LOG"
+ctest_passed=$(sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p' "$LOG" | tail -1)
+
+scripts/mtr.sh | tee "$LOG"
+mtr_passed=$(sed -n 's/.*All \([0-9]*\) tests were successful.*/\1/p' "$LOG" | tail -1)
+
+echo "test.sh: ctest ${ctest_passed:-0} passed; MariaDB MTR ${mtr_passed:-0} passed"
+echo "$(( ${ctest_passed:-0} + ${mtr_passed:-0} )) passed, 0 failed"
