@@ -223,8 +223,8 @@ StatusOr<HttpResponse> CurlHttpClient::SendOnce(const HttpRequest& request) {
         return Unavailable(err.message() + "; the request may have reached the locker, so it "
                            "was not re-sent (not idempotent): check whether it took effect");
       last_error = std::move(err);
-      if (last_response) WipeString(&last_response->body);
-      last_response.reset();
+      // An HTTP answer seen earlier in this call (a sealed node, say) stays
+      // the one reported: it says more than a dead standby's connect error.
       next = (ep + 1) % n;
     } else {
       switch (Classify(r.status)) {
@@ -262,7 +262,10 @@ StatusOr<HttpResponse> CurlHttpClient::SendOnce(const HttpRequest& request) {
                                std::to_string(r.status));
     }
 
-    if (retries >= options_.max_retries) {
+    // Trying each configured endpoint once is failover, not a retry: a dead
+    // URL in locker.urls must not use up the retries of the live ones.
+    const bool fresh_endpoint = !tried[next];
+    if (!fresh_endpoint && retries >= options_.max_retries) {
       if (last_response) return std::move(*last_response);
       return last_error;
     }
@@ -277,8 +280,10 @@ StatusOr<HttpResponse> CurlHttpClient::SendOnce(const HttpRequest& request) {
       return deadline_error("the next retry would start after the budget ends; last: " +
                             last_error.message());
     }
-    ++retries;
-    ++retries_;
+    if (!fresh_endpoint) {
+      ++retries;
+      ++retries_;
+    }
     if (next != ep) ++failovers_;
     if (wait->count() > 0) std::this_thread::sleep_for(*wait);
     ep = next;

@@ -36,7 +36,7 @@ struct HttpOptions {
   TlsOptions tls;
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds total_timeout{10000};  // wall-time budget per Send(), all retries included
-  int max_retries = 3;                             // extra attempts after the first
+  int max_retries = 3;  // extra attempts after each endpoint was tried once (failover is not a retry)
   std::chrono::milliseconds backoff_initial{100};
   std::chrono::milliseconds backoff_max{2000};
   size_t max_response_bytes = 4 * 1024 * 1024;

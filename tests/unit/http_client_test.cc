@@ -177,6 +177,40 @@ TEST(HttpClient, FailsOverFromRefusingEndpointAndSticksToTheWorkingOne) {
   EXPECT_EQ(client->stats().failovers, 1u);
 }
 
+TEST(HttpClient, EachEndpointIsTriedOnceEvenWithoutRetries) {
+  // Failover to a configured endpoint not yet tried in this call is not a
+  // retry: a dead URL must not use up the retries of the live ones.
+  TestServer s;
+  s.server().Get("/v1/ok", [](const httplib::Request&, httplib::Response& res) { res.status = 200; });
+  s.Start();
+  HttpOptions o = Opts({"http://127.0.0.1:" + std::to_string(UnusedPort()), s.url()});
+  o.max_retries = 0;
+  auto client = MustCreate(o);
+  auto r = client->Send(Get("/v1/ok"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->attempts, 2);
+  EXPECT_EQ(client->stats().retries, 0u);
+}
+
+TEST(HttpClient, AnHttpAnswerIsReportedRatherThanALaterDeadEndpoint) {
+  // A sealed active node and a dead standby: the caller must hear "503
+  // sealed", not the standby's connection error.
+  TestServer s;
+  s.server().Get("/v1/ok", [](const httplib::Request&, httplib::Response& res) {
+    res.status = 503;
+    res.set_content(R"({"errors":["Vault is sealed"]})", "application/json");
+  });
+  s.Start();
+  HttpOptions o = Opts({s.url(), "http://127.0.0.1:" + std::to_string(UnusedPort())});
+  o.max_retries = 1;
+  auto client = MustCreate(o);
+  auto r = client->Send(Get("/v1/ok"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 503);
+  EXPECT_NE(r->body.find("sealed"), std::string::npos);
+}
+
 TEST(HttpClient, NoEndpointAnswersGivesUnavailableWithoutToken) {
   auto client = MustCreate(Opts({"http://127.0.0.1:" + std::to_string(UnusedPort())}));
   auto r = client->Send(Get("/v1/ok"));
