@@ -25,9 +25,9 @@ const StatusField kFields[] = {
     {"keyring_locker_cache_misses", [](const BackendStatus& s) { return static_cast<long long>(s.keys.cache.misses); }, nullptr},
     {"keyring_locker_keys_cached", [](const BackendStatus& s) { return static_cast<long long>(s.keys.cache.entries); }, nullptr},
     {"keyring_locker_locker_requests", [](const BackendStatus& s) { return static_cast<long long>(s.keys.locker_requests); }, nullptr},
-    {"keyring_locker_errors", [](const BackendStatus& s) { return static_cast<long long>(s.keys.locker_errors); }, nullptr},
+    {"keyring_locker_locker_errors", [](const BackendStatus& s) { return static_cast<long long>(s.keys.locker_errors); }, nullptr},
     {"keyring_locker_stale_serves", [](const BackendStatus& s) { return static_cast<long long>(s.keys.stale_serves); }, nullptr},
-    {"keyring_locker_token_ttl", [](const BackendStatus& s) { return static_cast<long long>(s.auth.ttl.count()); }, nullptr},
+    {"keyring_locker_token_ttl_s", [](const BackendStatus& s) { return static_cast<long long>(s.auth.ttl.count()); }, nullptr},
     {"keyring_locker_last_error", nullptr, [](const BackendStatus& s) { return s.keys.last_error; }},
     {"keyring_locker_active_endpoint", nullptr, [](const BackendStatus& s) { return s.http.active_endpoint; }},
 };

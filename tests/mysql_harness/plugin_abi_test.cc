@@ -64,8 +64,8 @@ TEST(PluginAbi, ExportsMatchTheLoader) {
     EXPECT_NE(v->value, nullptr) << v->name;
   }
   for (const char* want : {"keyring_locker_cache_hits", "keyring_locker_cache_misses", "keyring_locker_locker_requests",
-                           "keyring_locker_errors", "keyring_locker_stale_serves", "keyring_locker_last_error",
-                           "keyring_locker_active_endpoint", "keyring_locker_token_ttl", "keyring_locker_keys_cached"}) {
+                           "keyring_locker_locker_errors", "keyring_locker_stale_serves", "keyring_locker_last_error",
+                           "keyring_locker_active_endpoint", "keyring_locker_token_ttl_s", "keyring_locker_keys_cached"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), want), names.end()) << want;
   }
   dlclose(dl);
@@ -147,7 +147,7 @@ TEST_F(PluginBasics, StoreFetchGenerateRemoveWithServerMemory) {
   auto status = host->StatusVariables();
   EXPECT_GT(std::stoll(status["keyring_locker_locker_requests"]), 0);
   EXPECT_EQ(status["keyring_locker_active_endpoint"], locker_->url());
-  EXPECT_EQ(status["keyring_locker_errors"], "0");
+  EXPECT_EQ(status["keyring_locker_locker_errors"], "0");
 
   StopPlugin(host);
   EXPECT_EQ(Allocations().outstanding, 0u) << "the server freed everything the plugin handed out";
