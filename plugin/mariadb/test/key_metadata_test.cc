@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <thread>
@@ -129,6 +130,41 @@ TEST_F(KeyMetadataTest, RequestRefreshIsServedByTheBackgroundThread) {
   for (int i = 0; i < 200 && meta.Current()->rows.empty(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(AsMap(meta.Current()->rows)["1_latest"], "1");
+}
+
+// SHOW STATUS threads read pinned snapshots while rotations refresh them:
+// every snapshot a reader sees must be whole (latest row = highest version row).
+TEST_F(KeyMetadataTest, ReadersSeeWholeSnapshotsWhileRefreshing) {
+  ASSERT_TRUE(svc_->EnsureKey("1").ok());
+  KeyMetadata meta(svc_.get(), "fake", std::chrono::seconds(0));
+  ASSERT_TRUE(meta.Refresh().ok());
+  std::atomic<bool> done{false};
+  std::atomic<int> torn{0}, reads{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r) {
+    readers.emplace_back([&] {
+      while (!done.load()) {
+        auto snap = meta.Current();
+        unsigned highest = 0;
+        std::string latest;
+        for (const auto& row : snap->rows) {
+          if (row.name == "1_latest") latest = row.value;
+          else highest = std::max(highest, static_cast<unsigned>(std::stoul(row.name.substr(3))));
+        }
+        if (latest != std::to_string(highest)) ++torn;
+        ++reads;
+      }
+    });
+  }
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(svc_->Rotate("1").ok());
+    ASSERT_TRUE(meta.Refresh().ok());
+  }
+  done = true;
+  for (auto& t : readers) t.join();
+  EXPECT_GT(reads.load(), 0);
+  EXPECT_EQ(torn.load(), 0);
+  EXPECT_EQ(AsMap(meta.Current()->rows)["1_latest"], "21");
 }
 
 TEST_F(KeyMetadataTest, GateReportsCreatedAndNewerVersionsOnce) {
