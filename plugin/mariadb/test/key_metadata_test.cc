@@ -127,7 +127,7 @@ TEST_F(KeyMetadataTest, RequestRefreshIsServedByTheBackgroundThread) {
   KeyMetadata meta(svc_.get(), "fake", std::chrono::seconds(3600));
   EXPECT_TRUE(meta.Current()->rows.empty());
   meta.RequestRefresh();
-  for (int i = 0; i < 200 && meta.Current()->rows.empty(); ++i)
+  for (int i = 0; i < 1000 && meta.Current()->rows.empty(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(AsMap(meta.Current()->rows)["1_latest"], "1");
 }
@@ -160,6 +160,8 @@ TEST_F(KeyMetadataTest, ReadersSeeWholeSnapshotsWhileRefreshing) {
     ASSERT_TRUE(svc_->Rotate("1").ok());
     ASSERT_TRUE(meta.Refresh().ok());
   }
+  // On a loaded machine the readers may not have run yet; let each of them read once.
+  for (int i = 0; i < 1000 && reads.load() < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   done = true;
   for (auto& t : readers) t.join();
   EXPECT_GT(reads.load(), 0);
