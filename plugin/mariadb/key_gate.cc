@@ -57,9 +57,13 @@ unsigned KeyGate::SlowLatest(unsigned key_id, unsigned wanted) {
   std::unique_lock<std::shared_mutex> lock(mu_);
   Slot& slot = slots_[key_id];
   if (got != 0) {
-    if (got > slot.ready) slot.ready = got;
+    const bool newer = got > slot.ready;
+    if (newer) slot.ready = got;
     slot.retry_at = {};
-    return slot.ready;
+    const unsigned serving = slot.ready;
+    lock.unlock();
+    if (newer && options_.on_new_version) options_.on_new_version();
+    return serving;
   }
   slot.retry_at = now + options_.retry_after;
   if (slot.ready != 0) {

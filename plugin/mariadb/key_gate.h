@@ -32,6 +32,10 @@ constexpr unsigned kKeyBufferTooSmall = 100;
 struct KeyGateOptions {
   bool create_missing = true;  // EnsureKey for an id the locker lacks (false in mariadb-backup)
   std::chrono::milliseconds retry_after{5000};
+  // Called (without the gate's lock held) after the gate starts serving a
+  // version it did not serve before: a key it created, or a newer version.
+  // Must not block; the plugin uses it to ask for a key metadata snapshot.
+  std::function<void()> on_new_version;
 };
 
 class KeyGate {

@@ -104,6 +104,9 @@ int InitEncryption(void*) {
     st.backend = std::move(*backend);
     KeyGateOptions gate;
     gate.create_missing = !st.backup_tool;
+    gate.on_new_version = [] {
+      if (KeyMetadata* meta = State().metadata.get()) meta->RequestRefresh();
+    };
     st.gate = std::make_unique<KeyGate>(&st.backend->keys(), gate, [](const std::string& m) { LogError(m); });
     // Fetch (and unwrap) keys 1 and 2 now: InnoDB needs them right after
     // init, and a missing Transit decrypt right or a flaky network should
@@ -119,6 +122,16 @@ int InitEncryption(void*) {
         }
       }
     }
+    if (!st.backup_tool) {
+      st.metadata = std::make_unique<KeyMetadata>(&st.backend->keys(), st.backend->locker().Describe(),
+                                                  st.backend->config().cache.version_refresh);
+      Status listed = st.metadata->Refresh();
+      if (!listed.ok()) {
+        LogWarning("key metadata for SHOW STATUS LIKE 'keyring_locker_key\\_%' could not be listed: " +
+                   listed.ToString() + "; keys are served normally and the listing is retried every "
+                   "keyring_locker_version_refresh_s seconds");
+      }
+    }
     LogNote("ready: " + st.backend->locker().Describe() +
             (st.backup_tool ? " (backup tool: existing keys only)" : ""));
     return 0;
@@ -127,6 +140,7 @@ int InitEncryption(void*) {
   } catch (...) {
     LogError("initialization failed with an unknown internal error");
   }
+  State().metadata.reset();
   State().gate.reset();
   State().backend.reset();
   return 1;
@@ -134,6 +148,7 @@ int InitEncryption(void*) {
 
 int DeinitEncryption(void*) {
   try {
+    State().metadata.reset();  // joins its listing thread before the backend goes
     State().gate.reset();
     State().backend.reset();  // joins the renewal and refresh threads
   } catch (...) {

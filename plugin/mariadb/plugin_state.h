@@ -11,6 +11,7 @@
 
 #include "keyring_backend/backend.h"
 #include "plugin/mariadb/key_gate.h"
+#include "plugin/mariadb/key_metadata.h"
 #include "plugin/mariadb/sysvar_config.h"
 
 namespace keyring_locker::mariadb {
@@ -18,6 +19,9 @@ namespace keyring_locker::mariadb {
 struct PluginState {
   std::unique_ptr<Backend> backend;
   std::unique_ptr<KeyGate> gate;
+  // Key metadata for SHOW STATUS; null in mariadb-backup. Reset first on
+  // deinit: its thread uses the backend.
+  std::unique_ptr<KeyMetadata> metadata;
   // mariadb-backup loads the plugin too: it must not create keys or write
   // datadir markers (its working directory is not a server's datadir).
   bool backup_tool = false;

@@ -75,6 +75,19 @@ Backend* LiveBackend() {
   return b;
 }
 
+// After a change made through a variable, list the keys on this thread so
+// the very next SHOW STATUS shows it. The change itself succeeded; a failed
+// listing only leaves the rows stale, so it is logged, not returned.
+void RefreshMetadata() {
+  KeyMetadata* meta = State().metadata.get();
+  if (meta == nullptr) return;
+  Status s = meta->Refresh();
+  if (!s.ok()) {
+    LogWarning("key metadata for SHOW STATUS could not be listed: " + s.ToString() +
+               "; the rows show the previous listing until the next refresh");
+  }
+}
+
 int RotateKeys(long long key_id) {
   Backend* b = LiveBackend();
   if (b == nullptr) return 1;
@@ -105,6 +118,7 @@ int RotateKeys(long long key_id) {
     }
     LogNote("key " + name + " rotated to version " + std::to_string(*v) + " (SET GLOBAL keyring_locker_rotate_key_id)");
   }
+  RefreshMetadata();
   return 0;
 }
 
@@ -140,6 +154,7 @@ int CheckRefresh(MYSQL_THD, struct st_mysql_sys_var*, void* save, struct st_mysq
       ClientError("refreshing key versions failed: " + s.ToString() + "; cached keys keep being served");
       return 1;
     }
+    RefreshMetadata();
     return 0;
   } catch (const std::exception& e) {
     ClientError(std::string("refresh failed: internal error: ") + e.what());

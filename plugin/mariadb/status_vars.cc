@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <exception>
+#include <memory>
+#include <vector>
 
 #include "plugin/mariadb/plugin_state.h"
 
@@ -72,6 +75,69 @@ KLK_TEXT(ShowLastError, s.keys.last_error)
 KLK_TEXT(ShowActiveEndpoint, s.http.active_endpoint)
 KLK_TEXT(ShowLocker, s.locker)
 
+// keyring_locker_key: one row per key version, from the last KeyMetadata
+// snapshot (SHOW STATUS never asks the locker). The server walks the array
+// returned here, copying names and values, before this thread can call the
+// function again; so a per-thread pin of the snapshot plus its SHOW_VAR
+// array keeps every pointer valid for exactly as long as the server reads
+// it, while refreshes replace the shared snapshot freely.
+struct PinnedKeyRows {
+  std::shared_ptr<const KeyMetadataSnapshot> snapshot;
+  std::vector<struct st_mysql_show_var> vars;
+};
+
+int ShowKeys(MYSQL_THD, struct st_mysql_show_var* var, void*, struct system_status_var*, enum enum_var_type) {
+  static const struct st_mysql_show_var kEmpty[] = {{nullptr, nullptr, SHOW_UNDEF}};
+  var->type = SHOW_ARRAY;
+  var->value = const_cast<struct st_mysql_show_var*>(kEmpty);
+  try {
+    thread_local PinnedKeyRows pinned;
+    KeyMetadata* meta = State().metadata.get();
+    auto snapshot = meta ? meta->Current() : nullptr;
+    if (snapshot == nullptr) return 0;
+    if (snapshot != pinned.snapshot) {
+      std::vector<struct st_mysql_show_var> vars;
+      vars.reserve(snapshot->rows.size() + 1);
+      for (const auto& row : snapshot->rows)
+        vars.push_back({row.name.c_str(), const_cast<char*>(row.value.c_str()), SHOW_CHAR});
+      vars.push_back({nullptr, nullptr, SHOW_UNDEF});
+      pinned.vars = std::move(vars);
+      pinned.snapshot = std::move(snapshot);
+    }
+    var->value = pinned.vars.data();
+  } catch (...) {
+    // Out of memory while building the array: show no key rows.
+  }
+  return 0;
+}
+
+std::string SnapshotTime(const KeyMetadataSnapshot& s) {
+  if (s.taken == std::chrono::system_clock::time_point{}) return "never";
+  const std::time_t t = std::chrono::system_clock::to_time_t(s.taken);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+int ShowKeysListed(struct st_mysql_show_var* var, void* buff, bool error) {
+  return ShowText(var, buff, [error](const BackendStatus&) -> std::string {
+    KeyMetadata* meta = State().metadata.get();
+    auto snapshot = meta ? meta->Current() : nullptr;
+    if (snapshot == nullptr) return "";
+    return error ? snapshot->last_error : SnapshotTime(*snapshot);
+  });
+}
+int ShowKeysListedAt(MYSQL_THD, struct st_mysql_show_var* var, void* buff, struct system_status_var*,
+                     enum enum_var_type) {
+  return ShowKeysListed(var, buff, false);
+}
+int ShowKeysListError(MYSQL_THD, struct st_mysql_show_var* var, void* buff, struct system_status_var*,
+                      enum enum_var_type) {
+  return ShowKeysListed(var, buff, true);
+}
+
 }  // namespace
 
 #define KLK_ENTRY(name, fn) {name, reinterpret_cast<char*>(&fn), SHOW_SIMPLE_FUNC}
@@ -91,6 +157,9 @@ struct st_mysql_show_var g_status_variables[] = {
     KLK_ENTRY("keyring_locker_last_error", ShowLastError),
     KLK_ENTRY("keyring_locker_active_endpoint", ShowActiveEndpoint),
     KLK_ENTRY("keyring_locker_locker", ShowLocker),
+    KLK_ENTRY("keyring_locker_keys_listed_at", ShowKeysListedAt),
+    KLK_ENTRY("keyring_locker_keys_list_error", ShowKeysListError),
+    {"keyring_locker_key", reinterpret_cast<char*>(&ShowKeys), SHOW_FUNC},
     {nullptr, nullptr, SHOW_UNDEF}};
 
 }  // namespace keyring_locker::mariadb

@@ -1,0 +1,78 @@
+// KeyMetadata: the key versions of the scope (metadata only, never key
+// bytes) as rows for SHOW STATUS / INFORMATION_SCHEMA.GLOBAL_STATUS:
+//   <id>_v<version> = "created=... origin=... creator=... type=... length=... locker=..."
+//   <id>_latest     = "<highest version>"
+//
+// Listing them costs the locker one request per key and one per version, so
+// SHOW STATUS never lists: it reads the last snapshot. Snapshots are taken
+// after the plugin changes keys (rotation, refresh, a key the gate created or
+// a newer version it picked up) and by a background thread every `interval`,
+// which catches keys other servers of the scope created.
+//
+// Snapshots are immutable and shared: a reader pins the one it shows, so a
+// refresh that replaces it meanwhile cannot free the strings the server is
+// still copying.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "keyring_backend/key_service.h"
+
+namespace keyring_locker::mariadb {
+
+struct KeyMetadataRow {
+  std::string name;   // suffix after the status variable's own name, e.g. "1_v2"
+  std::string value;
+};
+
+struct KeyMetadataSnapshot {
+  std::vector<KeyMetadataRow> rows;
+  std::chrono::system_clock::time_point taken{};  // epoch = never listed
+  std::string last_error;                         // of the latest failed listing, empty if it succeeded
+};
+
+// Rows for `versions` (sorted by name, then version, as ListKeyVersions
+// returns them). Names are shown the way the locker path encodes them, so a
+// name outside [A-Za-z0-9_.-] cannot break the variable name.
+std::vector<KeyMetadataRow> KeyMetadataRows(const std::vector<KeyVersionInfo>& versions,
+                                            const std::string& locker_description);
+
+class KeyMetadata {
+ public:
+  // `keys` must outlive this object. A zero `interval` disables the thread
+  // (unit tests drive Refresh() themselves).
+  KeyMetadata(KeyService* keys, std::string locker_description, std::chrono::seconds interval);
+  ~KeyMetadata();  // stops and joins the thread
+  KeyMetadata(const KeyMetadata&) = delete;
+  KeyMetadata& operator=(const KeyMetadata&) = delete;
+
+  // Lists the scope now (locker I/O on the calling thread). On failure the
+  // previous rows stay and the error is recorded in the snapshot.
+  Status Refresh();
+  // Asks the background thread for a refresh; never blocks on the locker.
+  void RequestRefresh();
+  std::shared_ptr<const KeyMetadataSnapshot> Current() const;
+
+ private:
+  void Loop();
+
+  KeyService* keys_;
+  const std::string locker_description_;
+  const std::chrono::seconds interval_;
+
+  std::mutex refresh_mu_;  // one listing at a time, so snapshots never go back in time
+  mutable std::mutex mu_;  // current_, requested_, stop_
+  std::condition_variable cv_;
+  std::shared_ptr<const KeyMetadataSnapshot> current_;
+  bool requested_ = false;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace keyring_locker::mariadb

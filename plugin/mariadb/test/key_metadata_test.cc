@@ -1,0 +1,187 @@
+#include "plugin/mariadb/key_metadata.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <thread>
+
+#include "crypto/crypto.h"
+#include "plugin/mariadb/key_gate.h"
+#include "tests/support/fake_locker.h"
+
+namespace keyring_locker::mariadb {
+namespace {
+
+using keyring_locker::testing::FakeLocker;
+using keyring_locker::testing::LockerRef;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+std::map<std::string, std::string> AsMap(const std::vector<KeyMetadataRow>& rows) {
+  std::map<std::string, std::string> m;
+  for (const auto& r : rows) m[r.name] = r.value;
+  return m;
+}
+
+class KeyMetadataTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    KeyScopeOptions s;
+    s.scope = "meta/test";
+    svc_ = std::make_unique<KeyService>(std::make_unique<LockerRef>(&locker_), s, CacheOptions{}, nullptr,
+                                        "host-a:42");
+  }
+  FakeLocker locker_;
+  std::unique_ptr<KeyService> svc_;
+};
+
+TEST(KeyMetadataRowsTest, OneRowPerVersionAndALatestRowPerKey) {
+  std::vector<KeyVersionInfo> versions(3);
+  versions[0] = {"1", 1, "AES", 32, "2026-01-01T00:00:00Z", "db1:10", "locker"};
+  versions[1] = {"1", 2, "AES", 32, "2026-02-01T00:00:00Z", "db2:20", "locker"};
+  versions[2] = {"7", 1, "AES", 16, "", "", ""};
+  auto rows = KeyMetadataRows(versions, "vault https://v:8200");
+  ASSERT_EQ(rows.size(), 5u);
+  auto m = AsMap(rows);
+  EXPECT_EQ(m["1_v1"],
+            "created=2026-01-01T00:00:00Z origin=locker creator=db1:10 type=AES length=32 locker=vault https://v:8200");
+  EXPECT_THAT(m["1_v2"], HasSubstr("creator=db2:20"));
+  EXPECT_EQ(m["1_latest"], "2");
+  EXPECT_EQ(m["7_v1"], "created=unknown origin=unknown creator=unknown type=AES length=16 locker=vault https://v:8200");
+  EXPECT_EQ(m["7_latest"], "1");
+  // Latest row follows the versions of its key, so SHOW STATUS reads in order.
+  EXPECT_EQ(rows[2].name, "1_latest");
+}
+
+TEST(KeyMetadataRowsTest, NamesOutsideTheSafeSetAreEncoded) {
+  std::vector<KeyVersionInfo> versions(1);
+  versions[0] = {"a b/c", 3, "AES", 32, "t", "c", "locker"};
+  auto m = AsMap(KeyMetadataRows(versions, "x"));
+  EXPECT_EQ(m.count("a%20b%2Fc_v3"), 1u);
+  EXPECT_EQ(m["a%20b%2Fc_latest"], "3");
+}
+
+TEST_F(KeyMetadataTest, RefreshListsTheLockerAndFollowsRotation) {
+  ASSERT_TRUE(svc_->EnsureKey("1").ok());
+  ASSERT_TRUE(svc_->EnsureKey("2").ok());
+  KeyMetadata meta(svc_.get(), "fake-locker", std::chrono::seconds(0));
+  EXPECT_TRUE(meta.Current()->rows.empty());
+  EXPECT_EQ(meta.Current()->taken, std::chrono::system_clock::time_point{});
+
+  ASSERT_TRUE(meta.Refresh().ok());
+  auto m = AsMap(meta.Current()->rows);
+  EXPECT_EQ(m.size(), 4u);
+  EXPECT_EQ(m["1_latest"], "1");
+  EXPECT_THAT(m["2_v1"], HasSubstr("creator=host-a:42"));
+  EXPECT_THAT(m["2_v1"], HasSubstr("locker=fake-locker"));
+  EXPECT_NE(meta.Current()->taken, std::chrono::system_clock::time_point{});
+
+  ASSERT_EQ(*svc_->Rotate("1"), 2u);
+  EXPECT_EQ(AsMap(meta.Current()->rows)["1_latest"], "1");  // snapshots only change on Refresh
+  ASSERT_TRUE(meta.Refresh().ok());
+  m = AsMap(meta.Current()->rows);
+  EXPECT_EQ(m["1_latest"], "2");
+  EXPECT_EQ(m.count("1_v2"), 1u);
+}
+
+TEST_F(KeyMetadataTest, RowsNeverCarryKeyBytes) {
+  ASSERT_TRUE(svc_->EnsureKey("1").ok());
+  auto key = svc_->Get("1", 1);
+  ASSERT_TRUE(key.ok());
+  const auto& bytes = (*key)->bytes;
+  const std::string hex = crypto::HexEncode(bytes.data(), bytes.size());
+  const std::string b64 = crypto::Base64Encode(bytes.data(), bytes.size());
+  KeyMetadata meta(svc_.get(), "fake", std::chrono::seconds(0));
+  ASSERT_TRUE(meta.Refresh().ok());
+  for (const auto& row : meta.Current()->rows) {
+    EXPECT_THAT(row.value, Not(HasSubstr(hex)));
+    EXPECT_THAT(row.value, Not(HasSubstr(b64)));
+  }
+}
+
+TEST_F(KeyMetadataTest, FailedRefreshKeepsRowsAndReportsTheError) {
+  ASSERT_TRUE(svc_->EnsureKey("1").ok());
+  KeyMetadata meta(svc_.get(), "fake", std::chrono::seconds(0));
+  ASSERT_TRUE(meta.Refresh().ok());
+  auto before = meta.Current();
+  locker_.down = true;
+  EXPECT_FALSE(meta.Refresh().ok());
+  auto after = meta.Current();
+  EXPECT_EQ(AsMap(after->rows), AsMap(before->rows));
+  EXPECT_EQ(after->taken, before->taken);
+  EXPECT_FALSE(after->last_error.empty());
+  // A reader still holding the old snapshot sees it unchanged.
+  EXPECT_TRUE(before->last_error.empty());
+  locker_.down = false;
+  ASSERT_TRUE(meta.Refresh().ok());
+  EXPECT_TRUE(meta.Current()->last_error.empty());
+}
+
+TEST_F(KeyMetadataTest, RequestRefreshIsServedByTheBackgroundThread) {
+  ASSERT_TRUE(svc_->EnsureKey("1").ok());
+  // An hour-long interval: only the request can cause the listing.
+  KeyMetadata meta(svc_.get(), "fake", std::chrono::seconds(3600));
+  EXPECT_TRUE(meta.Current()->rows.empty());
+  meta.RequestRefresh();
+  for (int i = 0; i < 1000 && meta.Current()->rows.empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(AsMap(meta.Current()->rows)["1_latest"], "1");
+}
+
+// SHOW STATUS threads read pinned snapshots while rotations refresh them:
+// every snapshot a reader sees must be whole (latest row = highest version row).
+TEST_F(KeyMetadataTest, ReadersSeeWholeSnapshotsWhileRefreshing) {
+  ASSERT_TRUE(svc_->EnsureKey("1").ok());
+  KeyMetadata meta(svc_.get(), "fake", std::chrono::seconds(0));
+  ASSERT_TRUE(meta.Refresh().ok());
+  std::atomic<bool> done{false};
+  std::atomic<int> torn{0}, reads{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r) {
+    readers.emplace_back([&] {
+      while (!done.load()) {
+        auto snap = meta.Current();
+        unsigned highest = 0;
+        std::string latest;
+        for (const auto& row : snap->rows) {
+          if (row.name == "1_latest") latest = row.value;
+          else highest = std::max(highest, static_cast<unsigned>(std::stoul(row.name.substr(3))));
+        }
+        if (latest != std::to_string(highest)) ++torn;
+        ++reads;
+      }
+    });
+  }
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(svc_->Rotate("1").ok());
+    ASSERT_TRUE(meta.Refresh().ok());
+  }
+  // On a loaded machine the readers may not have run yet; let each of them read once.
+  for (int i = 0; i < 1000 && reads.load() < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  done = true;
+  for (auto& t : readers) t.join();
+  EXPECT_GT(reads.load(), 0);
+  EXPECT_EQ(torn.load(), 0);
+  EXPECT_EQ(AsMap(meta.Current()->rows)["1_latest"], "21");
+}
+
+TEST_F(KeyMetadataTest, GateReportsCreatedAndNewerVersionsOnce) {
+  std::atomic<int> calls{0};
+  KeyGateOptions o;
+  o.on_new_version = [&calls] { ++calls; };
+  KeyGate gate(svc_.get(), o, [](const std::string&) {});
+  ASSERT_EQ(gate.LatestVersion(9), 1u);  // created
+  EXPECT_EQ(calls.load(), 1);
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(gate.LatestVersion(9), 1u);
+  EXPECT_EQ(calls.load(), 1);  // served from the cache: no new version
+  ASSERT_EQ(*svc_->Rotate("9"), 2u);
+  ASSERT_EQ(gate.LatestVersion(9), 2u);
+  EXPECT_EQ(calls.load(), 2);
+}
+
+}  // namespace
+}  // namespace keyring_locker::mariadb
