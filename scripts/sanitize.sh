@@ -20,7 +20,10 @@ TSAN_TESTS="key_cache_test key_service_test http_client_test authenticator_renew
 
 configure_and_build() {  # dir sanitizer targets...
   local dir=$1 san=$2; shift 2
-  cmake -S . -B "$dir" -DKLK_WERROR=ON -DKLK_SANITIZE="$san" >/dev/null
+  # -O1 -g1: the sanitizers' recommended optimisation, with line tables for
+  # stack traces; compiles far faster than -O2 -g on two cores.
+  cmake -S . -B "$dir" -DKLK_WERROR=ON -DKLK_SANITIZE="$san" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" >/dev/null
   cmake --build "$dir" -j"$JOBS" --target devlocker "$@"
 }
 

@@ -13,9 +13,15 @@
 
 namespace {
 
-std::string TempPath() {
-  static const std::string path = "/tmp/klk_fuzz_audit." + std::to_string(getpid());
-  return path;
+// One scratch file per fuzzing process, removed when the process exits.
+struct ScratchFile {
+  const std::string path = "/tmp/klk_fuzz_audit." + std::to_string(getpid());
+  ~ScratchFile() { std::remove(path.c_str()); }
+};
+
+const std::string& TempPath() {
+  static const ScratchFile file;
+  return file.path;
 }
 
 }  // namespace
