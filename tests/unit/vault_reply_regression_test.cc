@@ -23,7 +23,7 @@ TEST(VaultReplyRegression, HealthWithNonBooleanSealedIsNotAnException) {
   ReplayHttpClient http(SplitReplies(R"(200
 {"sealed":"yes","standby":1,"version":5})"));
   VaultLocker locker(Options(2), &http, nullptr);
-  StatusOr<LockerHealth> h = Status::Ok();
+  StatusOr<LockerHealth> h = Internal("Health() not called");
   ASSERT_NO_THROW(h = locker.Health());
   ASSERT_TRUE(h.ok()) << h.status().ToString();
   EXPECT_TRUE(h->reachable);
