@@ -207,6 +207,11 @@ bool ConfigureServerContext(SSL_CTX& ctx, const std::string& dir,
   STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(ca.c_str());
   if (names) SSL_CTX_set_client_CA_list(&ctx, names);
   SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, VerifyCallback);
+  // With SSL_VERIFY_PEER, OpenSSL refuses to resume a session (alert
+  // "internal error") unless a session ID context is set; clients with a TLS
+  // session cache (libcurl, curl) would then fail every reconnect.
+  static const unsigned char kSessionContext[] = "devlocker";
+  if (SSL_CTX_set_session_id_context(&ctx, kSessionContext, sizeof kSessionContext - 1) != 1) return false;
   SSL_CTX_set_info_callback(&ctx, InfoCallback);
   return true;
 }

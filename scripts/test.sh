@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds, and runs every test:
-# unit, dev-locker integration, the MySQL host harness, the python3-hvac
-# client check (all through ctest), then the MariaDB mysql-test-run suite
-# against a real mariadbd.
+# unit, dev-locker integration (fault matrix, stress), the MySQL host
+# harness, the python3-hvac client check (all through ctest), the MariaDB
+# mysql-test-run suite against a real mariadbd, then the sanitizer runs
+# (scripts/sanitize.sh: ASan+UBSan, TSan) and the fuzzers (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+start=$(date +%s)
 scripts/deps.sh
 scripts/build.sh
 LOG=$(mktemp /tmp/klk_test.XXXXXX)
@@ -16,5 +18,9 @@ ctest_passed=$(sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p
 scripts/mtr.sh | tee "$LOG"
 mtr_passed=$(sed -n 's/.*All \([0-9]*\) tests were successful.*/\1/p' "$LOG" | tail -1)
 
-echo "test.sh: ctest ${ctest_passed:-0} passed; MariaDB MTR ${mtr_passed:-0} passed"
+scripts/sanitize.sh
+scripts/fuzz.sh
+
+echo "test.sh: ctest ${ctest_passed:-0} passed; MariaDB MTR ${mtr_passed:-0} passed;" \
+     "sanitizers and fuzzers clean; $(( $(date +%s) - start )) s in all"
 echo "$(( ${ctest_passed:-0} + ${mtr_passed:-0} )) passed, 0 failed"

@@ -44,6 +44,34 @@ StatusOr<std::string> DataString(const json& body, const char* field, const std:
   return it->get<std::string>();
 }
 
+// Reply fields read with a fallback. A locker, or something posing as one,
+// may put any JSON type anywhere, and nlohmann's value() throws on a type
+// mismatch (found by tests/fuzz/fuzz_vault_responses).
+const json& ObjectOr(const json& obj, const char* key) {
+  static const json kEmpty = json::object();
+  if (!obj.is_object()) return kEmpty;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_object() ? *it : kEmpty;
+}
+std::string StringOr(const json& obj, const char* key, const std::string& fallback) {
+  if (!obj.is_object()) return fallback;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+bool BoolOr(const json& obj, const char* key, bool fallback) {
+  if (!obj.is_object()) return fallback;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_boolean() ? it->get<bool>() : fallback;
+}
+// A mount's options.version: "2" from Vault, 2 from some look-alikes; else v1.
+int KvVersionOf(const json& mount) {
+  const json& options = ObjectOr(mount, "options");
+  auto it = options.find("version");
+  if (it == options.end()) return 1;
+  if (it->is_string()) return it->get<std::string>() == "2" ? 2 : 1;
+  return it->is_number_integer() && it->get<int64_t>() == 2 ? 2 : 1;
+}
+
 }  // namespace
 
 VaultLocker::VaultLocker(VaultOptions options, HttpClient* http, Authenticator* auth)
@@ -144,15 +172,13 @@ StatusOr<int> VaultLocker::DetectKvVersion() {
   const std::string mount = options_.kv_mount;
   ASSIGN_OR_RETURN(Reply r, Call("GET", "sys/internal/ui/mounts/" + mount));
   if (r.status == 200) {
-    const json& data = r.body.is_object() ? r.body.value("data", json::object()) : json::object();
-    const std::string type = data.value("type", "");
+    const json& data = ObjectOr(r.body, "data");
+    const std::string type = StringOr(data, "type", "");
     if (!type.empty() && type != "kv" && type != "generic") {
       return FailedPrecondition("locker.kv_mount \"" + mount + "\" is a \"" + type +
                                 "\" mount, not KV; point locker.kv_mount at a KV secrets engine");
     }
-    json options = data.value("options", json::object());
-    std::string v = options.is_object() ? options.value("version", "1") : "1";
-    return v == "2" ? 2 : 1;
+    return KvVersionOf(data);
   }
   if (r.status == 404 || r.status == 403) {
     // Old servers lack the endpoint, and some policies hide it: sys/mounts next.
@@ -160,11 +186,7 @@ StatusOr<int> VaultLocker::DetectKvVersion() {
     if (m.status == 200 && m.body.is_object()) {
       const json& all = m.body.contains("data") ? m.body["data"] : m.body;
       auto it = all.find(mount + "/");
-      if (it != all.end() && it->is_object()) {
-        json options = it->value("options", json::object());
-        std::string v = options.is_object() ? options.value("version", "1") : "1";
-        return v == "2" ? 2 : 1;
-      }
+      if (it != all.end() && it->is_object()) return KvVersionOf(*it);
       return NotFound("locker.kv_mount \"" + mount + "\" does not exist on the locker; enable it with "
                       "'vault secrets enable -path=" + mount + " kv-v2' or fix locker.kv_mount");
     }
@@ -357,11 +379,9 @@ StatusOr<LockerHealth> VaultLocker::Health() {
   h.reachable = true;
   h.endpoint = resp->endpoint;
   json body = json::parse(resp->body, nullptr, false);
-  if (body.is_object()) {
-    h.sealed = body.value("sealed", false);
-    h.standby = body.value("standby", false);
-    h.version = body.value("version", "");
-  }
+  h.sealed = BoolOr(body, "sealed", false);
+  h.standby = BoolOr(body, "standby", false);
+  h.version = StringOr(body, "version", "");
   if (resp->status == 503) h.sealed = true;
   h.detail = std::string(h.sealed ? "sealed" : h.standby ? "standby" : "active") + " " + h.version + " at " + h.endpoint;
   return h;
