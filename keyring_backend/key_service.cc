@@ -14,6 +14,8 @@ using nlohmann::json;
 using key_service_internal::kFormat;
 using key_service_internal::NowRfc3339;
 using key_service_internal::ParseVersion;
+using key_service_internal::StringField;
+using key_service_internal::UintField;
 
 }  // namespace
 
@@ -114,7 +116,7 @@ StatusOr<KeyHandle> KeyService::Load(const std::string& name, uint32_t version) 
     Audit("fetch", name, version, s, started);
     return s;
   };
-  if (!d.is_object() || d.value("format", "") != kFormat) return bad("format is not " + std::string(kFormat));
+  if (!d.is_object() || StringField(d, "format") != kFormat) return bad("format is not " + std::string(kFormat));
   if (!d.contains("name") || !d["name"].is_string() || d["name"].get<std::string>() != name) return bad("name differs");
   if (!d.contains("version") || !d["version"].is_number_unsigned() || d["version"].get<uint64_t>() != version)
     return bad("version differs");
@@ -130,7 +132,8 @@ StatusOr<KeyHandle> KeyService::Load(const std::string& name, uint32_t version) 
   if (bytes->size() != length) return bad("unwrapped length " + std::to_string(bytes->size()) + " != " + std::to_string(length));
   auto material = std::make_shared<KeyMaterial>();
   material->bytes = std::move(bytes).value();
-  material->type = d.value("type", "AES");
+  if (d.contains("type") && !d["type"].is_string()) return bad("type is not a string");
+  material->type = StringField(d, "type", "AES");
   Audit("fetch", name, version, Status::Ok(), started);
   return KeyHandle(std::move(material));
 }
@@ -208,7 +211,7 @@ Status KeyService::Create(const std::string& name, uint32_t version, const std::
     // Our own earlier attempt may have landed (a retried request): the same
     // wrapped bytes mean it is ours; anything else belongs to someone else.
     auto existing = locker_->Fetch(path);
-    if (existing.ok() && existing->is_object() && existing->value("wrapped", "") == wrapped) stored = Status::Ok();
+    if (existing.ok() && existing->is_object() && StringField(*existing, "wrapped") == wrapped) stored = Status::Ok();
   }
   Audit("create", name, version, stored, started, origin);
   if (!stored.ok()) {
@@ -295,11 +298,11 @@ StatusOr<std::vector<KeyVersionInfo>> KeyService::ListKeyVersions() {
       KeyVersionInfo info;
       info.name = name;
       info.version = v;
-      info.type = doc->value("type", "");
-      info.length = doc->value("length", size_t{0});
-      info.created = doc->value("created", "");
-      info.creator = doc->value("creator", "");
-      info.origin = doc->value("origin", "");
+      info.type = StringField(*doc, "type");
+      info.length = static_cast<size_t>(UintField(*doc, "length"));
+      info.created = StringField(*doc, "created");
+      info.creator = StringField(*doc, "creator");
+      info.origin = StringField(*doc, "origin");
       out.push_back(std::move(info));
     }
   }

@@ -131,9 +131,9 @@ StatusOr<std::vector<DeletedKeyInfo>> KeyService::ListDeleted() {
       DeletedKeyInfo info;
       info.name = name;
       info.version = v;
-      info.deleted_at = m.value("deleted_at", "");
-      info.deleted_unix = m.value("deleted_unix", int64_t{0});
-      info.deleted_by = m.value("deleted_by", "");
+      info.deleted_at = StringField(m, "deleted_at");
+      info.deleted_unix = IntField(m, "deleted_unix");
+      info.deleted_by = StringField(m, "deleted_by");
       info.purged = docs.count(v) == 0;
       out.push_back(std::move(info));
     }

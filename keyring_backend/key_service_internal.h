@@ -6,6 +6,8 @@
 #include <ctime>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 namespace keyring_locker::key_service_internal {
 
 constexpr const char* kFormat = "keyring_locker/1";
@@ -39,6 +41,25 @@ inline bool ParseDeletedMarker(const std::string& s, uint32_t* out) {
   const std::string suffix = kDeletedSuffix;
   if (s.size() <= suffix.size() || s.compare(s.size() - suffix.size(), suffix.size(), suffix) != 0) return false;
   return ParseVersion(s.substr(0, s.size() - suffix.size()), out);
+}
+
+// Field readers for documents that come from the locker: a field of the
+// wrong type reads as `fallback` instead of throwing (nlohmann's value()
+// throws type_error), so damaged documents become clear errors, not crashes.
+inline std::string StringField(const nlohmann::json& d, const char* key, const std::string& fallback = "") {
+  if (!d.is_object()) return fallback;
+  auto it = d.find(key);
+  return it != d.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+inline uint64_t UintField(const nlohmann::json& d, const char* key, uint64_t fallback = 0) {
+  if (!d.is_object()) return fallback;
+  auto it = d.find(key);
+  return it != d.end() && it->is_number_unsigned() ? it->get<uint64_t>() : fallback;
+}
+inline int64_t IntField(const nlohmann::json& d, const char* key, int64_t fallback = 0) {
+  if (!d.is_object()) return fallback;
+  auto it = d.find(key);
+  return it != d.end() && it->is_number_integer() ? it->get<int64_t>() : fallback;
 }
 
 }  // namespace keyring_locker::key_service_internal

@@ -270,3 +270,31 @@ TEST(KeyServiceAuditTest, EveryLockerOperationIsAuditedWithoutKeyBytes) {
 
 }  // namespace
 }  // namespace keyring_locker
+
+namespace keyring_locker {
+namespace {
+
+TEST(KeyServiceDamageTest, FieldsOfTheWrongTypeAreDataLossNotExceptions) {
+  testing::FakeLocker locker;
+  KeyScopeOptions scope;
+  scope.scope = "s";
+  KeyService writer(std::make_unique<testing::LockerRef>(&locker), scope, CacheOptions{}, nullptr, "w");
+  ASSERT_TRUE(writer.EnsureKey("1").ok());
+  const std::string path = writer.DocumentPath("1", 1);
+  const nlohmann::json good = locker.Get(path);
+  for (const char* field : {"format", "type", "wrapped", "length", "name", "version"}) {
+    nlohmann::json bad = good;
+    bad[field] = nlohmann::json::array({1, 2});
+    locker.Put(path, bad);
+    KeyService reader(std::make_unique<testing::LockerRef>(&locker), scope, CacheOptions{}, nullptr, "r");
+    auto r = reader.Get("1", 1);
+    ASSERT_FALSE(r.ok()) << field;
+    EXPECT_EQ(r.status().code(), Code::kDataLoss) << field << ": " << r.status().ToString();
+    EXPECT_NE(r.status().message().find(path), std::string::npos) << r.status().ToString();
+    auto listed = reader.ListKeyVersions();  // metadata listing tolerates it too
+    EXPECT_TRUE(listed.ok()) << field << ": " << listed.status().ToString();
+  }
+}
+
+}  // namespace
+}  // namespace keyring_locker
