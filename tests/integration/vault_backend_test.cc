@@ -288,57 +288,6 @@ TEST_F(VaultBackendTest, StartedWhileTheLockerIsDownItConnectsOnceTheLockerIsBac
   EXPECT_GE((*b)->status().auth.logins, 1u);
 }
 
-TEST_F(VaultBackendTest, FaultsGiveClearErrorsWithinTheBudgetAndCachedKeysSurvive) {
-  Config c = MakeConfig();
-  c.http.total_timeout = std::chrono::milliseconds(1500);
-  auto b = Backend::Open(c);
-  ASSERT_TRUE(b.ok()) << b.status().ToString();
-  KeyService& keys = (*b)->keys();
-  ASSERT_TRUE(keys.EnsureKey("1").ok());
-  ASSERT_TRUE(keys.Rotate("1").ok());
-  struct Case {
-    json fault;
-    std::vector<Code> expected;
-  };
-  const std::vector<Case> cases = {
-      {{{"action", "drop"}}, {Code::kUnavailable, Code::kDeadlineExceeded}},
-      {{{"action", "hang"}, {"delay_ms", 5000}}, {Code::kDeadlineExceeded, Code::kUnavailable}},
-      {{{"action", "status"}, {"status", 500}}, {Code::kUnavailable}},
-      {{{"action", "status"}, {"status", 502}}, {Code::kUnavailable}},
-      {{{"action", "status"}, {"status", 503}}, {Code::kUnavailable}},
-      {{{"action", "status"}, {"status", 429}, {"retry_after", 1}}, {Code::kResourceExhausted, Code::kDeadlineExceeded}},
-      {{{"action", "status"}, {"status", 412}}, {Code::kUnavailable, Code::kDeadlineExceeded}},
-      {{{"action", "status"}, {"status", 400}}, {Code::kInvalidArgument}},
-      {{{"action", "redirect"}, {"location", "https://elsewhere.example:8200"}}, {Code::kFailedPrecondition}},
-      {{{"action", "malformed"}}, {Code::kDataLoss}},
-  };
-  for (const auto& tc : cases) {
-    locker_->ClearFaults();
-    json fault = tc.fault;
-    fault["path_prefix"] = "/v1/secret/";
-    fault["count"] = -1;
-    locker_->InjectFault(fault);
-    KeyService fresh_keys(std::make_unique<VaultLocker>(c.vault, &(*b)->http(), &(*b)->auth()), c.keys, c.cache,
-                          nullptr, "t");
-    const auto start = std::chrono::steady_clock::now();
-    auto r = fresh_keys.Get("1", 2);
-    const auto elapsed = std::chrono::steady_clock::now() - start;
-    ASSERT_FALSE(r.ok()) << fault.dump();
-    std::printf("fault %s -> %s (%lld ms)\n", tc.fault.dump().c_str(), r.status().ToString().c_str(),
-                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()));
-    EXPECT_NE(std::find(tc.expected.begin(), tc.expected.end(), r.status().code()), tc.expected.end())
-        << fault.dump() << " -> " << r.status().ToString();
-    EXPECT_FALSE(r.status().message().empty());
-    EXPECT_EQ(r.status().message().find(locker_->root_token()), std::string::npos);
-    // Bounded wall time: the budget plus slack for one more connect.
-    EXPECT_LT(elapsed, std::chrono::milliseconds(1500 + 1500)) << fault.dump();
-    // What the running server already has keeps working.
-    EXPECT_TRUE(keys.Get("1", 2).ok());
-    EXPECT_EQ(keys.LatestVersionCached("1"), 2u);
-  }
-  locker_->ClearFaults();
-}
-
 }  // namespace
 }  // namespace keyring_locker
 
