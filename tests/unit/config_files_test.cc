@@ -22,11 +22,9 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-json Minimal() { return testing::MinimalConfig(); }
-StatusOr<Config> Parse(const json& j) { return testing::ParseTestConfig(j); }
-void ExpectError(const json& j, const std::string& field, const std::string& fix) {
-  testing::ExpectConfigError(j, field, fix);
-}
+using testing::ExpectConfigError;
+using testing::MinimalConfig;
+using testing::ParseTestConfig;
 
 class TempDir : public ::testing::Test {
  protected:
@@ -46,27 +44,27 @@ class TempDir : public ::testing::Test {
 };
 
 TEST_F(TempDir, ClientKeyPasswordFileIsReadAndPermissionChecked) {
-  json j = Minimal();
+  json j = MinimalConfig();
   j["tls"] = {{"client_cert", "/c.pem"}, {"client_key", "/k.pem"},
               {"client_key_password_file", Write("pw", "hunter2-pass\n", 0600)}};
-  StatusOr<Config> c = Parse(j);
+  StatusOr<Config> c = ParseTestConfig(j);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->http.tls.client_key_password, "hunter2-pass");
 
   j["tls"]["client_key_password_file"] = Write("pw2", "hunter2-pass\n", 0640);
-  ExpectError(j, "tls.client_key_password_file", "chmod 600");
-  EXPECT_THAT(Parse(j).status().message(), Not(HasSubstr("hunter2")));
+  ExpectConfigError(j, "tls.client_key_password_file", "chmod 600");
+  EXPECT_THAT(ParseTestConfig(j).status().message(), Not(HasSubstr("hunter2")));
   j["tls"]["client_key_password_file"] = dir_ + "/missing";
-  ExpectError(j, "tls.client_key_password_file", "No such file");
+  ExpectConfigError(j, "tls.client_key_password_file", "No such file");
   j["tls"]["client_key_password_file"] = Write("empty", "", 0600);
-  ExpectError(j, "tls.client_key_password_file", "write the secret into it");
+  ExpectConfigError(j, "tls.client_key_password_file", "write the secret into it");
   j["tls"].erase("client_key");
   j["tls"].erase("client_cert");
-  ExpectError(j, "tls.client_key_password_file", "set tls.client_key");
+  ExpectConfigError(j, "tls.client_key_password_file", "set tls.client_key");
 }
 
 TEST_F(TempDir, LoadConfigFileChecksTheFile) {
-  std::string good = Write("good.json", Minimal().dump(), 0640);
+  std::string good = Write("good.json", MinimalConfig().dump(), 0640);
   StatusOr<Config> c = LoadConfigFile(good);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->keys.scope, "prod/db1");
@@ -77,13 +75,13 @@ TEST_F(TempDir, LoadConfigFileChecksTheFile) {
   EXPECT_THAT(c.status().message(), HasSubstr(dir_ + "/nope.json"));
   EXPECT_THAT(c.status().message(), HasSubstr("No such file or directory"));
 
-  std::string open = Write("open.json", Minimal().dump(), 0666);
+  std::string open = Write("open.json", MinimalConfig().dump(), 0666);
   c = LoadConfigFile(open);
   ASSERT_FALSE(c.ok());
   EXPECT_THAT(c.status().message(), HasSubstr("world-writable"));
   EXPECT_THAT(c.status().message(), HasSubstr("chmod o-w " + open));
 
-  json bad = Minimal();
+  json bad = MinimalConfig();
   bad["tls"] = {{"ca_fiel", "/x"}};
   c = LoadConfigFile(Write("bad.json", bad.dump(), 0600));
   ASSERT_FALSE(c.ok());
@@ -91,10 +89,10 @@ TEST_F(TempDir, LoadConfigFileChecksTheFile) {
 }
 
 TEST_F(TempDir, DescribeConfigNeverShowsSecrets) {
-  json j = Minimal();
+  json j = MinimalConfig();
   j["tls"] = {{"client_cert", "/c.pem"}, {"client_key", "/k.pem"}, {"verify", false},
               {"client_key_password_file", Write("pw", "hunter2-pass", 0600)}};
-  StatusOr<Config> c = Parse(j);
+  StatusOr<Config> c = ParseTestConfig(j);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   std::string text = DescribeConfig(*c);
   EXPECT_THAT(text, HasSubstr("token from file /etc/keyring_locker/token"));
@@ -104,10 +102,10 @@ TEST_F(TempDir, DescribeConfigNeverShowsSecrets) {
   EXPECT_THAT(text, HasSubstr("WARNING:  TLS verification is OFF"));
   EXPECT_THAT(text, Not(HasSubstr("hunter2")));
 
-  j = Minimal();
+  j = MinimalConfig();
   j["auth"] = {{"method", "approle"},
                {"approle", {{"role_id", "role-77"}, {"secret_id_env", "KLK_SECRET_ID"}}}};
-  c = Parse(j);
+  c = ParseTestConfig(j);
   ASSERT_TRUE(c.ok());
   text = DescribeConfig(*c);
   EXPECT_THAT(text, HasSubstr("secret_id from env $KLK_SECRET_ID"));

@@ -15,14 +15,12 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-json Minimal() { return testing::MinimalConfig(); }
-StatusOr<Config> Parse(const json& j) { return testing::ParseTestConfig(j); }
-void ExpectError(const json& j, const std::string& field, const std::string& fix) {
-  testing::ExpectConfigError(j, field, fix);
-}
+using testing::ExpectConfigError;
+using testing::MinimalConfig;
+using testing::ParseTestConfig;
 
 TEST(ConfigTest, MinimalConfigTakesDocumentedDefaults) {
-  StatusOr<Config> c = Parse(Minimal());
+  StatusOr<Config> c = ParseTestConfig(MinimalConfig());
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->locker_type, "vault");
   EXPECT_EQ(c->http.endpoints, std::vector<std::string>{"https://vault1:8200"});
@@ -69,7 +67,7 @@ TEST(ConfigTest, EveryOptionIsMapped) {
     "cache": {"version_refresh_s": 5, "max_keys": 7},
     "audit": {"path": "/var/log/klk.audit", "actor": "db1"}
   })");
-  StatusOr<Config> c = Parse(j);
+  StatusOr<Config> c = ParseTestConfig(j);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->http.endpoints, (std::vector<std::string>{"https://v1:8200", "https://v2:8200"}));
   EXPECT_EQ(c->http.ns, "team/a");
@@ -103,152 +101,152 @@ TEST(ConfigTest, EveryOptionIsMapped) {
 }
 
 TEST(ConfigTest, KvVersionAutoOneTwo) {
-  json j = Minimal();
+  json j = MinimalConfig();
   for (auto [value, expected] : {std::pair{json("auto"), 0}, std::pair{json(1), 1},
                                  std::pair{json(2), 2}}) {
     j["locker"]["kv_version"] = value;
-    StatusOr<Config> c = Parse(j);
+    StatusOr<Config> c = ParseTestConfig(j);
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     EXPECT_EQ(c->vault.kv_version, expected);
   }
   j["locker"]["kv_version"] = 3;
-  ExpectError(j, "locker.kv_version", "\"auto\"");
+  ExpectConfigError(j, "locker.kv_version", "\"auto\"");
   j["locker"]["kv_version"] = "2";
-  ExpectError(j, "locker.kv_version", "\"auto\"");
+  ExpectConfigError(j, "locker.kv_version", "\"auto\"");
 }
 
 TEST(ConfigTest, LockerUrlsAreRequiredAndHttpsOnly) {
-  json j = Minimal();
+  json j = MinimalConfig();
   j["locker"].erase("urls");
-  ExpectError(j, "locker.urls", "https://vault1:8200");
+  ExpectConfigError(j, "locker.urls", "https://vault1:8200");
   j["locker"]["urls"] = json::array();
-  ExpectError(j, "locker.urls", "add the locker's address");
+  ExpectConfigError(j, "locker.urls", "add the locker's address");
   j["locker"]["urls"] = {"https://ok:8200", "http://vault:8200"};
-  ExpectError(j, "locker.urls[1]", "use the locker's https:// address");
+  ExpectConfigError(j, "locker.urls[1]", "use the locker's https:// address");
   j["locker"]["urls"] = {"ftp://vault"};
-  ExpectError(j, "locker.urls[0]", "https://host:port");
+  ExpectConfigError(j, "locker.urls[0]", "https://host:port");
   j["locker"]["urls"] = {"https://vault:8200/v1"};
-  ExpectError(j, "locker.urls[0]", "remove \"/v1\"");
+  ExpectConfigError(j, "locker.urls[0]", "remove \"/v1\"");
   j["locker"]["urls"] = {"https://a:8200", "https://a:8200/"};
-  ExpectError(j, "locker.urls[1]", "list each address once");
+  ExpectConfigError(j, "locker.urls[1]", "list each address once");
   j["locker"]["urls"] = {"https://user:pw@vault:8200"};
-  StatusOr<Config> c = Parse(j);
+  StatusOr<Config> c = ParseTestConfig(j);
   ASSERT_FALSE(c.ok());
   EXPECT_THAT(c.status().message(), HasSubstr("authentication is set in the auth group"));
   EXPECT_THAT(c.status().message(), Not(HasSubstr("pw@")));
   j["locker"]["urls"] = "https://vault:8200";
-  ExpectError(j, "locker.urls", "[\"...\", \"...\"]");
+  ExpectConfigError(j, "locker.urls", "[\"...\", \"...\"]");
   j["locker"]["urls"] = {"https://v:8200"};
   j["locker"]["type"] = "kmip";
-  ExpectError(j, "locker.type", "use \"vault\"");
+  ExpectConfigError(j, "locker.type", "use \"vault\"");
 }
 
 TEST(ConfigTest, ScopeIsRequiredAndNamesAreChecked) {
-  json j = Minimal();
+  json j = MinimalConfig();
   j["keys"].erase("scope");
-  ExpectError(j, "keys.scope", "e.g. \"prod/db1\"");
+  ExpectConfigError(j, "keys.scope", "e.g. \"prod/db1\"");
   for (const char* bad : {"", "/prod", "prod/", "prod/../x", "a//b", "pr od", "a/./b"}) {
     j["keys"]["scope"] = bad;
-    ExpectError(j, "keys.scope", "prod/db1");
+    ExpectConfigError(j, "keys.scope", "prod/db1");
   }
   j["keys"]["scope"] = std::string(129, 'a');
-  ExpectError(j, "keys.scope", "prod/db1");
+  ExpectConfigError(j, "keys.scope", "prod/db1");
   j["keys"]["scope"] = std::string(128, 'a');
-  EXPECT_TRUE(Parse(j).ok());
+  EXPECT_TRUE(ParseTestConfig(j).ok());
   j["locker"]["kv_mount"] = "se cret";
-  ExpectError(j, "locker.kv_mount", "mount or key name");
+  ExpectConfigError(j, "locker.kv_mount", "mount or key name");
   j["locker"]["kv_mount"] = "secret";
   j["locker"]["transit_key"] = "a/b";
-  ExpectError(j, "locker.transit_key", "mount or key name");
+  ExpectConfigError(j, "locker.transit_key", "mount or key name");
 }
 
 TEST(ConfigTest, AuthMethodAndItsInputsAreRequired) {
-  json j = Minimal();
+  json j = MinimalConfig();
   j["auth"].erase("method");
-  ExpectError(j, "auth.method", "\"token\", \"approle\" or \"cert\"");
+  ExpectConfigError(j, "auth.method", "\"token\", \"approle\" or \"cert\"");
   j["auth"]["method"] = "ldap";
-  ExpectError(j, "auth.method", "\"token\", \"approle\" or \"cert\"");
+  ExpectConfigError(j, "auth.method", "\"token\", \"approle\" or \"cert\"");
   j["auth"] = {{"method", "token"}};
-  ExpectError(j, "auth.token_file", "set exactly one");
+  ExpectConfigError(j, "auth.token_file", "set exactly one");
   j["auth"]["token_file"] = "/t";
   j["auth"]["token_env"] = "VAULT_TOKEN";
-  ExpectError(j, "auth.token_file", "set exactly one");
+  ExpectConfigError(j, "auth.token_file", "set exactly one");
   j["auth"] = {{"method", "token"}, {"token_env", "hvs.CAESIabc"}};
-  StatusOr<Config> c = Parse(j);
+  StatusOr<Config> c = ParseTestConfig(j);
   ASSERT_FALSE(c.ok());
   EXPECT_THAT(c.status().message(), HasSubstr("auth.token_env"));
   EXPECT_THAT(c.status().message(), Not(HasSubstr("hvs.CAESIabc")));
   j["auth"] = {{"method", "token"}, {"token_file", "relative/token"}};
-  ExpectError(j, "auth.token_file", "give the full path");
+  ExpectConfigError(j, "auth.token_file", "give the full path");
 
   j["auth"] = {{"method", "approle"}, {"approle", {{"secret_id_file", "/s"}}}};
-  ExpectError(j, "auth.approle.role_id", "role-id");
+  ExpectConfigError(j, "auth.approle.role_id", "role-id");
   j["auth"]["approle"]["role_id"] = "r";
   j["auth"]["approle"]["secret_id_env"] = "SID";
-  ExpectError(j, "auth.approle.secret_id_file", "set exactly one");
+  ExpectConfigError(j, "auth.approle.secret_id_file", "set exactly one");
   j["auth"]["approle"].erase("secret_id_env");
-  EXPECT_TRUE(Parse(j).ok());
+  EXPECT_TRUE(ParseTestConfig(j).ok());
 
   j["auth"] = {{"method", "cert"}};
-  ExpectError(j, "auth.method", "tls.client_cert");
+  ExpectConfigError(j, "auth.method", "tls.client_cert");
   j["tls"] = {{"client_cert", "/c.pem"}};
-  ExpectError(j, "tls.client_key", "set both tls.client_cert and tls.client_key");
+  ExpectConfigError(j, "tls.client_key", "set both tls.client_cert and tls.client_key");
   j["tls"]["client_key"] = "/k.pem";
-  c = Parse(j);
+  c = ParseTestConfig(j);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->auth.method, AuthOptions::Method::kCert);
 }
 
 TEST(ConfigTest, SettingsForAnotherAuthMethodAreWarnedAbout) {
-  json j = Minimal();
+  json j = MinimalConfig();
   j["auth"]["approle"] = {{"role_id", "r"}};
-  StatusOr<Config> c = Parse(j);
+  StatusOr<Config> c = ParseTestConfig(j);
   ASSERT_TRUE(c.ok());
   ASSERT_EQ(c->warnings.size(), 1u);
   EXPECT_THAT(c->warnings[0], HasSubstr("auth.approle is set but ignored"));
 }
 
 TEST(ConfigTest, UnknownFieldsNameThePathAndSuggestTheClosestKey) {
-  json j = Minimal();
+  json j = MinimalConfig();
   j["tls"] = {{"ca_fiel", "/ca.pem"}};
-  StatusOr<Config> c = Parse(j);
+  StatusOr<Config> c = ParseTestConfig(j);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().message(),
             "test.json: tls.ca_fiel: is not a known option; did you mean tls.ca_file?");
-  j = Minimal();
+  j = MinimalConfig();
   j["auth"]["approle"] = {{"rolle_id", "x"}};
-  ExpectError(j, "auth.approle.rolle_id", "did you mean auth.approle.role_id?");
-  j = Minimal();
+  ExpectConfigError(j, "auth.approle.rolle_id", "did you mean auth.approle.role_id?");
+  j = MinimalConfig();
   j["lockr"] = json::object();
-  ExpectError(j, "lockr", "did you mean locker?");
-  j = Minimal();
+  ExpectConfigError(j, "lockr", "did you mean locker?");
+  j = MinimalConfig();
   j["cache"] = {{"colour", "blue"}};
-  ExpectError(j, "cache.colour", "the options in cache are: version_refresh_s, max_keys");
-  j = Minimal();
+  ExpectConfigError(j, "cache.colour", "the options in cache are: version_refresh_s, max_keys");
+  j = MinimalConfig();
   j["tls"] = "on";
-  ExpectError(j, "tls", "must be a JSON object");
+  ExpectConfigError(j, "tls", "must be a JSON object");
 }
 
 TEST(ConfigTest, WrongTypesAreNamedWithTheValueSeen) {
-  json j = Minimal();
+  json j = MinimalConfig();
   j["timeouts"] = {{"total_ms", "10s"}};
-  StatusOr<Config> c = Parse(j);
+  StatusOr<Config> c = ParseTestConfig(j);
   ASSERT_FALSE(c.ok());
   EXPECT_THAT(c.status().message(),
               HasSubstr("timeouts.total_ms: must be a positive integer (milliseconds), got \"10s\""));
   EXPECT_THAT(c.status().message(), HasSubstr("write a plain number"));
-  j = Minimal();
+  j = MinimalConfig();
   j["timeouts"] = {{"connect_ms", 1.5}};
-  ExpectError(j, "timeouts.connect_ms", "write a plain number");
-  j = Minimal();
+  ExpectConfigError(j, "timeouts.connect_ms", "write a plain number");
+  j = MinimalConfig();
   j["tls"] = {{"verify", "false"}};
-  ExpectError(j, "tls.verify", "true or false without quotes");
-  j = Minimal();
+  ExpectConfigError(j, "tls.verify", "true or false without quotes");
+  j = MinimalConfig();
   j["keys"]["scope"] = 7;
-  ExpectError(j, "keys.scope", "double quotes");
-  j = Minimal();
+  ExpectConfigError(j, "keys.scope", "double quotes");
+  j = MinimalConfig();
   j["locker"]["urls"] = {"https://a", 5};
-  ExpectError(j, "locker.urls[1]", "double quotes");
+  ExpectConfigError(j, "locker.urls[1]", "double quotes");
 }
 
 TEST(ConfigTest, RangesAreEnforced) {
@@ -264,25 +262,25 @@ TEST(ConfigTest, RangesAreEnforced) {
       {"timeouts", "total_ms", json(18446744073709551615ull)},
   };
   for (const Case& k : bad) {
-    json j = Minimal();
+    json j = MinimalConfig();
     j[k.group][k.key] = k.value;
-    ExpectError(j, std::string(k.group) + "." + k.key, "range");
+    ExpectConfigError(j, std::string(k.group) + "." + k.key, "range");
   }
-  json j = Minimal();
+  json j = MinimalConfig();
   j["timeouts"] = {{"connect_ms", 5000}, {"total_ms", 4000}};
-  ExpectError(j, "timeouts.total_ms", "at least connect_ms");
-  j = Minimal();
+  ExpectConfigError(j, "timeouts.total_ms", "at least connect_ms");
+  j = MinimalConfig();
   j["retries"] = {{"max", 10}, {"backoff_initial_ms", 1}};
   j["limits"] = {{"max_response_bytes", 33554432}};
   j["cache"] = {{"version_refresh_s", 86400}, {"max_keys", 10000000}};
   j["auth"]["renew_fraction"] = 0.9;
-  EXPECT_TRUE(Parse(j).ok()) << Parse(j).status().ToString();
+  EXPECT_TRUE(ParseTestConfig(j).ok()) << ParseTestConfig(j).status().ToString();
 }
 
 TEST(ConfigTest, TlsVerifyOffIsAcceptedWithAWarning) {
-  json j = Minimal();
+  json j = MinimalConfig();
   j["tls"] = {{"verify", false}};
-  StatusOr<Config> c = Parse(j);
+  StatusOr<Config> c = ParseTestConfig(j);
   ASSERT_TRUE(c.ok());
   EXPECT_FALSE(c->http.tls.verify);
   ASSERT_EQ(c->warnings.size(), 1u);
@@ -290,7 +288,7 @@ TEST(ConfigTest, TlsVerifyOffIsAcceptedWithAWarning) {
             "TLS verification is OFF (tls.verify=false): anyone on the network path can read "
             "keys; never use in production");
   j["tls"]["min_version"] = "1.1";
-  ExpectError(j, "tls.min_version", "not supported");
+  ExpectConfigError(j, "tls.min_version", "not supported");
 }
 
 TEST(ConfigTest, InlineSecretsAreRefusedWithoutEchoingThem) {
@@ -304,10 +302,10 @@ TEST(ConfigTest, InlineSecretsAreRefusedWithoutEchoingThem) {
        "tls.client_key_password_file"},
   };
   for (const Case& k : cases) {
-    json j = Minimal();
+    json j = MinimalConfig();
     j.merge_patch(k.patch);
-    ExpectError(j, k.field, k.fix);
-    EXPECT_THAT(Parse(j).status().message(), Not(HasSubstr("s3cr3t-A")));
+    ExpectConfigError(j, k.field, k.fix);
+    EXPECT_THAT(ParseTestConfig(j).status().message(), Not(HasSubstr("s3cr3t-A")));
   }
 }
 
