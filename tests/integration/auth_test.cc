@@ -85,7 +85,10 @@ TEST_F(AuthIntegration, RenewalKeepsAThreeSecondTokenValidForEightSeconds) {
   EXPECT_EQ(LookupStatus(http_.get(), unrenewed), 403);
   (*a)->StopRenewal();
   AuthInfo i = (*a)->info();
-  EXPECT_GE(i.renewals, 3u);
+  // Every ~2 s the token is renewed, or, when a loaded machine makes the
+  // granted TTL look capped, re-read from its file (a login): either way at
+  // least three refreshes after the first login in 8 s.
+  EXPECT_GE(i.renewals + i.logins, 4u) << "renewals " << i.renewals << ", logins " << i.logins;
   EXPECT_EQ(i.failures, 0u) << i.last_error;
 }
 
