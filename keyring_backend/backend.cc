@@ -1,17 +1,6 @@
 #include "keyring_backend/backend.h"
 
-#include <unistd.h>
-
 namespace keyring_locker {
-namespace {
-
-std::string DefaultActor() {
-  char host[256] = {0};
-  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-  return std::string(host[0] ? host : "unknown-host") + ":" + std::to_string(getpid());
-}
-
-}  // namespace
 
 StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool require_locker) {
   if (config.locker_type != "vault") {
@@ -23,7 +12,7 @@ StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool requ
   ASSIGN_OR_RETURN(b->auth_, Authenticator::Create(config.auth, b->http_.get()));
 
   std::unique_ptr<AuditLog> audit;
-  const std::string actor = config.audit.actor.empty() ? DefaultActor() : config.audit.actor;
+  const std::string actor = config.audit.actor.empty() ? DefaultAuditActor() : config.audit.actor;
   if (!config.audit.path.empty()) {
     AuditOptions opts = config.audit;
     opts.actor = actor;

@@ -26,12 +26,6 @@ std::string ErrnoText(int err) { return std::error_code(err, std::generic_catego
 
 std::string Capped(const std::string& s, size_t max) { return s.size() <= max ? s : s.substr(0, max); }
 
-std::string DefaultActor() {
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-  return std::string(host[0] ? host : "unknown-host") + ":" + std::to_string(getpid());
-}
-
 class FdGuard {
  public:
   explicit FdGuard(int fd) : fd_(fd) {}
@@ -83,7 +77,7 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const AuditOptions& options,
                                 ErrnoText(err) + "); give each server or tool its own "
                                 "audit.path");
     }
-    std::string actor = options.actor.empty() ? DefaultActor() : options.actor;
+    std::string actor = options.actor.empty() ? DefaultAuditActor() : options.actor;
     std::unique_ptr<AuditLog> log(
         new AuditLog(fd.release(), path, std::move(actor), std::max<size_t>(1, tuning.queue_capacity)));
     RETURN_IF_ERROR(log->Resume());
@@ -330,6 +324,12 @@ void AuditLog::PauseWriterForTesting(bool paused) {
     paused_ = paused;
   }
   work_cv_.notify_all();
+}
+
+std::string DefaultAuditActor() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host[0] ? host : "unknown-host") + ":" + std::to_string(getpid());
 }
 
 }  // namespace keyring_locker

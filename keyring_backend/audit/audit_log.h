@@ -103,6 +103,10 @@ class AuditLog {
   std::thread writer_;
 };
 
+// "<hostname>:<pid>": the actor written when AuditOptions::actor is empty,
+// also used by KeyService as the "creator" of the keys it writes.
+std::string DefaultAuditActor();
+
 struct AuditVerifyReport {
   uint64_t lines = 0;           // lines read
   bool ok = false;              // every line verified and the chain is unbroken
