@@ -32,12 +32,12 @@ def call(method, path, body=None):
 
 def documents(scope):
     """Relative paths of every document below <prefix>/<scope>/ (depth-first)."""
-    out, todo = [], [f"{PREFIX}/{scope}/"]
-    while todo:
-        folder = todo.pop()
+    out, pending = [], [f"{PREFIX}/{scope}/"]
+    while pending:
+        folder = pending.pop()
         listed = call("GET", "secret/metadata/" + folder + "?list=true")
         for name in (listed or {}).get("data", {}).get("keys", []):
-            (todo if name.endswith("/") else out).append(folder + name)
+            (pending if name.endswith("/") else out).append(folder + name)
     return sorted(out)
 
 
