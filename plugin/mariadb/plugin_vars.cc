@@ -105,7 +105,13 @@ int RotateKeys(long long key_id) {
   for (const auto& name : names) {
     if (key_id != -1 && b->keys().LatestVersionCached(name) == 0) {
       auto latest = b->keys().LatestVersionFromLocker(name);
-      if (latest.ok() && *latest == 0) {
+      // Stop on a failed lookup: Rotate would repeat it and hold this server
+      // thread for a second keyring_locker_total_timeout_ms.
+      if (!latest.ok()) {
+        ClientError("rotating key " + name + " failed: " + latest.status().ToString());
+        return 1;
+      }
+      if (*latest == 0) {
         ClientError("key " + name + " does not exist in this scope, nothing to rotate; create it by using it "
                     "(CREATE TABLE ... ENCRYPTION_KEY_ID=" + name + ")");
         return 1;
