@@ -20,6 +20,10 @@
 #                              write version 1 of key NAME: LENGTH bytes wrapped
 #                              by TRANSIT_KEY (created if missing) under a
 #                              document that announces 32 bytes
+#   locker_ctl.sh silent start INC | silent stop
+#                              a TCP port that accepts connections (the
+#                              kernel does) but never answers a byte; its URL
+#                              goes to INC as "--let $klk_silent_url= ..."
 # Environment (exported by scripts/mtr.sh): KLK_DEVLOCKER_BIN, KLK_LOCKER_DIR,
 # KLK_LOCKER_PORT, KLK_LOCKER_CA, KLK_ROOT_TOKEN_FILE.
 set -euo pipefail
@@ -155,5 +159,24 @@ case "${1:-}" in
       \"name\":\"$name\",\"version\":1,\"type\":\"AES\",\"length\":32,\"wrapped\":\"$wrapped\",
       \"created\":\"2020-01-01T00:00:00Z\",\"creator\":\"locker_ctl\",\"origin\":\"local-random\"}}"
     ;;
-  *) echo "usage: $0 start|stop|fault JSON|clear|seal|unseal|tls KIND|token FILE|approle ROLE_ID FILE|plant SCOPE NAME LENGTH TRANSIT_KEY" >&2; exit 64 ;;
+  silent)
+    if [ "${2:-}" = stop ]; then
+      [ -f "$DIR/silent.pid" ] && kill "$(cat "$DIR/silent.pid")" 2>/dev/null
+      rm -f "$DIR/silent.pid" "$DIR/silent.port"
+      exit 0
+    fi
+    : >"$DIR/silent.port"
+    # listen() without accept(): connections complete, the TLS hello is never
+    # answered. It exits by itself after 10 minutes if nobody stops it.
+    /usr/bin/python3 -c 'import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(64)
+print(s.getsockname()[1], flush=True)
+time.sleep(600)' >"$DIR/silent.port" 2>/dev/null </dev/null &
+    echo $! >"$DIR/silent.pid"
+    for _ in $(seq 1 50); do [ -s "$DIR/silent.port" ] && break; sleep 0.1; done
+    echo "--let \$klk_silent_url= https://127.0.0.1:$(cat "$DIR/silent.port")" >"${3:?silent start INC}"
+    ;;
+  *) echo "usage: $0 start|stop|fault JSON|clear|seal|unseal|tls KIND|token FILE|approle ROLE_ID FILE|plant SCOPE NAME LENGTH TRANSIT_KEY|silent start INC|silent stop" >&2; exit 64 ;;
 esac
