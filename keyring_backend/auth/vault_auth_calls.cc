@@ -40,7 +40,7 @@ Status HttpError(long status, const json& body, const std::string& what, const s
     return FailedPrecondition(detail + "; the auth method is not enabled at that path: check the "
                               "mount option or enable it on the locker");
   if (status == 429 || status >= 500)
-    return Unavailable(detail + "; the locker is busy, sealed or down: it will be retried");
+    return Unavailable(detail + "; the locker is busy, sealed or failing: unseal it or check its health, then try again");
   return Internal(detail + "; unexpected answer to an auth call");
 }
 

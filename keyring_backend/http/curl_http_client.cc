@@ -144,6 +144,10 @@ Status CurlHttpClient::TransportError(const AttemptResult& r, const Endpoint& ep
       !r.maybe_received)
     return Unavailable("cannot connect to " + ep.base + ": " + r.error +
                        "; is the locker running and locker.urls right?");
+  if (r.code == CURLE_OPERATION_TIMEDOUT)
+    return Unavailable("request to " + ep.base + " timed out: " + r.error +
+                       "; the locker took the request but did not answer in time (overloaded, "
+                       "hung or a slow network)");
   return Unavailable("request to " + ep.base + " failed: " + r.error +
                      "; the locker or the network dropped the exchange");
 }
@@ -167,7 +171,7 @@ StatusOr<HttpResponse> CurlHttpClient::SendOnce(const HttpRequest& request) {
   const std::string total_ms = std::to_string(options_.total_timeout.count());
   auto deadline_error = [&](const std::string& why) {
     return DeadlineExceeded("no answer from the locker within timeouts.total_ms=" + total_ms +
-                            " (" + std::to_string(attempts) + " attempts; " + why +
+                            " (" + std::to_string(attempts) + (attempts == 1 ? " attempt; " : " attempts; ") + why +
                             "); check the locker's health or raise timeouts.total_ms");
   };
   auto finish = [&](AttemptResult* r) {
@@ -209,7 +213,8 @@ StatusOr<HttpResponse> CurlHttpClient::SendOnce(const HttpRequest& request) {
       return ResourceExhausted("response from " + endpoints_[ep].base +
                                " exceeded limits.max_response_bytes=" +
                                std::to_string(options_.max_response_bytes) +
-                               "; raise the limit if the locker legitimately returns more");
+                               "; raise limits.max_response_bytes in the config file if the locker "
+                               "legitimately returns more");
     }
     size_t next = ep;
     std::optional<milliseconds> wait;
