@@ -68,6 +68,7 @@ void DescribeTablespace(const Page0& p, FileReport& r) {
 // MariaDB: every page after page 0 carries the key version it was written with.
 Status ScanPages(std::FILE* f, const Page0& p, const std::string& path, std::map<uint32_t, uint64_t>& versions) {
   std::vector<uint8_t> page;
+  uint64_t page_no = 0;
   for (;;) {
     RETURN_IF_ERROR(ReadSome(f, page, p.size.physical, path));
     if (page.empty()) return Status::Ok();
@@ -75,7 +76,15 @@ Status ScanPages(std::FILE* f, const Page0& p, const std::string& path, std::map
       return DataLoss(path + " ends inside a page (" + std::to_string(page.size()) + " of " +
                       std::to_string(p.size.physical) + " bytes): truncated copy?");
     }
-    const uint32_t v = PageKeyVersion(ByteView{page.data(), page.size()}, p.size);
+    ++page_no;
+    // Only pages that say they are this page of this file count: ibdata1's
+    // doublewrite area holds copies of other tablespaces' pages (with their
+    // keys' versions), and unused space is zeros. The page number (offset 4)
+    // is never encrypted.
+    const ByteView view{page.data(), page.size()};
+    uint32_t stored_no = 0;
+    if (!view.Be32(kFilPageOffset, stored_no) || stored_no != page_no) continue;
+    const uint32_t v = PageKeyVersion(view, p.size);
     if (v != 0) ++versions[v];
   }
 }
@@ -137,7 +146,8 @@ void DescribeRedo(const RedoHeader& h, FileReport& r) {
     }
     return;
   }
-  r.summary = "MariaDB redo log (10.8+ format" + creator + ")";
+  r.summary = std::string("MariaDB redo log (") +
+              (h.format == kMariaRedoFormatEncrypted ? "10.11.15+ encrypted format" : "10.8+ format") + creator + ")";
   if (!h.encrypted) {
     r.summary += ": not encrypted";
     return;

@@ -40,7 +40,7 @@ std::string MySqlMasterKeyName(const std::string& server_uuid, uint32_t master_k
 // there (an unencrypted file), DATA_LOSS when the block is cut short or damaged.
 StatusOr<MySqlEncryptionInfo> ParseMySqlEncryptionInfo(ByteView bytes, size_t offset);
 
-// Offset of the block in page 0 (the same place MariaDB keeps its crypt_data):
+// Offset of the block in page 0 (MariaDB keeps its crypt_data 38 bytes later):
 // FSP_HEADER_OFFSET + FSP header + the extent descriptor array, whose length
 // depends on the logical (server) page size and the physical (possibly
 // ROW_FORMAT=COMPRESSED) size: fsp_header_get_encryption_offset() in fsp0fsp.cc.

@@ -30,6 +30,9 @@ StatusOr<RedoHeader> ParseMaria(ByteView b, RedoHeader h) {
   (void)b.Be64(8, h.start_lsn);
   uint32_t key_id = 0;
   (void)b.Be32(kCreatorEnd, key_id);
+  if (key_id == 0 && h.format == kMariaRedoFormatEncrypted) {
+    return DataLoss("MariaDB redo log in the encrypted format without encryption information: damaged header");
+  }
   if (key_id == 0) return h;  // not encrypted: header_write leaves the bytes zero
   if (key_id != kMariaRedoKeyId) {
     return DataLoss("MariaDB redo log names encryption key " + std::to_string(key_id) +
@@ -50,7 +53,7 @@ StatusOr<RedoHeader> ParseRedoHeader(ByteView b) {
   }
   h.creator = b.Text(kCreator, kCreatorEnd - kCreator);
   const uint32_t base = h.format & ~kMariaRedoEncryptedBit;
-  if (base == kMariaRedoFormat108) return ParseMaria(b, std::move(h));
+  if (base == kMariaRedoFormat108 || h.format == kMariaRedoFormatEncrypted) return ParseMaria(b, std::move(h));
   if (base == kMariaRedoFormat105 || ((base == 103 || base == 104) && h.creator.rfind("MariaDB", 0) == 0)) {
     return DataLoss("MariaDB redo log format " + Hex32(h.format) +
                     " is older than 10.8 (key information is in its checkpoint blocks, not read here): "

@@ -7,6 +7,7 @@ namespace {
 constexpr uint8_t kCryptMagic[6] = {'s', 0xE, 0xC, 'R', 'E', 't'};
 constexpr uint8_t kCryptSchemeIvLength = 16;  // CRYPT_SCHEME_1_IV_LEN
 constexpr size_t kCryptDataSize = 6 + 11 + kCryptSchemeIvLength;
+constexpr size_t kMariaCryptExtraOffset = 38;  // FSP_HEADER_OFFSET, added twice
 constexpr uint16_t kFilPagePageCompressed = 34354;  // FIL_PAGE_PAGE_COMPRESSED: offset 26 is the algorithm
 
 // fsp0types.h, classic layout: POST_ANTELOPE bit 0, ZIP_SSIZE bits 1-4,
@@ -97,9 +98,13 @@ StatusOr<Page0> ParsePage0(ByteView page) {
     return DataLoss("page 0 names two space ids (" + std::to_string(header_space) + " and " +
                     std::to_string(p.space_id) + "): damaged page 0");
   }
-  const size_t offset = Page0EncryptionOffset(p.size.logical, p.size.physical);
-  if (offset == 0) return DataLoss("page sizes " + std::to_string(p.size.logical) + "/" +
-                                   std::to_string(p.size.physical) + " have no encryption-information offset");
+  const size_t mysql_offset = Page0EncryptionOffset(p.size.logical, p.size.physical);
+  if (mysql_offset == 0) return DataLoss("page sizes " + std::to_string(p.size.logical) + "/" +
+                                         std::to_string(p.size.physical) + " have no encryption-information offset");
+  // MariaDB's write_page0() adds FSP_HEADER_OFFSET to an offset that already
+  // starts past it, so crypt_data sits 38 bytes after MySQL's block (checked
+  // against files written by mariadbd 10.11).
+  const size_t offset = mysql_offset + kMariaCryptExtraOffset;
   if (page.Equals(offset, kCryptMagic, sizeof kCryptMagic)) {
     if (!page.Has(offset, kCryptDataSize)) return DataLoss("crypt_data runs past the end of page 0");
     const uint8_t* b = page.data + offset + sizeof kCryptMagic;
@@ -120,7 +125,7 @@ StatusOr<Page0> ParsePage0(ByteView page) {
     p.maria_crypt = c;
     return p;
   }
-  auto mysql = ParseMySqlEncryptionInfo(page, offset);
+  auto mysql = ParseMySqlEncryptionInfo(page, mysql_offset);
   if (mysql.ok()) {
     p.mysql = std::move(mysql).value();
   } else if (mysql.status().code() != Code::kNotFound) {

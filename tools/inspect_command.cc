@@ -166,6 +166,7 @@ int RunInspect(const std::vector<std::string>& args) {
     return status;
   }
   for (const auto& m : *missing) std::printf("check: MISSING %s\n", m.c_str());
+  std::fflush(stdout);  // the per-file lines first, also when both streams go to one file
   std::fprintf(stderr,
                "keyring-locker: inspect --check: %zu needed key version(s) missing from scope %s (first: %s); "
                "restore them from a locker backup (or undelete with 'restore') before starting the server on "

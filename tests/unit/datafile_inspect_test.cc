@@ -29,13 +29,18 @@ class DatafileInspect : public ::testing::Test {
     std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     return p.string();
   }
-  // A 5-page full_crc32 tablespace of key 2: pages written with versions 1, 1, 3 and one unused page.
+  // A 6-page full_crc32 tablespace of key 2: pages written with versions 1, 1, 3, one unused
+  // page (zeros), and a copy of another file's page (as in ibdata1's doublewrite area) whose
+  // version 9 belongs to that file's key and must not count.
   std::vector<uint8_t> Tablespace() {
     auto file = MakePage0(16384, kFcrc32_16k, 11);
-    PutCryptData(file, 10390, 1, 1, 2, 1);
-    for (uint32_t v : {1u, 1u, 3u, 0u}) {
+    PutCryptData(file, 10428, 1, 1, 2, 1);
+    uint32_t page_no = 0;
+    for (uint32_t v : {1u, 1u, 3u, 0u, 9u}) {
       std::vector<uint8_t> page(16384, 0);
+      ++page_no;
       Be32(page, 0, v);
+      if (v != 0) Be32(page, 4, v == 9 ? 700 : page_no);
       file.insert(file.end(), page.begin(), page.end());
     }
     return file;

@@ -25,6 +25,23 @@ TEST(DatafileRedo, MariaEncryptedAndPlain) {
   EXPECT_FALSE(h->encrypted);
 }
 
+// MariaDB 10.11.15+ (MDEV-36024): encrypted logs get their own format id;
+// the bytes below are the header Debian's mariadbd 10.11 wrote in the MTR run.
+TEST(DatafileRedo, MariaEncryptedFormatOf1011_15) {
+  auto b = MariaRedo(2);
+  Be32(b, 0, 0xf09f979d);
+  Be32(b, 508, crypto::Crc32c(b.data(), 508));
+  auto h = ParseRedoHeader(View(b));
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  EXPECT_TRUE(h->encrypted);
+  EXPECT_EQ(h->key_version, 2u);
+  // That format without encryption information is damage, not a plain log.
+  b = MariaRedo(0);
+  Be32(b, 0, 0xf09f979d);
+  Be32(b, 508, crypto::Crc32c(b.data(), 508));
+  EXPECT_EQ(ParseRedoHeader(View(b)).status().code(), Code::kDataLoss);
+}
+
 TEST(DatafileRedo, MariaDamage) {
   auto b = MariaRedo(3);
   b[52] ^= 1;  // the checksum no longer matches

@@ -66,7 +66,7 @@ TEST(DatafileOffsets, MatchFsp0fspPerSize) {
 
 TEST(DatafilePage0, MariaFullCrc32WithCryptData) {
   auto page = MakePage0(16384, kFcrc32_16k, 42);
-  PutCryptData(page, 10390, 1, 3, 7, 1);
+  PutCryptData(page, 10428, 1, 3, 7, 1);
   auto p = ParsePage0(View(page));
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->space_id, 42u);
@@ -81,7 +81,7 @@ TEST(DatafilePage0, MariaFullCrc32WithCryptData) {
 
 TEST(DatafilePage0, ClassicCompressedAndUnencrypted) {
   auto page = MakePage0(8192, kClassicZip8k, 9);
-  PutCryptData(page, 150 + 40 * 128, 0, 0, 1, 2);
+  PutCryptData(page, 38 + 150 + 40 * 128, 0, 0, 1, 2);
   auto p = ParsePage0(View(page));
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->size.physical, 8192u);
@@ -128,16 +128,16 @@ TEST(DatafilePage0, MySqlVersions) {
 
 TEST(DatafilePage0, Rejections) {
   auto good = MakePage0(16384, kFcrc32_16k, 42);
-  PutCryptData(good, 10390, 1, 3, 7, 1);
+  PutCryptData(good, 10428, 1, 3, 7, 1);
   auto expect_loss = [](std::vector<uint8_t> page, const char* what) {
     auto p = ParsePage0(ByteView{page.data(), page.size()});
     ASSERT_FALSE(p.ok()) << what;
     EXPECT_EQ(p.status().code(), Code::kDataLoss) << what;
     EXPECT_FALSE(p.status().message().empty());
   };
-  { auto b = good; b[10390 + 6] = 2; expect_loss(b, "crypt type 2"); }
-  { auto b = good; b[10390 + 7] = 32; expect_loss(b, "iv length 32"); }
-  { auto b = good; b[10390 + 32] = 3; expect_loss(b, "mode 3"); }
+  { auto b = good; b[10428 + 6] = 2; expect_loss(b, "crypt type 2"); }
+  { auto b = good; b[10428 + 7] = 32; expect_loss(b, "iv length 32"); }
+  { auto b = good; b[10428 + 32] = 3; expect_loss(b, "mode 3"); }
   { auto b = good; b[25] = 17; expect_loss(b, "page type"); }
   { auto b = good; Be32(b, 4, 1); expect_loss(b, "page number"); }
   { auto b = good; Be32(b, 34, 43); expect_loss(b, "space id mismatch"); }
@@ -147,12 +147,12 @@ TEST(DatafilePage0, Rejections) {
   PutMySqlInfo(mysql, 10390, "lCC", 5, "not-a-uuid-not-a-uuid-not-a-uuid-xxx");
   expect_loss(mysql, "bad uuid");
   // Bad magic is no crypt data, not an error.
-  { auto b = good; b[10390] = 'x'; auto p = ParsePage0(View(b)); ASSERT_TRUE(p.ok()); EXPECT_FALSE(p->maria_crypt); }
+  { auto b = good; b[10428] = 'x'; auto p = ParsePage0(View(b)); ASSERT_TRUE(p.ok()); EXPECT_FALSE(p->maria_crypt); }
 }
 
 TEST(DatafilePage0, EveryTruncationIsAnErrorNeverARead) {
   auto page = MakePage0(16384, kFcrc32_16k, 42);
-  PutCryptData(page, 10390, 1, 3, 7, 1);
+  PutCryptData(page, 10428, 1, 3, 7, 1);
   for (size_t len = 0; len < page.size(); ++len) {
     // A copy of exactly `len` bytes, so ASan sees any read past it.
     std::vector<uint8_t> cut(page.begin(), page.begin() + static_cast<long>(len));
