@@ -68,7 +68,7 @@ StatusOr<PageSize> DecodeFspFlags(uint32_t flags) {
 StatusOr<PageSize> PeekPageSize(ByteView start) {
   uint32_t flags = 0;
   if (!start.Be32(kFspSpaceFlags, flags)) {
-    return DataLoss("shorter than a tablespace header (" + std::to_string(start.size) + " bytes)");
+    return DataLoss("not an InnoDB tablespace or redo log: only " + std::to_string(start.size) + " bytes");
   }
   auto s = DecodeFspFlags(flags);
   if (!s.ok()) return DataLoss("not an InnoDB tablespace: " + s.status().message());

@@ -109,10 +109,12 @@ int RunInspect(const std::vector<std::string>& args) {
       paths.push_back(args[i]);
     }
   }
-  if (paths.empty() || (check && config_file.empty())) {
-    std::fprintf(stderr, "keyring-locker inspect: %s\nusage:\n%s",
-                 paths.empty() ? "name at least one file or datadir" : "--check needs --config FILE (the locker to ask)",
-                 kInspectUsage);
+  const char* problem = paths.empty()                     ? "name at least one file or datadir"
+                        : check && config_file.empty()    ? "--check needs --config FILE (the locker to ask)"
+                        : !check && !config_file.empty()  ? "--config is only read with --check"
+                                                          : nullptr;
+  if (problem != nullptr) {
+    std::fprintf(stderr, "keyring-locker inspect: %s\nusage:\n%s", problem, kInspectUsage);
     return 64;
   }
   std::vector<std::string> problems;
