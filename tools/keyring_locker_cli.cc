@@ -10,6 +10,7 @@
 #include "crypto/crypto.h"
 #include "keyring_backend/audit/audit_log.h"
 #include "keyring_backend/backend.h"
+#include "tools/inspect_command.h"
 
 namespace keyring_locker {
 namespace {
@@ -17,6 +18,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: keyring-locker --config FILE COMMAND [ARGS]\n"
     "       keyring-locker audit-verify AUDIT_LOG_FILE\n"
+    "%s"
     "commands:\n"
     "  health              locker reachability, seal state, token TTL\n"
     "  list                every key version in the scope (metadata only)\n"
@@ -79,6 +81,7 @@ int RunDemo(Backend& b) {
 
 int Main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "inspect") return RunInspect({args.begin() + 1, args.end()});
   if (args.size() == 2 && args[0] == "audit-verify") {
     AuditVerifyReport r = VerifyAuditLog(args[1]);
     std::printf("%s: %llu lines, %s\n", args[1].c_str(), static_cast<unsigned long long>(r.lines),
@@ -86,7 +89,7 @@ int Main(int argc, char** argv) {
     return r.ok ? 0 : 2;
   }
   if (args.size() < 3 || args[0] != "--config") {
-    std::fputs(kUsage, stderr);
+    std::fprintf(stderr, kUsage, kInspectUsage);
     return 64;
   }
   auto config = LoadConfigFile(args[1]);
@@ -158,7 +161,7 @@ int Main(int argc, char** argv) {
     std::printf("purged %zu deleted key version(s)\n", *n);
     return 0;
   }
-  std::fputs(kUsage, stderr);
+  std::fprintf(stderr, kUsage, kInspectUsage);
   return 64;
 }
 

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "crypto/crypto.h"
+#include "datafile/mysql_encryption.h"
 
 namespace mysqlh::innodb {
 
@@ -14,7 +15,6 @@ namespace crypto = keyring_locker::crypto;
 
 namespace {
 constexpr char kMagic[] = "lCC";
-constexpr size_t kFspHeaderEnd = 150;  // FIL_PAGE_DATA (38) + FSP header (112)
 
 void PutBe32(uint8_t* p, uint32_t v) {
   p[0] = static_cast<uint8_t>(v >> 24);
@@ -22,23 +22,16 @@ void PutBe32(uint8_t* p, uint32_t v) {
   p[2] = static_cast<uint8_t>(v >> 8);
   p[3] = static_cast<uint8_t>(v);
 }
-uint32_t GetBe32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
 }  // namespace
 
+// The offset and the keyring id come from the product's parser (datafile/),
+// so the harness's mysqld and `keyring-locker inspect` agree by construction.
 size_t EncryptionInfoOffset(size_t page_size) {
-  if (page_size != 4096 && page_size != 8192 && page_size != 16384 && page_size != 32768 && page_size != 65536) {
-    return 0;
-  }
-  // Extents are 1 MiB for pages up to 16K, and 64 pages above.
-  const size_t pages_per_extent = page_size <= 16384 ? (1u << 20) / page_size : 64;
-  const size_t xdes_size = 24 + pages_per_extent * 2 / 8;
-  return kFspHeaderEnd + xdes_size * (page_size / pages_per_extent);
+  return keyring_locker::datafile::Page0EncryptionOffset(page_size, page_size);
 }
 
 std::string MasterKeyName(const std::string& server_uuid, uint32_t master_key_id) {
-  return "INNODBKey-" + server_uuid + "-" + std::to_string(master_key_id);
+  return keyring_locker::datafile::MySqlMasterKeyName(server_uuid, master_key_id);
 }
 
 Status WriteEncryptionInfo(uint8_t* page, size_t page_size, uint32_t master_key_id, const std::string& server_uuid,
@@ -65,18 +58,14 @@ Status WriteEncryptionInfo(uint8_t* page, size_t page_size, uint32_t master_key_
 StatusOr<EncryptionHeader> ParseEncryptionHeader(const uint8_t* page, size_t page_size) {
   const size_t offset = EncryptionInfoOffset(page_size);
   if (offset == 0 || page == nullptr) return InvalidArgument("unsupported page size");
-  const uint8_t* p = page + offset;
-  if (std::memcmp(p, kMagic, 3) != 0) return DataLoss("no \"lCC\" encryption information at its page-0 offset");
+  ASSIGN_OR_RETURN(keyring_locker::datafile::MySqlEncryptionInfo info,
+                   keyring_locker::datafile::ParseMySqlEncryptionInfo({page, page_size}, offset));
+  if (info.version != 3) return DataLoss("encryption information is not version 3 (\"lCC\")");
   EncryptionHeader h;
-  h.master_key_id = GetBe32(p + 3);
-  h.server_uuid.assign(reinterpret_cast<const char*>(p + 7), kUuidLength);
-  for (char c : h.server_uuid) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '-')) {
-      return DataLoss("server_uuid in the encryption information is not a UUID");
-    }
-  }
-  std::memcpy(h.wrapped.data(), p + 43, 64);
-  h.crc = GetBe32(p + 107);
+  h.master_key_id = info.master_key_id;
+  h.server_uuid = info.server_uuid;
+  h.wrapped = info.wrapped;
+  h.crc = info.crc;
   return h;
 }
 

@@ -3,8 +3,8 @@
 //   0  "lCC" | 3  master key id (BE u32) | 7  server_uuid (36 ASCII)
 //   43 AES-256-ECB(master key, tablespace key32 || iv32), no padding
 //   107 CRC-32C of the plaintext key || iv (BE u32)       = 111 bytes
-// The parser takes untrusted bytes (fuzz target): it checks bounds and the
-// checksum and never trusts a length from the input.
+// The harness plays mysqld and keeps the writer; parsing is the product's
+// (datafile/mysql_encryption.h, also fuzzed), wrapped here in the harness's types.
 #pragma once
 
 #include <array>

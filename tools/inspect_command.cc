@@ -1,0 +1,180 @@
+// Reads page 0 / redo headers through klk_datafile and, with --check, asks the
+// locker for key metadata only (ListKeyVersions / ListLive): no key bytes are
+// fetched, so nothing secret can reach the output.
+#include "tools/inspect_command.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "datafile/inspect.h"
+#include "keyring_backend/backend.h"
+
+namespace keyring_locker {
+
+const char* const kInspectUsage =
+    "       keyring-locker inspect [--pages] [--config FILE --check] PATH...\n"
+    "           which keys InnoDB files need (files, or a datadir); --pages reads every page\n"
+    "           for the key versions in use; --check asks the locker whether they all exist\n";
+
+namespace {
+
+using datafile::KeyNeed;
+
+// Everything the files need, per key name.
+struct Needed {
+  std::set<uint32_t> exact;
+  uint32_t from = 0;  // 0: no "from version" need
+  bool any = false;
+};
+
+std::map<std::string, Needed> Merge(const std::vector<datafile::FileReport>& reports) {
+  std::map<std::string, Needed> out;
+  for (const auto& r : reports) {
+    for (const KeyNeed& n : r.needs) {
+      Needed& e = out[n.name];
+      if (n.kind == KeyNeed::Kind::kExact) e.exact.insert(n.version);
+      if (n.kind == KeyNeed::Kind::kAnyVersion) e.any = true;
+      if (n.kind == KeyNeed::Kind::kFromVersion && n.version != 0) e.from = e.from == 0 ? n.version : std::min(e.from, n.version);
+      if (n.kind == KeyNeed::Kind::kFromVersion && n.version == 0) e.any = true;  // min_key_version 0: not rotated yet
+    }
+  }
+  return out;
+}
+
+std::string Describe(const std::string& name, const Needed& n) {
+  std::string s = name.rfind("INNODBKey-", 0) == 0 ? "keyring id " + name : "key " + name;
+  std::string parts;
+  for (uint32_t v : n.exact) parts += (parts.empty() ? "" : ", ") + std::string("v") + std::to_string(v);
+  if (n.from != 0) parts += (parts.empty() ? "" : ", ") + std::string("v") + std::to_string(n.from) + "..latest";
+  return parts.empty() ? s : s + ": " + parts;
+}
+
+// Returns the missing "key N version V" items; empty when all are present.
+StatusOr<std::vector<std::string>> Check(KeyService& keys, const std::map<std::string, Needed>& needed) {
+  std::map<std::string, std::set<uint32_t>> versions;
+  ASSIGN_OR_RETURN(std::vector<KeyVersionInfo> list, keys.ListKeyVersions());
+  for (const auto& k : list) versions[k.name].insert(k.version);
+  std::set<std::string> live;
+  bool live_read = false;
+  std::vector<std::string> missing;
+  for (const auto& [name, n] : needed) {
+    const std::set<uint32_t>& have = versions[name];
+    const std::string label = name.rfind("INNODBKey-", 0) == 0 ? "keyring id " + name : "key " + name;
+    if (name.rfind("INNODBKey-", 0) == 0) {
+      if (!live_read) {
+        ASSIGN_OR_RETURN(std::vector<std::string> l, keys.ListLive());
+        live.insert(l.begin(), l.end());
+        live_read = true;
+      }
+      if (!live.count(name)) missing.push_back(label + " (no live version: deleted or never stored)");
+      continue;
+    }
+    if (have.empty()) {
+      missing.push_back(label + " (no version at all)");
+      continue;
+    }
+    for (uint32_t v : n.exact) {
+      if (!have.count(v)) missing.push_back(label + " version " + std::to_string(v));
+    }
+    if (n.from != 0) {
+      for (uint32_t v = n.from; v <= *have.rbegin(); ++v) {
+        if (!have.count(v)) missing.push_back(label + " version " + std::to_string(v));
+      }
+      if (*have.rbegin() < n.from) missing.push_back(label + " version " + std::to_string(n.from));
+    }
+  }
+  return missing;
+}
+
+}  // namespace
+
+int RunInspect(const std::vector<std::string>& args) {
+  datafile::InspectOptions options;
+  std::string config_file;
+  bool check = false;
+  std::vector<std::string> paths;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--pages") {
+      options.scan_pages = true;
+    } else if (args[i] == "--check") {
+      check = true;
+    } else if (args[i] == "--config" && i + 1 < args.size()) {
+      config_file = args[++i];
+    } else if (args[i].rfind("--", 0) == 0) {
+      std::fprintf(stderr, "keyring-locker inspect: unknown option %s\nusage:\n%s", args[i].c_str(), kInspectUsage);
+      return 64;
+    } else {
+      paths.push_back(args[i]);
+    }
+  }
+  const char* problem = paths.empty()                     ? "name at least one file or datadir"
+                        : check && config_file.empty()    ? "--check needs --config FILE (the locker to ask)"
+                        : !check && !config_file.empty()  ? "--config is only read with --check"
+                                                          : nullptr;
+  if (problem != nullptr) {
+    std::fprintf(stderr, "keyring-locker inspect: %s\nusage:\n%s", problem, kInspectUsage);
+    return 64;
+  }
+  std::vector<std::string> problems;
+  const std::vector<std::string> files = datafile::CollectInnodbFiles(paths, problems);
+  int status = 0;
+  for (const auto& p : problems) {
+    std::printf("%s\n", p.c_str());
+    status = 2;
+  }
+  if (files.empty() && problems.empty()) {
+    std::printf("no InnoDB files found under the given paths (ibdata*, undo*, *.ibd, ib_logfile*, #ib_redo*)\n");
+    status = 2;
+  }
+  std::vector<datafile::FileReport> reports;
+  for (const auto& f : files) {
+    datafile::FileReport r = datafile::InspectFile(f, options);
+    if (r.error.ok()) {
+      std::printf("%s: %s\n", f.c_str(), r.summary.c_str());
+    } else {
+      std::printf("%s: cannot inspect: %s\n", f.c_str(), r.error.ToString().c_str());
+      status = 2;
+    }
+    reports.push_back(std::move(r));
+  }
+  const auto needed = Merge(reports);
+  if (needed.empty()) {
+    std::printf("needed keys: none\n");
+  } else {
+    for (const auto& [name, n] : needed) std::printf("needed: %s\n", Describe(name, n).c_str());
+  }
+  if (!check) return status;
+
+  auto config = LoadConfigFile(config_file);
+  if (!config.ok()) {
+    std::fprintf(stderr, "keyring-locker: %s\n", config.status().ToString().c_str());
+    return 1;
+  }
+  auto backend = Backend::Open(*config);
+  if (!backend.ok()) {
+    std::fprintf(stderr, "keyring-locker: %s\n", backend.status().ToString().c_str());
+    return 1;
+  }
+  auto missing = Check((*backend)->keys(), needed);
+  if (!missing.ok()) {
+    std::fprintf(stderr, "keyring-locker: inspect --check: asking the locker failed: %s\n",
+                 missing.status().ToString().c_str());
+    return 1;
+  }
+  if (missing->empty()) {
+    std::printf("check: every needed key version is in the locker (scope %s)\n", config->keys.scope.c_str());
+    return status;
+  }
+  for (const auto& m : *missing) std::printf("check: MISSING %s\n", m.c_str());
+  std::fflush(stdout);  // the per-file lines first, also when both streams go to one file
+  std::fprintf(stderr,
+               "keyring-locker: inspect --check: %zu needed key version(s) missing from scope %s (first: %s); "
+               "restore them from a locker backup (or undelete with 'restore') before starting the server on "
+               "these files, and do not purge them\n",
+               missing->size(), config->keys.scope.c_str(), missing->front().c_str());
+  return 1;
+}
+
+}  // namespace keyring_locker
