@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/crash_point.h"
 #include "crypto/crypto.h"
 #include "keyring_backend/key_service_internal.h"
 
@@ -206,6 +207,7 @@ Status KeyService::Create(const std::string& name, uint32_t version, const std::
               {"length", length},  {"wrapped", wrapped}, {"created", NowRfc3339()},
               {"creator", actor_}, {"origin", origin}};
   const std::string path = DocumentPath(name, version);
+  CrashPoint("create.before_store");
   Status stored = locker_->Store(path, doc);
   if (stored.code() == Code::kAlreadyExists) {
     // Our own earlier attempt may have landed (a retried request): the same
@@ -218,6 +220,7 @@ Status KeyService::Create(const std::string& name, uint32_t version, const std::
     if (stored.code() != Code::kAlreadyExists) NoteError(stored);
     return stored;
   }
+  CrashPoint("create.after_store");
   keys_created_.fetch_add(1, std::memory_order_relaxed);
   auto material = std::make_shared<KeyMaterial>();
   material->bytes = std::move(key);

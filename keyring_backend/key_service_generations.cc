@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 
+#include "common/crash_point.h"
 #include "keyring_backend/key_service.h"
 #include "keyring_backend/key_service_internal.h"
 
@@ -93,6 +94,7 @@ Status KeyService::SoftRemove(const std::string& name) {
   // A marker already there (our retried request, or another server) means
   // the generation is deleted either way.
   if (s.code() == Code::kAlreadyExists) s = Status::Ok();
+  if (s.ok()) CrashPoint("remove.after_marker");
   Audit("soft-remove", name, g.version, s, started);
   if (!s.ok()) {
     NoteError(s);

@@ -48,6 +48,9 @@ cat >"$KLK_CONFIG_FILE" <<JSON
 }
 JSON
 export KLK_AUDIT_LOG=$WORK/server-audit.log
+# Where the crash_* tests arm a crash point of keyring_locker_crashtest.so (inside
+# the vardir: mysqltest writes nowhere else); the shipped plugin never reads it.
+export KLK_CRASH_POINT_FILE=$WORK/var/tmp/klk_crash_point
 export KLK_LOCKER_CTL=$CTL KLK_PLUGIN_DIR=$BUILD/plugin/mariadb KLK_SUITE_DIR=$ROOT/mysql-test/keyring_locker
 echo "mtr.sh: dev locker at $URL (work dir $WORK)"
 

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/crash_point.h"
+
 namespace keyring_locker::mariadb {
 namespace {
 
@@ -84,6 +86,7 @@ Status WriteMarker(const std::string& path, const ScopeIdentity& id) {
                                 "; the server's user needs write access to its data directory");
     }
   }
+  CrashPoint("marker.before_rename");
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string why = std::strerror(errno);
     std::remove(tmp.c_str());

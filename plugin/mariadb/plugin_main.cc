@@ -10,6 +10,7 @@
 #include <exception>
 #include <string>
 
+#include "common/crash_point.h"
 #include "keyring_backend/config/config.h"
 #include "plugin/mariadb/datadir_marker.h"
 #include "plugin/mariadb/plugin_state.h"
@@ -64,7 +65,9 @@ Status BindDatadir(Backend& backend) {
     if (!v.ok()) return v.status().Annotate("creating key " + std::string(name));
   }
   if (write_marker) {
+    CrashPoint("bind.before_marker");
     RETURN_IF_ERROR(WriteMarker(marker, id));
+    CrashPoint("marker.after_rename");
     LogNote("bound this datadir to " + id.Describe() + " (" + marker + " written)");
   }
   return Status::Ok();

@@ -4,6 +4,7 @@
 #include <exception>
 #include <string>
 
+#include "common/crash_point.h"
 #include "plugin/mariadb/plugin_state.h"
 #include "plugin/mariadb/server_log.h"
 
@@ -122,6 +123,7 @@ int RotateKeys(long long key_id) {
       ClientError("rotating key " + name + " failed: " + v.status().ToString());
       return 1;
     }
+    CrashPoint("rotate_var.after_rotate");
     LogNote("key " + name + " rotated to version " + std::to_string(*v) + " (SET GLOBAL keyring_locker_rotate_key_id)");
   }
   RefreshMetadata();

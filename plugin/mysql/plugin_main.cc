@@ -10,6 +10,7 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include "common/crash_point.h"
 #include "plugin/mysql/plugin_state.h"
 
 #define KLK_EXPORT __attribute__((visibility("default")))
@@ -75,6 +76,7 @@ bool WithOps(const char* what, F&& f) {
 bool KeyStore(const char* key_id, const char* key_type, const char* user_id, const void* key, size_t len) {
   return WithOps("key_store", [&](KeyringOps& ops) {
     Status s = ops.Store(key_id, key_type, user_id, key, len);
+    CrashPoint("mysql.after_store");
     if (!s.ok() && s.code() != Code::kAlreadyExists) LogFailure("storing a key", s);
     return !s.ok();
   });
@@ -83,6 +85,7 @@ bool KeyStore(const char* key_id, const char* key_type, const char* user_id, con
 bool KeyGenerate(const char* key_id, const char* key_type, const char* user_id, size_t len) {
   return WithOps("key_generate", [&](KeyringOps& ops) {
     Status s = ops.Generate(key_id, key_type, user_id, len);
+    CrashPoint("mysql.after_generate");
     // An existing id is the caller's business (InnoDB probes with
     // DefaultMasterKey and ignores the failure); only locker trouble is logged.
     if (!s.ok() && s.code() != Code::kAlreadyExists) LogFailure("generating a key", s);
@@ -129,6 +132,7 @@ bool KeyFetch(const char* key_id, char** key_type, const char* user_id, void** k
 bool KeyRemove(const char* key_id, const char* user_id) {
   return WithOps("key_remove", [&](KeyringOps& ops) {
     Status s = ops.Remove(key_id, user_id);
+    CrashPoint("mysql.after_remove");
     // Removing an absent key is a success, as the keyring component
     // services define it: the binlog removes bookkeeping keys it may not have written.
     if (s.code() == Code::kNotFound) return false;

@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""Checks the key documents of one scope in the dev locker after a crash.
+  crash_check.py snapshot SCOPE FILE   check, then record every version's fingerprint
+  crash_check.py verify SCOPE FILE     check, and compare with the snapshot
+The check: every version listed is a complete document (format, name and
+version matching its path, wrapped key, length) whose wrapped key Transit
+unwraps to `length` bytes. verify also fails when a version recorded in the
+snapshot is gone or now unwraps to other bytes (overwritten). Prints one
+summary line; fingerprints (SHA-256 of the key) never leave the FILE.
+Uses KLK_LOCKER_URL, KLK_LOCKER_CA, KLK_ROOT_TOKEN_FILE (scripts/mtr.sh)."""
+import base64
+import hashlib
+import json
+import os
+import ssl
+import sys
+import urllib.parse
+import urllib.request
+
+URL = os.environ["KLK_LOCKER_URL"]
+CTX = ssl.create_default_context(cafile=os.environ["KLK_LOCKER_CA"])
+with open(os.environ["KLK_ROOT_TOKEN_FILE"]) as f:
+    TOKEN = f.read().strip()
+PREFIX = "keyring_locker"
+TRANSIT_KEY = "mtr"  # keyring-locker-transit-key in the suite's my.cnf
+
+
+def call(method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(URL + "/v1/" + path, data=data, method=method,
+                                 headers={"X-Vault-Token": TOKEN})
+    try:
+        with urllib.request.urlopen(req, context=CTX, timeout=10) as r:
+            text = r.read()
+            return json.loads(text) if text else {}
+    except urllib.error.HTTPError as e:
+        if e.code == 404:
+            return None
+        raise
+
+
+def listing(folder):
+    listed = call("GET", "secret/metadata/" + folder + "?list=true")
+    return (listed or {}).get("data", {}).get("keys", [])
+
+
+def versions(scope):
+    """{'<name>/<version>': fingerprint} for every version; problems listed."""
+    found, problems = {}, []
+    root = f"{PREFIX}/{scope}/keys/"
+    for folder in listing(root):
+        if not folder.endswith("/"):
+            continue
+        name = urllib.parse.unquote(folder[:-1])
+        for entry in listing(root + folder):
+            if not entry.isdigit():
+                continue  # soft-delete markers are not key versions
+            where = f"{name}/{entry}"
+            doc = call("GET", "secret/data/" + root + folder + entry)
+            doc = (doc or {}).get("data", {}).get("data")
+            if not isinstance(doc, dict):
+                problems.append(f"{where}: listed but has no document")
+                continue
+            if (doc.get("format") != "keyring_locker/1" or doc.get("name") != name
+                    or doc.get("version") != int(entry) or not isinstance(doc.get("wrapped"), str)
+                    or not isinstance(doc.get("length"), int)):
+                problems.append(f"{where}: incomplete or mislabelled document")
+                continue
+            answer = call("POST", f"transit/decrypt/{TRANSIT_KEY}", {"ciphertext": doc["wrapped"]})
+            key = base64.b64decode(((answer or {}).get("data") or {}).get("plaintext", ""))
+            if len(key) != doc["length"]:
+                problems.append(f"{where}: wrapped key does not unwrap to {doc['length']} bytes")
+                continue
+            found[where] = hashlib.sha256(key).hexdigest()
+    return found, problems
+
+
+def main(argv):
+    if len(argv) != 3 or argv[0] not in ("snapshot", "verify"):
+        sys.exit(__doc__)
+    found, problems = versions(argv[1])
+    if argv[0] == "snapshot":
+        with open(argv[2], "w") as f:
+            json.dump(found, f)
+        before = {}
+    else:
+        with open(argv[2]) as f:
+            before = json.load(f)
+        for where, fp in sorted(before.items()):
+            if where not in found:
+                problems.append(f"{where}: existed before the crash and is gone or unreadable")
+            elif found[where] != fp:
+                problems.append(f"{where}: OVERWRITTEN, its key bytes changed")
+    if problems:
+        print(f"crash_check {argv[0]} {argv[1]}: FAILED")
+        for p in problems:
+            print("  " + p)
+        sys.exit(1)
+    new = sorted(set(found) - set(before))
+    print(f"{argv[1]}: {len(found)} versions, all complete; {len(before)} earlier kept their bytes; "
+          f"new: {', '.join(new) if new else 'none'}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
