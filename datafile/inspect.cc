@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
@@ -100,7 +101,10 @@ void InspectTablespace(std::FILE* f, ByteView start, const InspectOptions& optio
   const bool encrypted = p0->maria_crypt && p0->maria_crypt->encrypted();
   const uint32_t key_id = p0->maria_crypt ? p0->maria_crypt->key_id : 0;
   if (!options.scan_pages || !maria) {
-    if (encrypted) r.needs.push_back({KeyName(key_id), KeyNeed::Kind::kFromVersion, p0->maria_crypt->min_key_version});
+    // min_key_version 0 is what MariaDB writes while it is still encrypting
+    // the space: pages may already carry any version from 1 on.
+    if (encrypted)
+      r.needs.push_back({KeyName(key_id), KeyNeed::Kind::kFromVersion, std::max(p0->maria_crypt->min_key_version, 1u)});
     return;
   }
   if (std::fseek(f, static_cast<long>(p0->size.physical), SEEK_SET) != 0) {
@@ -166,6 +170,26 @@ bool IsInnodbFileName(const std::string& name) {
          starts("#ib_redo");
 }
 
+// A table created with DATA DIRECTORY leaves only db/t.isl in the datadir: a
+// text file naming the real .ibd. Skipping it would let --check pass while a
+// file the server opens needs a missing key.
+void FollowIsl(const fs::path& isl, std::set<std::string>& out, std::vector<std::string>& problems) {
+  std::ifstream in(isl);
+  std::string target;
+  if (!in || !std::getline(in, target)) {
+    problems.push_back(isl.string() + ": cannot read this link to a remote tablespace; inspect its .ibd by path");
+    return;
+  }
+  while (!target.empty() && (target.back() == '\r' || target.back() == ' ')) target.pop_back();
+  std::error_code ec;
+  if (target.empty() || !fs::is_regular_file(target, ec)) {
+    problems.push_back(isl.string() + ": names the remote tablespace '" + target +
+                       "', which is not a readable file; inspect it by path");
+    return;
+  }
+  out.insert(target);
+}
+
 void Walk(const fs::path& dir, int depth, std::set<std::string>& out, std::vector<std::string>& problems) {
   std::error_code ec;
   fs::directory_iterator it(dir, ec), end;
@@ -180,6 +204,8 @@ void Walk(const fs::path& dir, int depth, std::set<std::string>& out, std::vecto
       if (depth > 0) Walk(e.path(), depth - 1, out, problems);
     } else if (e.is_regular_file(type_ec) && IsInnodbFileName(e.path().filename().string())) {
       out.insert(e.path().string());
+    } else if (e.is_regular_file(type_ec) && e.path().extension() == ".isl") {
+      FollowIsl(e.path(), out, problems);
     }
   }
   if (ec) problems.push_back(dir.string() + ": listing stopped: " + ec.message());

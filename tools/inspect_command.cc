@@ -36,8 +36,10 @@ std::map<std::string, Needed> Merge(const std::vector<datafile::FileReport>& rep
       Needed& e = out[n.name];
       if (n.kind == KeyNeed::Kind::kExact) e.exact.insert(n.version);
       if (n.kind == KeyNeed::Kind::kAnyVersion) e.any = true;
-      if (n.kind == KeyNeed::Kind::kFromVersion && n.version != 0) e.from = e.from == 0 ? n.version : std::min(e.from, n.version);
-      if (n.kind == KeyNeed::Kind::kFromVersion && n.version == 0) e.any = true;  // min_key_version 0: not rotated yet
+      if (n.kind == KeyNeed::Kind::kFromVersion) {
+        const uint32_t from = std::max(n.version, 1u);  // version 0: still encrypting, any version from 1
+        e.from = e.from == 0 ? from : std::min(e.from, from);
+      }
     }
   }
   return out;

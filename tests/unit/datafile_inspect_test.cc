@@ -115,5 +115,32 @@ TEST_F(DatafileInspect, CollectsTheDatadirsInnodbFiles) {
   EXPECT_NE(problems[0].find("missing: does not exist"), std::string::npos);
 }
 
+// MariaDB writes min_key_version 0 while it is still encrypting a space:
+// pages may already carry version 1, so the need starts at 1, not "any".
+TEST_F(DatafileInspect, MinKeyVersionZeroStillNeedsVersionOne) {
+  auto file = MakePage0(16384, kFcrc32_16k, 12);
+  PutCryptData(file, 10428, 1, 0, 4, 1);
+  FileReport r = InspectFile(Write("db/t2.ibd", file), {});
+  ASSERT_TRUE(r.error.ok()) << r.error.ToString();
+  ASSERT_EQ(r.needs.size(), 1u);
+  EXPECT_EQ(r.needs[0].kind, KeyNeed::Kind::kFromVersion);
+  EXPECT_EQ(r.needs[0].version, 1u);
+  EXPECT_EQ(DescribeNeed(r.needs[0]), "key 4 versions 1..latest");
+}
+
+// DATA DIRECTORY tables: the datadir holds db/t.isl naming the real file.
+TEST_F(DatafileInspect, DatadirWalkFollowsIslLinks) {
+  const std::string remote = Write("elsewhere/db/remote.ibd", Tablespace());
+  fs::create_directories(fs::path(dir_) / "data/db");
+  std::ofstream(fs::path(dir_) / "data/db/remote.isl") << remote << "\n";
+  std::ofstream(fs::path(dir_) / "data/db/gone.isl") << dir_ << "/nowhere/gone.ibd\n";
+  std::vector<std::string> problems;
+  auto files = CollectInnodbFiles({dir_ + "/data"}, problems);
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0], remote);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("gone.isl: names the remote tablespace"), std::string::npos) << problems[0];
+}
+
 }  // namespace
 }  // namespace keyring_locker::datafile
