@@ -274,9 +274,17 @@ class CrashInnodb : public HarnessTest {
         ASSERT_NE(it, after.end()) << version << " vanished";
         EXPECT_EQ(it->second, fingerprint) << version << " was overwritten";
       }
-      // The server runs the operation again after its restart: it completes.
+      // The server runs the operation again after its restart: it completes,
+      // and what the killed run left in the locker is kept, not overwritten.
       ASSERT_EQ(RunChild(last_scope_, data, step, "", ""), 0);
       EXPECT_EQ(OpenAll(data), kTablespaces);
+      const auto rerun = Versions(last_scope_);
+      for (const auto& [version, fingerprint] : after) {
+        auto it = rerun.find(version);
+        ASSERT_NE(it, rerun.end()) << version << " vanished in the re-run";
+        EXPECT_EQ(it->second, fingerprint) << version << " was overwritten by the re-run";
+      }
+      EXPECT_GT(rerun.size(), 0u) << "the re-run left no key versions to compare";
     }
   }
 
