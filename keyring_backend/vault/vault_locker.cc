@@ -222,9 +222,14 @@ Status VaultLocker::Connect() {
 
 Status VaultLocker::EnsureConnected() {
   if (kv_version_.load() != 0) return Status::Ok();
+  const uint64_t attempts_seen = connect_attempts_.load();
   std::lock_guard<std::mutex> lock(connect_mu_);
   if (kv_version_.load() != 0) return Status::Ok();
-  return Connect();
+  if (connect_attempts_.load() != attempts_seen) return last_connect_error_;  // failed while we queued
+  Status s = Connect();
+  last_connect_error_ = s;
+  connect_attempts_.fetch_add(1);
+  return s;
 }
 
 Status VaultLocker::Store(const std::string& path, const json& document) {

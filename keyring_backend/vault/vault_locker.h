@@ -60,6 +60,12 @@ class VaultLocker : public Locker {
   Authenticator* auth_;
   std::atomic<int> kv_version_{0};
   std::mutex connect_mu_;
+  // Callers that queued behind a failed connect share its answer instead of
+  // each trying again in turn (the Nth caller would otherwise wait N request
+  // budgets while the locker hangs). Written under connect_mu_; the count is
+  // atomic so it can be read before queueing.
+  std::atomic<uint64_t> connect_attempts_{0};
+  Status last_connect_error_;
 };
 
 }  // namespace keyring_locker

@@ -2,27 +2,35 @@
 // while a second Backend on the same scope (another server) rotates, the
 // AppRole token (3 s TTL) renews and the version refresh runs every second,
 // so new versions reach the readers through the refresh and are loaded
-// concurrently on first use. The audit log records every load. Asserts no torn key (a (name, version)
-// always has the same bytes), no error for any version the cache announced,
-// and no deadlock (a watchdog aborts the program past its bound). Also run
-// under TSan by scripts/sanitize.sh.
+// concurrently on first use. The audit log records every load. Asserts no
+// torn key (a (name, version) always has the same bytes), no error for any
+// version the cache announced, no deadlock (a watchdog aborts the program
+// when reads stop moving) and bounded memory (RSS after warm-up may not keep
+// growing). Short in CI and under TSan (scripts/sanitize.sh); long from
+// scripts/stress.sh through these variables:
+//   KLK_STRESS_SECONDS      run length (default 10)
+//   KLK_STRESS_STALL_S      watchdog: seconds without a read that fail the run (default 60)
+//   KLK_STRESS_ROTATE_MS    pause between rotations (default 100)
+//   KLK_STRESS_MAX_KEYS     cache.max_keys of the readers' Backend (default: the config default)
+//   KLK_STRESS_RSS_GROWTH_MB  allowed RSS growth from 1/4 of the run to its end (default 64)
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
 #include "crypto/crypto.h"
 #include "keyring_backend/backend.h"
 #include "tests/integration/devlocker_fixture.h"
+#include "tests/stress/stress_support.h"
 
 namespace keyring_locker {
 namespace {
@@ -33,39 +41,6 @@ using testing::DevLocker;
 
 constexpr int kReaders = 32;
 constexpr int kNames = 4;
-constexpr auto kRunFor = 10s;
-constexpr auto kWatchdog = 120s;          // generous for TSan; a deadlock never ends
-constexpr uint64_t kMaxReadsPerThread = 5'000'000;
-constexpr int kMaxRotations = 200;
-
-// Aborts the whole program when the test has not finished in time: a
-// deadlock must fail loudly, not hang the suite.
-class Watchdog {
- public:
-  explicit Watchdog(std::chrono::seconds limit)
-      : thread_([this, limit] {
-          std::unique_lock<std::mutex> lock(mu_);
-          if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
-            std::fprintf(stderr, "concurrency stress: not finished after %lld s: deadlock?\n",
-                         static_cast<long long>(limit.count()));
-            std::abort();
-          }
-        }) {}
-  ~Watchdog() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread thread_;
-};
 
 // First SHA-256 seen per (name, version); later reads must match it.
 class Fingerprints {
@@ -92,8 +67,18 @@ std::string WriteSecret(const std::string& path, const std::string& content) {
   return path;
 }
 
+struct RunKnobs {
+  std::chrono::seconds run_for{stress::EnvLong("KLK_STRESS_SECONDS", 10)};
+  std::chrono::seconds stall{stress::EnvLong("KLK_STRESS_STALL_S", 60)};
+  std::chrono::milliseconds rotate_every{stress::EnvLong("KLK_STRESS_ROTATE_MS", 100)};
+  long max_keys = stress::EnvLong("KLK_STRESS_MAX_KEYS", 0);  // 0 = config default
+  long rss_growth_mb = stress::EnvLong("KLK_STRESS_RSS_GROWTH_MB", 64);
+};
+
+double Us(uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
+
 TEST(ConcurrencyStress, ReadersRotationRenewalAndRefreshTogether) {
-  Watchdog watchdog(std::chrono::duration_cast<std::chrono::seconds>(kWatchdog));
+  const RunKnobs knobs;
   auto locker = DevLocker::Start();
   ASSERT_NE(locker, nullptr);
   const std::string dir = std::filesystem::temp_directory_path() / ("klk_stress." + std::to_string(::getpid()));
@@ -125,6 +110,7 @@ TEST(ConcurrencyStress, ReadersRotationRenewalAndRefreshTogether) {
   c.keys.scope = "stress/db1";
   c.cache.version_refresh = 1s;
   Config rotator_config = c;
+  if (knobs.max_keys > 0) c.cache.max_keys = static_cast<size_t>(knobs.max_keys);
   c.audit.path = dir + "/audit.log";
   auto opened = Backend::Open(c);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
@@ -134,11 +120,11 @@ TEST(ConcurrencyStress, ReadersRotationRenewalAndRefreshTogether) {
   auto other = Backend::Open(rotator_config);
   ASSERT_TRUE(other.ok()) << other.status().ToString();
   const AuthInfo auth_before = b.auth().info();
-  const auto refresh_before = keys.stats().last_refresh;
 
   Fingerprints prints;
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> reads{0}, errors{0}, torn{0};
+  std::atomic<int> rotations{0};
   std::mutex error_mu;
   std::string first_error;
   auto note_error = [&](const std::string& what) {
@@ -147,35 +133,67 @@ TEST(ConcurrencyStress, ReadersRotationRenewalAndRefreshTogether) {
     if (first_error.empty()) first_error = what;
   };
 
+  // Written by the watchdog thread every 100 ms; read once it is gone.
+  const auto started = std::chrono::steady_clock::now();
+  const long rss_start = stress::RssKib();
+  long rss_warm = 0, rss_max = rss_start;
+  uint64_t refreshes = 0;
+  auto last_refresh = keys.stats().last_refresh;
+  auto sample = [&] {
+    const long rss = stress::RssKib();
+    rss_max = std::max(rss_max, rss);
+    if (rss_warm == 0 && std::chrono::steady_clock::now() - started >= knobs.run_for / 4) rss_warm = rss;
+    const auto refreshed = keys.stats().last_refresh;
+    if (refreshed != last_refresh) {
+      ++refreshes;
+      last_refresh = refreshed;
+    }
+  };
+  std::optional<stress::ProgressWatchdog> watchdog;
+  watchdog.emplace(knobs.stall, knobs.run_for + knobs.stall + 60s,
+                   [&] { return reads.load(std::memory_order_relaxed); }, sample);
+
+  // Latency of every read, and of reads of a latest version this thread has
+  // read before (a cache hit unless evicted since).
+  std::vector<stress::LatencyHistogram> all_lat(kReaders), repeat_lat(kReaders);
   std::vector<std::thread> readers;
   for (int t = 0; t < kReaders; ++t) {
     readers.emplace_back([&, t] {
       std::mt19937 rng(static_cast<unsigned>(t));
-      for (uint64_t i = 0; i < kMaxReadsPerThread && !stop.load(std::memory_order_relaxed); ++i) {
-        const std::string name = "k" + std::to_string(rng() % kNames);
+      std::vector<uint32_t> last_read(kNames, 0);
+      for (uint64_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+        const int n = static_cast<int>(rng() % kNames);
+        const std::string name = "k" + std::to_string(n);
         const uint32_t latest = keys.LatestVersionCached(name);
         if (latest == 0) {
           note_error(name + ": no cached version");
           continue;
         }
         // Mostly the latest, sometimes an older version.
-        const uint32_t version = (i % 4 == 0) ? 1 + static_cast<uint32_t>(rng() % latest) : latest;
+        const bool old = i % 4 == 0;
+        const uint32_t version = old ? 1 + static_cast<uint32_t>(rng() % latest) : latest;
+        const auto t0 = std::chrono::steady_clock::now();
         auto k = keys.Get(name, version);
+        const uint64_t ns = static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
+        all_lat[t].Add(ns);
+        if (!old && last_read[n] == version) repeat_lat[t].Add(ns);
         reads.fetch_add(1, std::memory_order_relaxed);
         if (!k.ok()) {
           note_error(name + " v" + std::to_string(version) + ": " + k.status().ToString());
         } else if (!prints.Check(name, version, (*k)->bytes)) {
           torn.fetch_add(1);
+        } else if (!old) {
+          last_read[n] = version;
         }
       }
     });
   }
 
-  std::atomic<int> rotations{0};
   std::thread rotator([&] {
     std::mt19937 rng(7);
     KeyService& theirs = (*other)->keys();
-    while (!stop.load() && rotations.load() < kMaxRotations) {
+    while (!stop.load()) {
       const std::string name = "k" + std::to_string(rng() % kNames);
       auto v = theirs.Rotate(name);
       if (!v.ok()) {
@@ -187,37 +205,65 @@ TEST(ConcurrencyStress, ReadersRotationRenewalAndRefreshTogether) {
         else if (!prints.Check(name, *v, (*k)->bytes)) torn.fetch_add(1);
       }
       rotations.fetch_add(1);
-      std::this_thread::sleep_for(100ms);
+      std::this_thread::sleep_for(knobs.rotate_every);
     }
   });
 
-  std::this_thread::sleep_for(kRunFor);
+  std::this_thread::sleep_for(knobs.run_for);
+  watchdog->Pause();
   stop = true;
   for (auto& r : readers) r.join();
   rotator.join();
+  watchdog.reset();  // joins it: its samples may be read now, and it no longer touches `keys`
+  const long rss_end = stress::RssKib();
 
+  stress::LatencyHistogram all, repeat;
+  for (int t = 0; t < kReaders; ++t) {
+    all.Merge(all_lat[t]);
+    repeat.Merge(repeat_lat[t]);
+  }
   const AuthInfo auth_after = b.auth().info();
   const KeyServiceStats stats = keys.stats();
-  std::printf("stress: %llu reads, %d rotations, %zu key versions, renewals %llu->%llu, logins %llu->%llu, "
-              "cache hits %llu misses %llu loads %llu, stale serves %llu\n",
-              static_cast<unsigned long long>(reads.load()), rotations.load(), prints.size(),
+  std::printf("stress: %lld s, %llu reads, %d rotations, %zu key versions, %llu refreshes, "
+              "renewals %llu->%llu, logins %llu->%llu, torn %llu, errors %llu\n",
+              static_cast<long long>(knobs.run_for.count()), static_cast<unsigned long long>(reads.load()),
+              rotations.load(), prints.size(), static_cast<unsigned long long>(refreshes),
               static_cast<unsigned long long>(auth_before.renewals),
               static_cast<unsigned long long>(auth_after.renewals),
               static_cast<unsigned long long>(auth_before.logins), static_cast<unsigned long long>(auth_after.logins),
+              static_cast<unsigned long long>(torn.load()), static_cast<unsigned long long>(errors.load()));
+  std::printf("stress: cache hits %llu misses %llu loads %llu collapsed %llu evictions %llu entries %zu, "
+              "stale serves %llu\n",
               static_cast<unsigned long long>(stats.cache.hits), static_cast<unsigned long long>(stats.cache.misses),
               static_cast<unsigned long long>(stats.cache.loads),
+              static_cast<unsigned long long>(stats.cache.collapsed_waits),
+              static_cast<unsigned long long>(stats.cache.evictions), stats.cache.entries,
               static_cast<unsigned long long>(stats.stale_serves));
+  std::printf("stress: repeat reads of the latest version: %llu, p50 %.1f us, p99 %.1f us, max %.1f us\n",
+              static_cast<unsigned long long>(repeat.count()), Us(repeat.Quantile(0.5)), Us(repeat.Quantile(0.99)),
+              Us(repeat.max_ns()));
+  std::printf("stress: all reads: p50 %.1f us, p99 %.1f us, max %.1f us\n", Us(all.Quantile(0.5)),
+              Us(all.Quantile(0.99)), Us(all.max_ns()));
+  std::printf("stress: RSS start %ld KiB, after 1/4 %ld KiB, end %ld KiB, max %ld KiB\n", rss_start, rss_warm,
+              rss_end, rss_max);
+  std::fflush(stdout);
+
   EXPECT_EQ(torn.load(), 0u) << "a (name, version) returned different bytes";
   EXPECT_EQ(errors.load(), 0u) << "first error: " << first_error;
   EXPECT_GT(reads.load(), static_cast<uint64_t>(kReaders) * 100);
   EXPECT_GE(rotations.load(), 10);
   EXPECT_GE(prints.size(), static_cast<size_t>(kNames + 10));
-  // The token really turned over during the run (3 s TTL over 10 s).
+  // The token really turned over during the run (3 s TTL).
   EXPECT_GT(auth_after.renewals + auth_after.logins, auth_before.renewals + auth_before.logins);
   // The background refresh ran and brought the other server's versions,
   // which were then loaded from the locker on first use.
-  EXPECT_GT(stats.last_refresh, refresh_before);
+  EXPECT_GT(refreshes, 0u);
   EXPECT_GT(stats.cache.loads, 0u);
+  if (knobs.max_keys > 0) {
+    EXPECT_LE(stats.cache.entries, static_cast<size_t>(knobs.max_keys));
+  }
+  ASSERT_GT(rss_warm, 0) << "the watchdog never sampled RSS after the first quarter";
+  EXPECT_LE(rss_end - rss_warm, knobs.rss_growth_mb * 1024) << "memory kept growing after warm-up";
   opened->reset();  // flushes the audit log
   other->reset();
   AuditVerifyReport audit = VerifyAuditLog(dir + "/audit.log");
