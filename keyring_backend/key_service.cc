@@ -6,6 +6,7 @@
 
 #include "common/crash_point.h"
 #include "crypto/crypto.h"
+#include "keyring_backend/http/operation_deadline.h"
 #include "keyring_backend/key_service_internal.h"
 
 namespace keyring_locker {
@@ -140,10 +141,14 @@ StatusOr<KeyHandle> KeyService::Load(const std::string& name, uint32_t version) 
 }
 
 StatusOr<KeyHandle> KeyService::Get(const std::string& name, uint32_t version) {
-  return cache_.GetOrLoad(name, version, [&] { return Load(name, version); });
+  return cache_.GetOrLoad(name, version, [&] {
+    OperationDeadline budget(call_budget_);  // only on a miss: the hit path reads no clock
+    return Load(name, version);
+  });
 }
 
 StatusOr<uint32_t> KeyService::LatestVersionFromLocker(const std::string& name) {
+  OperationDeadline budget(call_budget_);
   locker_requests_.fetch_add(1, std::memory_order_relaxed);
   auto entries = locker_->List(KeysRoot() + "/" + EncodeName(name));
   if (!entries.ok()) {
@@ -163,6 +168,7 @@ StatusOr<uint32_t> KeyService::LatestVersionFromLocker(const std::string& name) 
 
 Status KeyService::Create(const std::string& name, uint32_t version, const std::string& type, size_t length,
                           const crypto::SecureBuffer* bytes) {
+  OperationDeadline budget(call_budget_);
   const auto started = std::chrono::steady_clock::now();
   if (name.empty() || name.size() > 256 || name.find('\n') != std::string::npos) {
     return InvalidArgument("key name must be 1..256 characters without newlines");
@@ -231,6 +237,7 @@ Status KeyService::Create(const std::string& name, uint32_t version, const std::
 }
 
 StatusOr<uint32_t> KeyService::EnsureKey(const std::string& name, size_t length, const std::string& type) {
+  OperationDeadline budget(call_budget_);
   ASSIGN_OR_RETURN(uint32_t latest, LatestVersionFromLocker(name));
   if (latest > 0) return latest;
   Status s = Create(name, 1, type, length, nullptr);
@@ -240,6 +247,7 @@ StatusOr<uint32_t> KeyService::EnsureKey(const std::string& name, size_t length,
 }
 
 StatusOr<uint32_t> KeyService::Rotate(const std::string& name, size_t length, const std::string& type) {
+  OperationDeadline budget(call_budget_);
   const auto started = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(uint32_t latest, LatestVersionFromLocker(name));
   if (latest >= 0xFFFFFFFEu) return FailedPrecondition("key " + name + " has no version numbers left");

@@ -119,6 +119,13 @@ class KeyService {
   void StartBackgroundRefresh();
   void StopBackgroundRefresh();
 
+  // One budget for each server call that reaches the locker (Get on a miss,
+  // LatestVersionFromLocker, EnsureKey, Rotate, Create, and the generation
+  // calls): all of its requests together end within it. 0 = per request only.
+  // Backend sets timeouts.total_ms. Admin sweeps over many keys
+  // (RefreshVersions, ListKeyVersions, PurgeDeleted) stay per request.
+  void SetCallBudget(std::chrono::milliseconds budget) { call_budget_ = budget; }
+
   KeyServiceStats stats() const;
   Locker& locker() { return *locker_; }
   std::string DocumentPath(const std::string& name, uint32_t version) const;
@@ -147,6 +154,7 @@ class KeyService {
   std::string MarkerPath(const std::string& name, uint32_t version) const;
 
   std::unique_ptr<Locker> locker_;
+  std::chrono::milliseconds call_budget_{0};
   KeyScopeOptions scope_;
   CacheOptions cache_options_;
   std::unique_ptr<AuditLog> audit_;

@@ -6,6 +6,7 @@
 
 #include "common/crash_point.h"
 #include "keyring_backend/key_service.h"
+#include "keyring_backend/http/operation_deadline.h"
 #include "keyring_backend/key_service_internal.h"
 
 namespace keyring_locker {
@@ -63,6 +64,7 @@ StatusOr<KeyService::Generation> KeyService::CurrentGeneration(const std::string
 }
 
 StatusOr<KeyHandle> KeyService::GetLive(const std::string& name) {
+  OperationDeadline budget(call_budget_);
   ASSIGN_OR_RETURN(Generation g, CurrentGeneration(name, false));
   if (g.version == 0 || g.deleted) return NotFound("key " + name + " does not exist (or was removed)");
   return Get(name, g.version);
@@ -70,6 +72,7 @@ StatusOr<KeyHandle> KeyService::GetLive(const std::string& name) {
 
 Status KeyService::CreateGeneration(const std::string& name, const std::string& type, size_t length,
                                     const crypto::SecureBuffer* bytes) {
+  OperationDeadline budget(call_budget_);
   // Always ask the locker: a store must never be decided on a stale memo.
   ASSIGN_OR_RETURN(Generation g, CurrentGeneration(name, true));
   if (g.version > 0 && !g.deleted) {
@@ -82,6 +85,7 @@ Status KeyService::CreateGeneration(const std::string& name, const std::string& 
 }
 
 Status KeyService::SoftRemove(const std::string& name) {
+  OperationDeadline budget(call_budget_);
   const auto started = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(Generation g, CurrentGeneration(name, true));
   if (g.version == 0 || g.deleted) return NotFound("key " + name + " does not exist (or was already removed)");

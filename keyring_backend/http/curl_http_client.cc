@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "keyring_backend/http/http_options_check.h"
+#include "keyring_backend/http/operation_deadline.h"
 #include "keyring_backend/http/retry_policy.h"
 
 namespace keyring_locker {
@@ -154,7 +155,10 @@ Status CurlHttpClient::TransportError(const AttemptResult& r, const Endpoint& ep
 
 StatusOr<HttpResponse> CurlHttpClient::SendOnce(const HttpRequest& request) {
   const auto start = Clock::now();
-  const auto deadline = start + options_.total_timeout;
+  auto deadline = start + options_.total_timeout;
+  // The server call this request belongs to may already have spent part of
+  // its budget on earlier requests (operation_deadline.h).
+  if (auto call = OperationDeadline::Current(); call && *call < deadline) deadline = *call;
   ASSIGN_OR_RETURN(Slist headers, BuildHeaders(request));
   std::string path = request.path;
   if (request.method == "LIST")

@@ -140,6 +140,27 @@ TEST_F(LimitsTimeouts, SlowRepliesAreCutOffWithinTotal) {
   ExpectBounded("Create (datakey + store)", [&] { return keys().Create("made", 1, "AES", 32, nullptr); }, false);
 }
 
+// Replies just under the per-attempt cap (half the budget) are never cut
+// off one by one; the call's budget (OperationDeadline) still ends the whole
+// call: EnsureKey's listing, data key and write at 450 ms each would take
+// 1350 ms, but it must stop at kTotal with a clear error. Without the shared
+// deadline this measured ~1.4 s.
+TEST_F(LimitsTimeouts, RequestsOfOneCallShareOneBudget) {
+  locker_->InjectFault({{"action", "delay"}, {"delay_ms", 450}});
+  const auto start = Clock::now();
+  const Status s = keys().EnsureKey("budget").status();
+  const auto took = Since(start);
+  EXPECT_EQ(s.code(), Code::kDeadlineExceeded) << s.ToString();
+  EXPECT_NE(s.message().find("timeouts.total_ms=1000"), std::string::npos) << s.message();
+  EXPECT_LT(took.count(), (kTotal + 250ms).count()) << "EnsureKey took " << took.count() << " ms";
+  EXPECT_GE(took.count(), (kTotal - 100ms).count()) << "gave up before the budget was spent";
+  locker_->ClearFaults();
+  // Nothing half-made: the key can be created normally afterwards.
+  auto v = keys().EnsureKey("budget");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(*v, 1u);
+}
+
 TEST_F(LimitsTimeouts, ManyCallersOfOneMissingKeyDoNotQueueBehindEachOther) {
   locker_->InjectFault({{"action", "hang"}, {"delay_ms", 20000}});
   auto fresh = FreshKeys();

@@ -1,0 +1,33 @@
+// One time budget per server call. A call that needs several locker requests
+// (a KV read and a Transit unwrap; a listing, a data key and a write; a token
+// refresh and the retried request) must still return within
+// timeouts.total_ms: each request alone is bounded by it, so without a shared
+// deadline three slow-but-not-timed-out replies would add up to three budgets.
+// KeyService's entry points open a scope; the HTTP client cuts every request
+// to what the innermost scope has left. Nested scopes keep the earliest
+// deadline. Thread-local, because a server call runs on one thread.
+#pragma once
+
+#include <chrono>
+#include <optional>
+
+namespace keyring_locker {
+
+class OperationDeadline {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // budget <= 0: no deadline (the scope changes nothing).
+  explicit OperationDeadline(std::chrono::milliseconds budget);
+  ~OperationDeadline();
+  OperationDeadline(const OperationDeadline&) = delete;
+  OperationDeadline& operator=(const OperationDeadline&) = delete;
+
+  // The deadline of the innermost open scope on this thread, if any.
+  static std::optional<Clock::time_point> Current();
+
+ private:
+  std::optional<Clock::time_point> saved_;
+  bool active_ = false;
+};
+
+}  // namespace keyring_locker
