@@ -56,6 +56,16 @@ def fetch_keys(url, ca_file, token, kv_mount="secret", prefix="keyring_locker", 
     except (exceptions.VaultError, OSError, KeyError) as e:
         raise LockerError(f"cannot list keys at {url} ({kv_mount}/{prefix}, {transit_mount}): "
                           f"{type(e).__name__}; check the locker URL, CA file and token") from None
+    try:
+        return _read_all(client, kv_mount, prefix, transit_mount, transit_keys, docs)
+    except (exceptions.VaultError, OSError, KeyError, TypeError, ValueError) as e:
+        raise LockerError(f"cannot read the key documents at {url}: {type(e).__name__}; "
+                          "is the locker still running and the token still valid?") from None
+    finally:
+        client.adapter.close()
+
+
+def _read_all(client, kv_mount, prefix, transit_mount, transit_keys, docs):
     secrets = []
     for path in docs:
         for version in _versions(client, kv_mount, path):

@@ -111,15 +111,16 @@ class LockerTest(unittest.TestCase):
         self.tmp = tempfile.TemporaryDirectory()
         d = self.tmp.name
         self.token_file = os.path.join(d, "root-token")
+        self.token = secrets.token_hex(12)
         with open(self.token_file, "w") as f:
-            f.write(secrets.token_hex(12))
+            f.write(self.token)
         self.proc = subprocess.Popen([DEVLOCKER, "--listen", "127.0.0.1:0", "--tls-dir", os.path.join(d, "tls"),
-                                      "--root-token", open(self.token_file).read()],
+                                      "--root-token", self.token],
                                      stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
         self.url = line.rsplit(" ", 1)[-1]
         self.ca = os.path.join(d, "tls", "ca.pem")
-        client = hvac.Client(url=self.url, token=open(self.token_file).read(), verify=self.ca, strict_http=True)
+        client = hvac.Client(url=self.url, token=self.token, verify=self.ca, strict_http=True)
         client.secrets.transit.create_key(name="scan")
         self.keys = {}
         for name, version in (("1", 1), ("1", 2), ("7", 1)):
@@ -130,6 +131,7 @@ class LockerTest(unittest.TestCase):
                 path=f"keyring_locker/s/keys/{name}/{version}", cas=0,
                 secret={"format": "keyring_locker/1", "name": name, "version": version, "wrapped": wrapped})
             self.keys[(name, version)] = key
+        client.adapter.close()
         self.data = os.path.join(d, "data")
         os.makedirs(os.path.join(self.data, "sub"))
         with open(os.path.join(self.data, "clean.ibd"), "wb") as f:
@@ -138,6 +140,7 @@ class LockerTest(unittest.TestCase):
     def tearDown(self):
         self.proc.terminate()
         self.proc.wait()
+        self.proc.stdout.close()
         self.tmp.cleanup()
 
     def run_scan(self, *extra):
@@ -149,7 +152,7 @@ class LockerTest(unittest.TestCase):
         for key in self.keys.values():  # the report never holds a secret
             for form in (key.hex(), key.hex().upper(), base64.b64encode(key).decode()[:20]):
                 self.assertNotIn(form, text)
-        self.assertNotIn(open(self.token_file).read(), text)
+        self.assertNotIn(self.token, text)
         return rc, text
 
     def test_clean_folder_passes_and_planted_key_fails(self):
@@ -160,7 +163,7 @@ class LockerTest(unittest.TestCase):
         with open(os.path.join(self.data, "sub", "leak.log"), "wb") as f:
             f.write(b"x" * 77 + self.keys[("1", 2)] + b"y" * 9 + self.keys[("7", 1)][:20])
         with open(os.path.join(self.data, "err.log"), "w") as f:
-            f.write("token=" + open(self.token_file).read() + "\n")
+            f.write("token=" + self.token + "\n")
         rc, text = self.run_scan(self.data)
         self.assertEqual(rc, 1, text)
         self.assertIn("key s/keys/1/2: raw x1 (32 bytes)", text)
