@@ -14,7 +14,11 @@ namespace keyring_locker::http {
 
 // curl_global_init exactly once per process (std::call_once). Never paired
 // with curl_global_cleanup: other code inside the same server process may
-// still use libcurl when our plugin is unloaded.
+// still use libcurl when our plugin is unloaded. Installs allocation
+// functions that wipe every block libcurl frees: its request buffers carry
+// X-Vault-Token and its receive buffers Transit plaintext, and freed heap
+// blocks end up in core dumps as they are. (No effect if something else in
+// the process initialised libcurl first; tests/keyscan measures the result.)
 Status EnsureCurlGlobalInit();
 
 struct EasyDeleter {
@@ -22,8 +26,9 @@ struct EasyDeleter {
 };
 using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
 
+// Header lists carry X-Vault-Token: wiped before libcurl frees them.
 struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+  void operator()(curl_slist* l) const;
 };
 using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
 
