@@ -3,7 +3,9 @@ came from: the virtual address (PT_LOAD segments), the mapping it lies in
 (/proc/PID/maps captured next to the core, or the core's NT_FILE note), and
 whether it is a thread's stack (NT_PRSTATUS stack pointers). x86-64 only.
 """
+import bisect
 import struct
+import subprocess
 
 PT_LOAD, PT_NOTE = 1, 4
 NT_PRSTATUS, NT_FILE = 1, 0x46494C45
@@ -60,6 +62,7 @@ class Core:
             self._parse_notes(blob, file_maps)
         self.maps = maps if maps is not None else file_maps
         self.dumped_bytes = sum(l[2] for l in self.loads)
+        self._symbols = {}
 
     def _parse_notes(self, blob, file_maps):
         pos = 0
@@ -92,13 +95,47 @@ class Core:
         m = next((m for m in self.maps if m.start <= addr < m.end), None)
         if m is None:
             return f"0x{addr:x}: in no known mapping"
-        region = describe_mapping(m, self.maps)
+        return f"0x{addr:x} in {m.start:x}-{m.end:x} {m.perms} {self.place(addr, m)}"
+
+    def place(self, addr, m=None, stable=False):
+        """Where addr is: a symbol of a binary's static data, a thread stack,
+        the heap or another anonymous mapping. stable: without thread ids."""
+        m = m or next((m for m in self.maps if m.start <= addr < m.end), None)
+        if m is None:
+            return "no known mapping"
         for lwp, sp in self.thread_sps.items():
             if m.start <= sp < m.end:
                 state = "live frames (above sp)" if addr >= sp else "stale, below sp"
-                region = f"stack of thread LWP {lwp}, {state}"
-                break
-        return f"0x{addr:x} in {m.start:x}-{m.end:x} {m.perms} {region}"
+                return f"a thread stack, {state}" if stable else f"stack of thread LWP {lwp}, {state}"
+        region = describe_mapping(m, self.maps)
+        binary = region.split(" .bss")[0]
+        if binary.startswith("/"):
+            base = min(x.start for x in self.maps if x.name == binary)
+            sym = self.symbol(binary, addr - base)
+            if sym:
+                return f"{region}, in {sym}"
+        return region
+
+    def symbol(self, binary, offset):
+        """name+0xN of the exported symbol holding a load offset (nm -D), or None."""
+        if binary not in self._symbols:
+            table = []
+            try:
+                out = subprocess.run(["nm", "-D", "--defined-only", "-S", binary], capture_output=True,
+                                     text=True, timeout=60).stdout
+            except (OSError, subprocess.SubprocessError):
+                out = ""
+            for line in out.splitlines():
+                parts = line.split()
+                if len(parts) == 4:
+                    table.append((int(parts[0], 16), int(parts[1], 16), parts[3]))
+            table.sort()
+            self._symbols[binary] = table
+        table = self._symbols[binary]
+        i = bisect.bisect_right(table, (offset, float("inf"), "")) - 1
+        if i >= 0 and table[i][0] <= offset < table[i][0] + table[i][1]:
+            return f"{table[i][2]}+0x{offset - table[i][0]:x}"
+        return None
 
 
 def describe_mapping(m, maps):

@@ -29,6 +29,8 @@ grep -q "keyscan: [1-9][0-9]* mapping(s) marked MADV_DONTDUMP" "$out/core_scan.t
 grep -q "holds the --expect-present text" "$out/core_scan.txt" && echo "core_scan: the dump holds the table data"
 sed -n 's/.*\(in memory keyring_locker owns: [0-9]*\).*\(inside MADV_DONTDUMP mappings: [0-9]*\).*/core_scan: findings \1, \2/p' \
   "$out/core_scan.txt"
+sed -n 's/^keyscan: server-owned copy: /core_scan: server-owned copy: /p' "$out/core_scan.txt"
+sed -n 's/.*\(token copies: [0-9]*\).*/core_scan: \1/p' "$out/core_scan.txt"
 case $rc in
   0) echo "core_scan: no key bytes in memory keyring_locker owns" ;;
   *) echo "core_scan: FAILED (exit $rc), see $out/core_scan.txt:"; cat "$out/core_scan.txt" ;;

@@ -180,6 +180,11 @@ def scan_core(args, searcher):
     print(f"keyscan: in memory keyring_locker owns: {len(by_owner['keyring_locker'])}; in server-owned memory: "
           f"{len(by_owner['server'])} (distinct keys: {len({f[0].label for f in by_owner['server']})}); "
           f"token copies: {len(by_owner['token'])}; inside MADV_DONTDUMP mappings: {len(in_dd)}")
+    # One line per kind of server-owned copy, without addresses: stable
+    # enough for a mysql-test result, precise enough to name the culprit.
+    places = sorted({f"{f[0].kind} {f[0].label} ({f[1]}) in {core.place(core.vaddr(f[2]), stable=True)}" for f in by_owner["server"]})
+    for p in places:
+        print(f"keyscan: server-owned copy: {p}")
     if in_dd or by_owner["keyring_locker"]:
         return 1
     return 1 if args.strict and findings else 0
