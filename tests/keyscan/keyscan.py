@@ -38,6 +38,7 @@ def walk(paths, excludes, newer_than):
         rp = os.path.realpath(p)
         return any(rp == e or rp.startswith(e.rstrip("/") + "/") for e in excludes)
 
+    seen = set()  # a folder named twice (or inside another named one) is walked once
     for top in paths:
         if excluded(top):
             continue
@@ -45,6 +46,10 @@ def walk(paths, excludes, newer_than):
             yield top
             continue
         for root, dirs, files in os.walk(top):
+            if os.path.realpath(root) in seen:
+                dirs[:] = []
+                continue
+            seen.add(os.path.realpath(root))
             dirs[:] = [d for d in dirs if not excluded(os.path.join(root, d))]
             for name in files:
                 p = os.path.join(root, name)
