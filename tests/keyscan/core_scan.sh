@@ -2,7 +2,7 @@
 # core_scan.sh PIDFILE OUTDIR CANARY: dumps the running process named by
 # PIDFILE with gdb's gcore (the process keeps running), scans the dump for
 # every key the locker holds (keyscan.py --core), then deletes the dump: it
-# may hold other secrets. The full report stays in OUTDIR/core_scan.txt; the
+# may hold other secrets. The full report stays in OUTDIR/dump_scan.txt; the
 # lines printed here are stable, for mysql-test result files.
 # Needs scripts/mtr.sh's environment (KLK_LOCKER_URL, KLK_TOKEN_FILE, ...).
 set -uo pipefail
@@ -17,21 +17,21 @@ trap 'rm -f "$core"' EXIT
 cp "/proc/$pid/maps" "$out/maps.txt" && cp "/proc/$pid/smaps" "$out/smaps.txt" || exit 1
 start=$(date +%s%N)
 if ! gcore -o "$out/mariadbd.core" "$pid" >"$out/gcore.log" 2>&1; then
-  echo "core_scan: gcore $pid failed:"; cat "$out/gcore.log"; exit 1
+  echo "dump scan: gcore $pid failed:"; cat "$out/gcore.log"; exit 1
 fi
-echo "core_scan: gcore took $(( ($(date +%s%N) - start) / 1000000 )) ms, $(stat -c %s "$core") bytes" >"$out/core_scan.txt"
-kill -0 "$pid" && echo "core_scan: the server is still running after gcore"
+echo "dump scan: gcore took $(( ($(date +%s%N) - start) / 1000000 )) ms, $(stat -c %s "$core") bytes" >"$out/dump_scan.txt"
+kill -0 "$pid" && echo "dump scan: the server is still running after gcore"
 /usr/bin/python3 "$here/keyscan.py" --core "$core" --maps "$out/maps.txt" --smaps "$out/smaps.txt" \
-  --token-file "$KLK_TOKEN_FILE" --expect-present "$canary" >>"$out/core_scan.txt" 2>&1
+  --token-file "$KLK_TOKEN_FILE" --expect-present "$canary" >>"$out/dump_scan.txt" 2>&1
 rc=$?
-grep -q "keyscan: [1-9][0-9]* mapping(s) marked MADV_DONTDUMP" "$out/core_scan.txt" &&
-  echo "core_scan: keyring_locker's key buffers are marked MADV_DONTDUMP"
-grep -q "holds the --expect-present text" "$out/core_scan.txt" && echo "core_scan: the dump holds the table data"
-sed -n 's/.*\(in memory keyring_locker owns: [0-9]*\).*\(inside MADV_DONTDUMP mappings: [0-9]*\).*/core_scan: findings \1, \2/p' \
-  "$out/core_scan.txt"
-sed -n 's/^keyscan: server-owned copy: /core_scan: server-owned copy: /p' "$out/core_scan.txt"
-sed -n 's/.*\(token copies: [0-9]*\).*/core_scan: \1/p' "$out/core_scan.txt"
+grep -q "keyscan: [1-9][0-9]* mapping(s) marked MADV_DONTDUMP" "$out/dump_scan.txt" &&
+  echo "dump scan: keyring_locker's key buffers are marked MADV_DONTDUMP"
+grep -q "holds the --expect-present text" "$out/dump_scan.txt" && echo "dump scan: the dump holds the table data"
+sed -n 's/.*\(in memory keyring_locker owns: [0-9]*\).*\(inside MADV_DONTDUMP mappings: [0-9]*\).*/dump scan: findings \1, \2/p' \
+  "$out/dump_scan.txt"
+sed -n 's/^keyscan: server-owned copy: /dump scan: server-owned copy: /p' "$out/dump_scan.txt"
+sed -n 's/.*\(token copies: [0-9]*\).*/dump scan: \1/p' "$out/dump_scan.txt"
 case $rc in
-  0) echo "core_scan: no key bytes in memory keyring_locker owns" ;;
-  *) echo "core_scan: FAILED (exit $rc), see $out/core_scan.txt:"; cat "$out/core_scan.txt" ;;
+  0) echo "dump scan: no key bytes in memory keyring_locker owns" ;;
+  *) echo "dump scan: FAILED (exit $rc), see $out/dump_scan.txt:"; cat "$out/dump_scan.txt" ;;
 esac
