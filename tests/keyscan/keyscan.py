@@ -15,6 +15,7 @@ KLK_LOCKER_CA, KLK_ROOT_TOKEN_FILE).
 import argparse
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -120,6 +121,7 @@ def main(argv=None):
     found_bytes, hits = 0, 0
     if args.core:
         return scan_core(args, searcher)
+    started = time.monotonic()
     newer = os.path.getmtime(args.newer_than) if args.newer_than else None
     files = total = 0
     for path in walk(args.paths, args.exclude, newer):
@@ -132,7 +134,7 @@ def main(argv=None):
         if findings:
             hits += len(findings)
             found_bytes += report(path, findings)
-    print(f"keyscan: scanned {files} file(s), {total} bytes: {hits} finding(s); "
+    print(f"keyscan: scanned {files} file(s), {total} bytes in {time.monotonic() - started:.1f} s: {hits} finding(s); "
           f"bytes of key material found on disk: {found_bytes}")
     return 1 if hits else 0
 
