@@ -68,7 +68,8 @@ echo "mtr.sh: suite finished in $(( $(date +%s) - start )) s, exit $rc"
 # the run wrote: datadirs, logs, tmp, audit logs, and /tmp. The locker's own
 # directory is excluded: keys live there (state.json holds the key documents,
 # whose keys are wrapped, and the dev locker's Transit keys in the clear).
-# Other runs' work dirs and the tool sessions' job dirs are not this run's.
+# Other mtr.sh runs' work dirs and the job spool of the shell that runs us are
+# not this run's files.
 others=()
 for d in /tmp/klk_mtr.* /tmp/bash_jobs.*; do [ "$d" = "$WORK" ] || others+=(--exclude "$d"); done
 /usr/bin/python3 "$ROOT/tests/keyscan/keyscan.py" --token-file "$KLK_TOKEN_FILE" --newer-than "$WORK/.started" \

@@ -109,12 +109,14 @@ class Core:
                 return f"a thread stack, {state}" if stable else f"stack of thread LWP {lwp}, {state}"
         region = describe_mapping(m, self.maps)
         binary = region.split(" .bss")[0]
-        if binary.startswith("/"):
-            base = min(x.start for x in self.maps if x.name == binary)
-            sym = self.symbol(binary, addr - base)
-            if sym:
-                return f"{region}, in {sym}"
-        return region
+        if not binary.startswith("/"):
+            return region
+        base = min(x.start for x in self.maps if x.name == binary)
+        sym = self.symbol(binary, addr - base)
+        if stable:  # no install path, no offset that moves with every build
+            region = region.replace(binary, binary.rsplit("/", 1)[-1])
+            sym = sym and sym.split("+")[0]
+        return f"{region}, in {sym}" if sym else region
 
     def symbol(self, binary, offset):
         """name+0xN of the exported symbol holding a load offset (nm -D), or None."""

@@ -168,7 +168,9 @@ def scan_core(args, searcher):
     dd = [m for m in maps or [] if m.dontdump]
     print(f"keyscan: {len(dd)} mapping(s) marked MADV_DONTDUMP ({sum(m.end - m.start for m in dd)} bytes), "
           f"{len(core.thread_sps)} thread(s), {core.dumped_bytes} bytes of memory in the core")
+    started = time.monotonic()
     findings = summarize(searcher.search_file(args.core))
+    print(f"keyscan: searched the core in {time.monotonic() - started:.1f} s")
     if args.expect_present:
         # Proof that the core holds the process's live data: a scan of an
         # empty or truncated core would otherwise pass.
