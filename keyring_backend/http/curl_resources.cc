@@ -1,45 +1,10 @@
 #include "keyring_backend/http/curl_resources.h"
 
-#include <malloc.h>
 #include <openssl/crypto.h>
 
-#include <algorithm>
-#include <cstdlib>
 #include <cstring>
 
 namespace keyring_locker::http {
-namespace {
-
-// malloc_usable_size covers the whole block, including slack libcurl may
-// have written past the size it asked for.
-void WipingFree(void* p) {
-  if (p == nullptr) return;
-  OPENSSL_cleanse(p, malloc_usable_size(p));
-  std::free(p);
-}
-
-void* WipingRealloc(void* p, size_t size) {
-  if (p == nullptr) return std::malloc(size);
-  if (size == 0) {
-    WipingFree(p);
-    return nullptr;
-  }
-  // realloc may move the block and free the old one unwiped: move by hand.
-  void* fresh = std::malloc(size);
-  if (fresh == nullptr) return nullptr;
-  std::memcpy(fresh, p, std::min(size, malloc_usable_size(p)));
-  WipingFree(p);
-  return fresh;
-}
-
-char* WipingStrdup(const char* s) {
-  const size_t n = std::strlen(s) + 1;
-  char* out = static_cast<char*>(std::malloc(n));
-  if (out != nullptr) std::memcpy(out, s, n);
-  return out;
-}
-
-}  // namespace
 
 void SlistDeleter::operator()(curl_slist* l) const {
   for (curl_slist* node = l; node != nullptr; node = node->next) {
@@ -51,10 +16,7 @@ void SlistDeleter::operator()(curl_slist* l) const {
 Status EnsureCurlGlobalInit() {
   static std::once_flag once;
   static CURLcode result = CURLE_OK;
-  std::call_once(once, [] {
-    result = curl_global_init_mem(CURL_GLOBAL_DEFAULT, std::malloc, WipingFree, WipingRealloc, WipingStrdup,
-                                  std::calloc);
-  });
+  std::call_once(once, [] { result = curl_global_init(CURL_GLOBAL_DEFAULT); });
   if (result != CURLE_OK)
     return Internal(std::string("curl_global_init failed: ") + curl_easy_strerror(result) +
                     "; check that libcurl and its TLS library are installed correctly");

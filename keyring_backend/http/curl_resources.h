@@ -14,11 +14,9 @@ namespace keyring_locker::http {
 
 // curl_global_init exactly once per process (std::call_once). Never paired
 // with curl_global_cleanup: other code inside the same server process may
-// still use libcurl when our plugin is unloaded. Installs allocation
-// functions that wipe every block libcurl frees: its request buffers carry
-// X-Vault-Token and its receive buffers Transit plaintext, and freed heap
-// blocks end up in core dumps as they are. (No effect if something else in
-// the process initialised libcurl first; tests/keyscan measures the result.)
+// still use libcurl when our plugin is unloaded. (No wiping allocator via
+// curl_global_init_mem: libcurl would call into this object after it is
+// unloaded, and the harness requires that plugins really unload.)
 Status EnsureCurlGlobalInit();
 
 struct EasyDeleter {

@@ -30,7 +30,8 @@ grep -q "holds the --expect-present text" "$out/dump_scan.txt" && echo "dump sca
 sed -n 's/.*\(in memory keyring_locker owns: [0-9]*\).*\(inside MADV_DONTDUMP mappings: [0-9]*\).*/dump scan: findings \1, \2/p' \
   "$out/dump_scan.txt"
 sed -n 's/^keyscan: server-owned copy: /dump scan: server-owned copy: /p' "$out/dump_scan.txt"
-sed -n 's/.*\(token copies: [0-9]*\).*/dump scan: \1/p' "$out/dump_scan.txt"
+# Token copies are counted in dump_scan.txt, not here: libcurl frees its
+# request buffers unwiped, so their number varies (docs/security.md).
 case $rc in
   0) echo "dump scan: no key bytes in memory keyring_locker owns" ;;
   *) echo "dump scan: FAILED (exit $rc), see $out/dump_scan.txt:"; cat "$out/dump_scan.txt" ;;
