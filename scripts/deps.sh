@@ -6,7 +6,8 @@ PKGS=(build-essential cmake pkg-config ca-certificates curl openssl
       libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libcpp-httplib-dev
       libgtest-dev libgmock-dev libbenchmark-dev python3-hvac
       mariadb-server mariadb-test libmariadbd-dev mariadb-backup
-      clang-14 clang libclang-rt-14-dev)
+      clang-14 clang libclang-rt-14-dev
+      gdb binutils)  # gdb (gcore) and nm: tests/keyscan core dump scan
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -64,7 +64,7 @@ VaultAuthenticator::VaultAuthenticator(AuthOptions options, HttpClient* http)
 VaultAuthenticator::~VaultAuthenticator() {
   StopRenewal();
   std::lock_guard<std::mutex> lock(mu_);
-  Wipe(&token_);
+  token_ = crypto::SecureBuffer();
 }
 
 std::string VaultAuthenticator::SourceDescription() const {
@@ -118,8 +118,8 @@ StatusOr<TokenGrant> VaultAuthenticator::Obtain() {
 
 void VaultAuthenticator::Install(TokenGrant grant, bool is_login) {
   std::lock_guard<std::mutex> lock(mu_);
-  Wipe(&token_);
-  token_ = std::move(grant.token);
+  token_ = crypto::SecureBuffer::CopyOf(grant.token);
+  Wipe(&grant.token);
   renewable_ = grant.renewable;
   ttl_ = grant.ttl;
   if (is_login) granted_ttl_ = grant.ttl;
@@ -160,9 +160,13 @@ Status VaultAuthenticator::Login() {
   }
 }
 
+std::string VaultAuthenticator::TokenLocked() const {
+  return std::string(reinterpret_cast<const char*>(token_.data()), token_.size());
+}
+
 std::string VaultAuthenticator::Token() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return token_;
+  return TokenLocked();
 }
 
 Status VaultAuthenticator::Refresh(const std::string& rejected_token) {
@@ -170,7 +174,8 @@ Status VaultAuthenticator::Refresh(const std::string& rejected_token) {
     std::lock_guard<std::mutex> serial(login_mu_);
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!token_.empty() && token_ != rejected_token) return Status::Ok();  // already replaced
+      if (!token_.empty() && !token_.Equals(crypto::SecureBuffer::CopyOf(rejected_token)))
+        return Status::Ok();  // already replaced
     }
     // A 403 with a token that is still valid is a policy problem: logging in
     // again would not help and would spend a (possibly limited-use) secret ID.
@@ -205,7 +210,7 @@ Status VaultAuthenticator::RenewOnce() {
   std::chrono::seconds wanted;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    token = token_;
+    token = TokenLocked();
     renewable = renewable_;
     wanted = options_.renew_increment.count() > 0 ? options_.renew_increment : granted_ttl_;
   }

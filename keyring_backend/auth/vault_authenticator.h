@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "crypto/secure_buffer.h"
 #include "keyring_backend/auth/authenticator.h"
 #include "keyring_backend/auth/vault_auth_calls.h"
 
@@ -47,7 +48,10 @@ class VaultAuthenticator final : public Authenticator {
   std::mutex login_mu_;  // serialises Obtain+Install (Login, Refresh, renewal)
   mutable std::mutex mu_;  // guards everything below
   std::condition_variable cv_;
-  std::string token_;
+  // Off the heap (mlock, MADV_DONTDUMP) like keys: a core dump of the server
+  // must not hand out the token. Copies made per request are wiped.
+  crypto::SecureBuffer token_;
+  std::string TokenLocked() const;
   bool renewable_ = false;
   std::chrono::seconds ttl_{0};
   std::chrono::seconds granted_ttl_{0};  // TTL of the last login: what renewals should reach

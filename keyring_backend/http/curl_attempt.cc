@@ -2,6 +2,7 @@
 
 #include <curl/header.h>
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
 
 #include <algorithm>
 
@@ -80,7 +81,17 @@ Status SetMethod(CURL* h, const HttpRequest& req) {
   return Status::Ok();
 }
 
+// OpenSSL keeps the last received TLS record's plaintext (a Transit reply
+// holds base64 key bytes) in its read buffer until the next record
+// overwrites it; this option wipes it once handed over, and on SSL_free.
+CURLcode CleansePlaintext(CURL*, void* ssl_ctx, void*) {
+  SSL_CTX_set_options(static_cast<SSL_CTX*>(ssl_ctx), SSL_OP_CLEANSE_PLAINTEXT);
+  return CURLE_OK;
+}
+
 Status SetTls(CURL* h, const TlsOptions& tls) {
+  // Only libcurl built on OpenSSL offers the hook: elsewhere, best effort.
+  curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, &CleansePlaintext);
   KLK_SETOPT(CURLOPT_SSL_VERIFYPEER, tls.verify ? 1L : 0L);
   KLK_SETOPT(CURLOPT_SSL_VERIFYHOST, tls.verify ? 2L : 0L);
   if (!tls.ca_file.empty()) KLK_SETOPT(CURLOPT_CAINFO, tls.ca_file.c_str());

@@ -1,6 +1,17 @@
 #include "keyring_backend/http/curl_resources.h"
 
+#include <openssl/crypto.h>
+
+#include <cstring>
+
 namespace keyring_locker::http {
+
+void SlistDeleter::operator()(curl_slist* l) const {
+  for (curl_slist* node = l; node != nullptr; node = node->next) {
+    if (node->data != nullptr) OPENSSL_cleanse(node->data, std::strlen(node->data));
+  }
+  curl_slist_free_all(l);
+}
 
 Status EnsureCurlGlobalInit() {
   static std::once_flag once;

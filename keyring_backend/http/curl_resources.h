@@ -14,7 +14,9 @@ namespace keyring_locker::http {
 
 // curl_global_init exactly once per process (std::call_once). Never paired
 // with curl_global_cleanup: other code inside the same server process may
-// still use libcurl when our plugin is unloaded.
+// still use libcurl when our plugin is unloaded. (No wiping allocator via
+// curl_global_init_mem: libcurl would call into this object after it is
+// unloaded, and the harness requires that plugins really unload.)
 Status EnsureCurlGlobalInit();
 
 struct EasyDeleter {
@@ -22,8 +24,9 @@ struct EasyDeleter {
 };
 using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
 
+// Header lists carry X-Vault-Token: wiped before libcurl frees them.
 struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+  void operator()(curl_slist* l) const;
 };
 using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
 
