@@ -12,31 +12,15 @@ import base64
 import hashlib
 import json
 import os
-import ssl
 import sys
 import urllib.parse
-import urllib.request
 
-URL = os.environ["KLK_LOCKER_URL"]
-CTX = ssl.create_default_context(cafile=os.environ["KLK_LOCKER_CA"])
-with open(os.environ["KLK_ROOT_TOKEN_FILE"]) as f:
-    TOKEN = f.read().strip()
-PREFIX = "keyring_locker"
+# The locker client (URL, CA, root token, prefix) is scope_ctl.py's.
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scope_ctl import PREFIX, call  # noqa: E402
+
 TRANSIT_KEY = "mtr"  # keyring-locker-transit-key in the suite's my.cnf
-
-
-def call(method, path, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(URL + "/v1/" + path, data=data, method=method,
-                                 headers={"X-Vault-Token": TOKEN})
-    try:
-        with urllib.request.urlopen(req, context=CTX, timeout=10) as r:
-            text = r.read()
-            return json.loads(text) if text else {}
-    except urllib.error.HTTPError as e:
-        if e.code == 404:
-            return None
-        raise
 
 
 def listing(folder):

@@ -6,16 +6,12 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/test_keys.h"
+
 namespace keyring_locker {
 namespace {
 
-KeyHandle MakeKey(uint8_t fill) {
-  auto k = std::make_shared<KeyMaterial>();
-  k->bytes = crypto::SecureBuffer(32);
-  for (size_t i = 0; i < 32; ++i) k->bytes.data()[i] = fill;
-  k->type = "AES";
-  return k;
-}
+using testing::MakeKey;
 
 TEST(KeyCacheTest, FindAfterInsertAndMissBefore) {
   KeyCache cache(100);

@@ -9,17 +9,12 @@
 
 #include "crypto/secure_buffer.h"
 #include "keyring_backend/cache/key_cache.h"
+#include "tests/support/test_keys.h"
 
 namespace keyring_locker {
 namespace {
 
-KeyHandle MakeKey(uint8_t fill) {
-  auto k = std::make_shared<KeyMaterial>();
-  k->bytes = crypto::SecureBuffer(32);
-  for (size_t i = 0; i < 32; ++i) k->bytes.data()[i] = fill;
-  k->type = "AES";
-  return k;
-}
+using testing::MakeKey;
 
 TEST(LimitsCache, EntriesAndLockedBuffersStayBoundedPastTheLimit) {
   constexpr size_t kMax = 64;  // 4 per shard
