@@ -57,8 +57,9 @@ long opt_max_retries = -1;
 MYSQL_SYSVAR_ULONG(connect_timeout_ms, opt_connect_timeout_ms, kRO,
                    "Connect timeout per attempt in ms (0 = default 2000)", nullptr, nullptr, 0, 0, ULONG_MAX, 0);
 MYSQL_SYSVAR_ULONG(total_timeout_ms, opt_total_timeout_ms, kRO,
-                   "Wall-time budget of one locker request, retries included, in ms (0 = default 10000)", nullptr,
-                   nullptr, 0, 0, ULONG_MAX, 0);
+                   "Wall-time budget of one call to the locker (all its requests and retries), in ms "
+                   "(0 = default 10000)",
+                   nullptr, nullptr, 0, 0, ULONG_MAX, 0);
 MYSQL_SYSVAR_LONG(max_retries, opt_max_retries, kRO, "Extra attempts on transient errors (-1 = default 3)",
                   nullptr, nullptr, -1, -1, LONG_MAX, 0);
 MYSQL_SYSVAR_ULONG(version_refresh_s, opt_version_refresh_s, kRO,
