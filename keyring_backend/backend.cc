@@ -20,8 +20,8 @@ StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool requ
   }
   auto locker = std::make_unique<VaultLocker>(config.vault, b->http_.get(), b->auth_.get());
   b->locker_ = locker.get();
-  b->keys_ = std::make_unique<KeyService>(std::move(locker), config.keys, config.cache, std::move(audit), actor);
-  b->keys_->SetCallBudget(config.http.total_timeout);
+  b->keys_ = std::make_unique<KeyService>(std::move(locker), config.keys, config.cache, std::move(audit), actor,
+                                          config.http.total_timeout);
 
   // Reaching the locker: login, mount checks, the scope's versions. A
   // permission or mount problem is always fatal (it would not fix itself);

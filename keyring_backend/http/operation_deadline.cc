@@ -4,21 +4,32 @@
 
 namespace keyring_locker {
 namespace {
-thread_local std::optional<OperationDeadline::Clock::time_point> t_deadline;
+thread_local OperationDeadline* t_innermost = nullptr;
 }  // namespace
 
-OperationDeadline::OperationDeadline(std::chrono::milliseconds budget) {
+OperationDeadline::OperationDeadline(std::chrono::milliseconds budget) : budget_(budget) {
   if (budget.count() <= 0) return;
   active_ = true;
-  saved_ = t_deadline;
-  const auto mine = Clock::now() + budget;
-  t_deadline = t_deadline ? std::min(*t_deadline, mine) : mine;
+  outer_ = t_innermost;
+  t_innermost = this;
 }
 
 OperationDeadline::~OperationDeadline() {
-  if (active_) t_deadline = saved_;
+  if (active_) t_innermost = outer_;
 }
 
-std::optional<OperationDeadline::Clock::time_point> OperationDeadline::Current() { return t_deadline; }
+OperationDeadline::Clock::time_point OperationDeadline::Deadline() {
+  if (!deadline_) {
+    auto mine = Clock::now() + budget_;
+    if (outer_ != nullptr) mine = std::min(mine, outer_->Deadline());
+    deadline_ = mine;
+  }
+  return *deadline_;
+}
+
+std::optional<OperationDeadline::Clock::time_point> OperationDeadline::Current() {
+  if (t_innermost == nullptr) return std::nullopt;
+  return t_innermost->Deadline();
+}
 
 }  // namespace keyring_locker

@@ -6,6 +6,10 @@
 // KeyService's entry points open a scope; the HTTP client cuts every request
 // to what the innermost scope has left. Nested scopes keep the earliest
 // deadline. Thread-local, because a server call runs on one thread.
+//
+// A scope reads no clock until the first request asks for its deadline, so
+// opening one on a path that is usually served from the cache costs two
+// thread-local writes; the budget runs from the call's first request.
 #pragma once
 
 #include <chrono>
@@ -26,7 +30,11 @@ class OperationDeadline {
   static std::optional<Clock::time_point> Current();
 
  private:
-  std::optional<Clock::time_point> saved_;
+  Clock::time_point Deadline();  // fixed on first use, never later than the outer scope's
+
+  std::chrono::milliseconds budget_;
+  std::optional<Clock::time_point> deadline_;
+  OperationDeadline* outer_ = nullptr;
   bool active_ = false;
 };
 

@@ -89,7 +89,7 @@ class FaultMatrixTest : public ::testing::Test {
     const Config& c = b.config();
     return std::make_unique<KeyService>(
         std::make_unique<VaultLocker>(c.vault, http != nullptr ? http : &b.http(), &b.auth()), c.keys, c.cache,
-        nullptr, "fault-matrix");
+        nullptr, "fault-matrix", c.http.total_timeout);
   }
 
   // The common assertions of every case.

@@ -73,7 +73,7 @@ class LimitsTimeouts : public ::testing::Test {
   std::unique_ptr<KeyService> FreshKeys() {
     const Config& c = backend_->config();
     return std::make_unique<KeyService>(std::make_unique<VaultLocker>(c.vault, &backend_->http(), &backend_->auth()),
-                                        c.keys, c.cache, nullptr, "limits");
+                                        c.keys, c.cache, nullptr, "limits", c.http.total_timeout);
   }
 
   static std::chrono::milliseconds Since(Clock::time_point start) {

@@ -13,6 +13,8 @@
 namespace keyring_locker {
 namespace {
 
+constexpr std::chrono::milliseconds kNoBudget{0};  // the fake locker answers in-process
+
 using testing::FakeLocker;
 using testing::LockerRef;
 
@@ -23,7 +25,7 @@ class KeyServiceTest : public ::testing::Test {
     s.scope = scope;
     CacheOptions c;
     c.version_refresh = std::chrono::seconds(1);
-    return std::make_unique<KeyService>(std::make_unique<LockerRef>(&locker_), s, c, nullptr, "test:1");
+    return std::make_unique<KeyService>(std::make_unique<LockerRef>(&locker_), s, c, nullptr, "test:1", kNoBudget);
   }
   FakeLocker locker_;
 };
@@ -246,10 +248,10 @@ TEST(KeyServiceAuditTest, EveryLockerOperationIsAuditedWithoutKeyBytes) {
   AuditLog* log = audit->get();
   KeyScopeOptions scope;
   scope.scope = "s";
-  KeyService svc(std::make_unique<testing::LockerRef>(&locker), scope, CacheOptions{}, std::move(audit).value(), "db1:42");
+  KeyService svc(std::make_unique<testing::LockerRef>(&locker), scope, CacheOptions{}, std::move(audit).value(), "db1:42", kNoBudget);
   ASSERT_TRUE(svc.EnsureKey("1").ok());
   ASSERT_TRUE(svc.Rotate("1").ok());
-  KeyService fresh(std::make_unique<testing::LockerRef>(&locker), scope, CacheOptions{}, nullptr, "x");
+  KeyService fresh(std::make_unique<testing::LockerRef>(&locker), scope, CacheOptions{}, nullptr, "x", kNoBudget);
   auto key = fresh.Get("1", 2);
   ASSERT_TRUE(key.ok());
   EXPECT_FALSE(svc.Get("1", 99).ok());
@@ -278,7 +280,7 @@ TEST(KeyServiceDamageTest, FieldsOfTheWrongTypeAreDataLossNotExceptions) {
   testing::FakeLocker locker;
   KeyScopeOptions scope;
   scope.scope = "s";
-  KeyService writer(std::make_unique<testing::LockerRef>(&locker), scope, CacheOptions{}, nullptr, "w");
+  KeyService writer(std::make_unique<testing::LockerRef>(&locker), scope, CacheOptions{}, nullptr, "w", kNoBudget);
   ASSERT_TRUE(writer.EnsureKey("1").ok());
   const std::string path = writer.DocumentPath("1", 1);
   const nlohmann::json good = locker.Get(path);
@@ -286,7 +288,7 @@ TEST(KeyServiceDamageTest, FieldsOfTheWrongTypeAreDataLossNotExceptions) {
     nlohmann::json bad = good;
     bad[field] = nlohmann::json::array({1, 2});
     locker.Put(path, bad);
-    KeyService reader(std::make_unique<testing::LockerRef>(&locker), scope, CacheOptions{}, nullptr, "r");
+    KeyService reader(std::make_unique<testing::LockerRef>(&locker), scope, CacheOptions{}, nullptr, "r", kNoBudget);
     auto r = reader.Get("1", 1);
     ASSERT_FALSE(r.ok()) << field;
     EXPECT_EQ(r.status().code(), Code::kDataLoss) << field << ": " << r.status().ToString();

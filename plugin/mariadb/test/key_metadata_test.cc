@@ -33,7 +33,7 @@ class KeyMetadataTest : public ::testing::Test {
     KeyScopeOptions s;
     s.scope = "meta/test";
     svc_ = std::make_unique<KeyService>(std::make_unique<LockerRef>(&locker_), s, CacheOptions{}, nullptr,
-                                        "host-a:42");
+                                        "host-a:42", std::chrono::milliseconds(0));
   }
   FakeLocker locker_;
   std::unique_ptr<KeyService> svc_;
