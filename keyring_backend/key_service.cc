@@ -22,8 +22,9 @@ using key_service_internal::UintField;
 }  // namespace
 
 KeyService::KeyService(std::unique_ptr<Locker> locker, KeyScopeOptions scope, CacheOptions cache,
-                       std::unique_ptr<AuditLog> audit, std::string actor)
+                       std::unique_ptr<AuditLog> audit, std::string actor, std::chrono::milliseconds call_budget)
     : locker_(std::move(locker)),
+      call_budget_(call_budget),
       scope_(std::move(scope)),
       cache_options_(cache),
       audit_(std::move(audit)),
@@ -142,7 +143,7 @@ StatusOr<KeyHandle> KeyService::Load(const std::string& name, uint32_t version) 
 
 StatusOr<KeyHandle> KeyService::Get(const std::string& name, uint32_t version) {
   return cache_.GetOrLoad(name, version, [&] {
-    OperationDeadline budget(call_budget_);  // only on a miss: the hit path reads no clock
+    OperationDeadline budget(call_budget_);  // only a miss reaches the locker
     return Load(name, version);
   });
 }
@@ -247,9 +248,19 @@ StatusOr<uint32_t> KeyService::EnsureKey(const std::string& name, size_t length,
 }
 
 StatusOr<uint32_t> KeyService::Rotate(const std::string& name, size_t length, const std::string& type) {
+  return RotateImpl(name, length, type, false);
+}
+
+StatusOr<uint32_t> KeyService::RotateExisting(const std::string& name, size_t length, const std::string& type) {
+  return RotateImpl(name, length, type, true);
+}
+
+StatusOr<uint32_t> KeyService::RotateImpl(const std::string& name, size_t length, const std::string& type,
+                                          bool must_exist) {
   OperationDeadline budget(call_budget_);
   const auto started = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(uint32_t latest, LatestVersionFromLocker(name));
+  if (must_exist && latest == 0) return NotFound("key " + name + " does not exist in this scope");
   if (latest >= 0xFFFFFFFEu) return FailedPrecondition("key " + name + " has no version numbers left");
   Status s = Create(name, latest + 1, type, length, nullptr);
   Audit("rotate", name, latest + 1, s, started);

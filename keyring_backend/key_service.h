@@ -60,8 +60,14 @@ struct DeletedKeyInfo {
 class KeyService {
  public:
   // `audit` may be null (audit log off). The locker must be connected.
+  // `call_budget`: one budget for each server call that reaches the locker
+  // (Get on a miss, LatestVersionFromLocker, EnsureKey, Rotate, Create, and
+  // the generation calls): all of its requests together end within it
+  // (timeouts.total_ms; 0 = each request bounded on its own, for lockers
+  // that answer in-process). Admin sweeps over many keys (RefreshVersions,
+  // ListKeyVersions, PurgeDeleted) stay per request.
   KeyService(std::unique_ptr<Locker> locker, KeyScopeOptions scope, CacheOptions cache,
-             std::unique_ptr<AuditLog> audit, std::string actor);
+             std::unique_ptr<AuditLog> audit, std::string actor, std::chrono::milliseconds call_budget);
   ~KeyService();
 
   // Hot path: the latest version the cache knows, 0 if none. No I/O, no wait.
@@ -77,6 +83,9 @@ class KeyService {
   // Creates version latest+1. If another server rotated at the same moment,
   // returns the version that exists now instead of overwriting anything.
   StatusOr<uint32_t> Rotate(const std::string& name, size_t length = 32, const std::string& type = "AES");
+  // Rotate for a key that must exist already: kNotFound when the locker has
+  // no version of it (one listing decides both; nothing is created).
+  StatusOr<uint32_t> RotateExisting(const std::string& name, size_t length = 32, const std::string& type = "AES");
   // Creates (name, version) from bytes the server supplies (MySQL key_store)
   // or, when `bytes` is null, from a new random key. kAlreadyExists if present.
   Status Create(const std::string& name, uint32_t version, const std::string& type, size_t length,
@@ -119,13 +128,6 @@ class KeyService {
   void StartBackgroundRefresh();
   void StopBackgroundRefresh();
 
-  // One budget for each server call that reaches the locker (Get on a miss,
-  // LatestVersionFromLocker, EnsureKey, Rotate, Create, and the generation
-  // calls): all of its requests together end within it. 0 = per request only.
-  // Backend sets timeouts.total_ms. Admin sweeps over many keys
-  // (RefreshVersions, ListKeyVersions, PurgeDeleted) stay per request.
-  void SetCallBudget(std::chrono::milliseconds budget) { call_budget_ = budget; }
-
   KeyServiceStats stats() const;
   Locker& locker() { return *locker_; }
   std::string DocumentPath(const std::string& name, uint32_t version) const;
@@ -136,6 +138,7 @@ class KeyService {
  private:
   std::string KeysRoot() const;  // "<prefix>/<scope>/keys"
   StatusOr<KeyHandle> Load(const std::string& name, uint32_t version);
+  StatusOr<uint32_t> RotateImpl(const std::string& name, size_t length, const std::string& type, bool must_exist);
   void Audit(const char* op, const std::string& name, int64_t version, const Status& result,
              std::chrono::steady_clock::time_point started, const std::string& detail = "");
   void NoteError(const Status& s);
@@ -154,7 +157,7 @@ class KeyService {
   std::string MarkerPath(const std::string& name, uint32_t version) const;
 
   std::unique_ptr<Locker> locker_;
-  std::chrono::milliseconds call_budget_{0};
+  const std::chrono::milliseconds call_budget_;
   KeyScopeOptions scope_;
   CacheOptions cache_options_;
   std::unique_ptr<AuditLog> audit_;

@@ -105,21 +105,14 @@ int RotateKeys(long long key_id) {
     names.push_back(KeyGate::KeyName(static_cast<unsigned>(key_id)));
   }
   for (const auto& name : names) {
-    if (key_id != -1 && b->keys().LatestVersionCached(name) == 0) {
-      auto latest = b->keys().LatestVersionFromLocker(name);
-      // Stop on a failed lookup: Rotate would repeat it and hold this server
-      // thread for a second keyring_locker_total_timeout_ms.
-      if (!latest.ok()) {
-        ClientError("rotating key " + name + " failed: " + latest.status().ToString());
-        return 1;
-      }
-      if (*latest == 0) {
-        ClientError("key " + name + " does not exist in this scope, nothing to rotate; create it by using it "
-                    "(CREATE TABLE ... ENCRYPTION_KEY_ID=" + name + ")");
-        return 1;
-      }
+    // One listing (inside RotateExisting) both finds the latest version and
+    // tells a key id this server never used from one the locker lacks.
+    auto v = b->keys().RotateExisting(name);
+    if (v.status().code() == Code::kNotFound) {
+      ClientError("key " + name + " does not exist in this scope, nothing to rotate; create it by using it "
+                  "(CREATE TABLE ... ENCRYPTION_KEY_ID=" + name + ")");
+      return 1;
     }
-    auto v = b->keys().Rotate(name);
     if (!v.ok()) {
       ClientError("rotating key " + name + " failed: " + v.status().ToString());
       return 1;
