@@ -96,10 +96,12 @@ void SecureBuffer::Truncate(size_t new_size) {
   size_ = new_size;
 }
 
-bool SecureBuffer::Equals(const SecureBuffer& other) const {
-  if (size_ != other.size_) return false;
+bool SecureBuffer::Equals(const SecureBuffer& other) const { return Equals(other.data_, other.size_); }
+
+bool SecureBuffer::Equals(const void* data, size_t size) const {
+  if (size_ != size) return false;
   if (size_ == 0) return true;
-  return CRYPTO_memcmp(data_, other.data_, size_) == 0;
+  return CRYPTO_memcmp(data_, data, size_) == 0;
 }
 
 size_t SecureBuffer::LiveBuffers() { return g_live_buffers.load(std::memory_order_relaxed); }

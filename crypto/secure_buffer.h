@@ -33,6 +33,7 @@ class SecureBuffer {
   void Truncate(size_t new_size);
   // Constant-time comparison (CRYPTO_memcmp).
   bool Equals(const SecureBuffer& other) const;
+  bool Equals(const void* data, size_t size) const;  // constant time for equal sizes
 
   // Process-wide counters, for status variables and tests.
   static size_t LiveBuffers();   // buffers currently allocated

@@ -174,7 +174,7 @@ Status VaultAuthenticator::Refresh(const std::string& rejected_token) {
     std::lock_guard<std::mutex> serial(login_mu_);
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!token_.empty() && !token_.Equals(crypto::SecureBuffer::CopyOf(rejected_token)))
+      if (!token_.empty() && !token_.Equals(rejected_token.data(), rejected_token.size()))
         return Status::Ok();  // already replaced
     }
     // A 403 with a token that is still valid is a policy problem: logging in

@@ -105,24 +105,29 @@ StatusOr<VaultLocker::Reply> VaultLocker::Call(const std::string& method, const 
     }
   }
   req.body = std::move(body);
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    std::string token = auth_ ? auth_->Token() : std::string();
+  // Every copy of the token this function makes is wiped before it is freed.
+  auto wipe_headers = [&req] {
+    for (auto& h : req.headers) Wipe(h.second);
     req.headers.clear();
-    if (!token.empty()) req.headers.emplace_back("X-Vault-Token", token);
+  };
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    wipe_headers();
+    std::string token = auth_ ? auth_->Token() : std::string();
+    if (!token.empty()) req.headers.emplace_back("X-Vault-Token", std::move(token));
     auto resp = http_->Send(req);
-    Wipe(token);
     if (!resp.ok()) {
+      wipe_headers();
       Wipe(req.body);
       return resp.status();
     }
     if (resp->status == 403 && attempt == 0 && auth_ != nullptr) {
       // The token may have expired or been rotated under us: one fresh try.
-      std::string rejected = req.headers.empty() ? std::string() : req.headers[0].second;
+      const std::string no_token;
+      const std::string& rejected = req.headers.empty() ? no_token : req.headers[0].second;  // a reference: no copy
       Status refreshed = auth_->Refresh(rejected);
-      Wipe(rejected);
       if (refreshed.ok()) continue;
     }
-    for (auto& h : req.headers) Wipe(h.second);
+    wipe_headers();
     Wipe(req.body);
     Reply reply;
     reply.status = resp->status;
