@@ -25,8 +25,8 @@ using datafile::KeyNeed;
 // Everything the files need, per key name.
 struct Needed {
   std::set<uint32_t> exact;
-  uint32_t from = 0;  // 0: no "from version" need
-  bool any = false;
+  uint32_t from = 0;  // 0: no "from version" need (datafile/ never asks for version 0)
+  bool any = false;   // a MySQL master key: the name itself, unversioned
 };
 
 std::map<std::string, Needed> Merge(const std::vector<datafile::FileReport>& reports) {
@@ -36,17 +36,14 @@ std::map<std::string, Needed> Merge(const std::vector<datafile::FileReport>& rep
       Needed& e = out[n.name];
       if (n.kind == KeyNeed::Kind::kExact) e.exact.insert(n.version);
       if (n.kind == KeyNeed::Kind::kAnyVersion) e.any = true;
-      if (n.kind == KeyNeed::Kind::kFromVersion) {
-        const uint32_t from = std::max(n.version, 1u);  // version 0: still encrypting, any version from 1
-        e.from = e.from == 0 ? from : std::min(e.from, from);
-      }
+      if (n.kind == KeyNeed::Kind::kFromVersion) e.from = e.from == 0 ? n.version : std::min(e.from, n.version);
     }
   }
   return out;
 }
 
 std::string Describe(const std::string& name, const Needed& n) {
-  std::string s = name.rfind("INNODBKey-", 0) == 0 ? "keyring id " + name : "key " + name;
+  std::string s = n.any ? "keyring id " + name : "key " + name;
   std::string parts;
   for (uint32_t v : n.exact) parts += (parts.empty() ? "" : ", ") + std::string("v") + std::to_string(v);
   if (n.from != 0) parts += (parts.empty() ? "" : ", ") + std::string("v") + std::to_string(n.from) + "..latest";
@@ -63,8 +60,8 @@ StatusOr<std::vector<std::string>> Check(KeyService& keys, const std::map<std::s
   std::vector<std::string> missing;
   for (const auto& [name, n] : needed) {
     const std::set<uint32_t>& have = versions[name];
-    const std::string label = name.rfind("INNODBKey-", 0) == 0 ? "keyring id " + name : "key " + name;
-    if (name.rfind("INNODBKey-", 0) == 0) {
+    const std::string label = n.any ? "keyring id " + name : "key " + name;
+    if (n.any) {  // a MySQL master key: the name is the key
       if (!live_read) {
         ASSIGN_OR_RETURN(std::vector<std::string> l, keys.ListLive());
         live.insert(l.begin(), l.end());
