@@ -36,6 +36,16 @@ std::string SizeName(size_t bytes) { return std::to_string(bytes / 1024) + "K"; 
 
 std::string KeyName(uint32_t key_id) { return std::to_string(key_id); }  // plugin/mariadb KeyGate::KeyName
 
+// MySQL's encryption info (page 0 and the redo header carry the same block):
+// the text for the summary, and the master key it needs, if any.
+std::string DescribeMySqlInfo(const MySqlEncryptionInfo& info, FileReport& r) {
+  std::string text = ": encrypted (info v" + std::to_string(info.version) + ")";
+  const std::string name = MySqlMasterKeyName(info);
+  if (name.empty()) return text + ", under InnoDB's default master key (id 0): no keyring key needed";
+  r.needs.push_back({name, KeyNeed::Kind::kAnyVersion, 0});
+  return text + ", keyring id " + name;
+}
+
 void DescribeTablespace(const Page0& p, FileReport& r) {
   std::string head;
   if (p.from_mysql()) {
@@ -48,14 +58,7 @@ void DescribeTablespace(const Page0& p, FileReport& r) {
   if (p.size.physical != p.size.logical) head += " compressed from " + SizeName(p.size.logical);
   head += ", space " + std::to_string(p.space_id) + ")";
   if (p.mysql) {
-    const std::string name = MySqlMasterKeyName(*p.mysql);
-    head += ": encrypted (info v" + std::to_string(p.mysql->version) + ")";
-    if (name.empty()) {
-      head += ", still under InnoDB's default master key (id 0): no keyring key needed";
-    } else {
-      head += ", keyring id " + name;
-      r.needs.push_back({name, KeyNeed::Kind::kAnyVersion, 0});
-    }
+    head += DescribeMySqlInfo(*p.mysql, r);
   } else if (p.maria_crypt) {
     const MariaCryptData& c = *p.maria_crypt;
     head += std::string(c.encrypted() ? ": encrypted" : ": not encrypted") + " (ENCRYPTED=" + ModeName(c.mode) +
@@ -140,14 +143,7 @@ void DescribeRedo(const RedoHeader& h, FileReport& r) {
       r.summary += ": not encrypted";
       return;
     }
-    const std::string name = MySqlMasterKeyName(*h.mysql_info);
-    r.summary += ": encrypted (info v" + std::to_string(h.mysql_info->version) + ")";
-    if (name.empty()) {
-      r.summary += ", under InnoDB's default master key (id 0): no keyring key needed";
-    } else {
-      r.summary += ", keyring id " + name;
-      r.needs.push_back({name, KeyNeed::Kind::kAnyVersion, 0});
-    }
+    r.summary += DescribeMySqlInfo(*h.mysql_info, r);
     return;
   }
   r.summary = std::string("MariaDB redo log (") +
