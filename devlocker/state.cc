@@ -1,11 +1,11 @@
 #include "devlocker/state.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
+
+#include "common/durable_file.h"
 
 namespace devlocker {
 
@@ -60,20 +60,9 @@ bool State::Load(std::string* error) {
 
 bool State::Save(std::string* error) {
   if (data_file_.empty()) return true;
-  const std::string tmp = data_file_ + ".tmp";
-  const std::string text = doc_.dump();
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    *error = "cannot create " + tmp + ": check that the --data directory is writable";
-    return false;
-  }
-  bool ok = ::fchmod(fd, 0600) == 0 &&
-            ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            ::fsync(fd) == 0;
-  ok = (::close(fd) == 0) && ok;
-  if (!ok || ::rename(tmp.c_str(), data_file_.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    *error = "cannot write --data file " + data_file_ + ": check free space and permissions";
+  const keyring_locker::Status written = keyring_locker::WriteFileDurably(data_file_, doc_.dump(), 0600);
+  if (!written.ok()) {
+    *error = "cannot write --data file: " + written.message() + "; check free space and permissions";
     return false;
   }
   return true;

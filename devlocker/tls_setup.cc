@@ -1,16 +1,16 @@
 #include "devlocker/tls_setup.h"
 
-#include <fcntl.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <memory>
+
+#include "common/durable_file.h"
 
 namespace devlocker {
 namespace {
@@ -27,20 +27,15 @@ bool FileExists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-// Writes through open(2) so the mode is set at creation: a key file must never
-// exist, even briefly, with wider permissions.
+// The mode is set at creation: a key file must never exist, even briefly,
+// with wider permissions.
 bool WriteFile(const std::string& path, const std::string& text, mode_t mode, std::string* error) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) {
-    *error = "cannot create " + path + ": check that the --tls-dir directory exists and is writable";
+  const keyring_locker::Status written = keyring_locker::WriteFileDurably(path, text, mode);
+  if (!written.ok()) {
+    *error = written.message() + ": check that the --tls-dir directory exists and is writable, and free space";
     return false;
   }
-  bool ok = ::fchmod(fd, mode) == 0 &&
-            ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) *error = "cannot write " + path + ": check free space and permissions";
-  return ok;
+  return true;
 }
 
 std::string BioToString(BIO* bio) {

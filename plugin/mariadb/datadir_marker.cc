@@ -1,20 +1,17 @@
 #include "plugin/mariadb/datadir_marker.h"
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <exception>
 #include <fstream>
 #include <sstream>
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
-#include "common/crash_point.h"
+#include "common/durable_file.h"
 
 namespace keyring_locker::mariadb {
 namespace {
@@ -78,46 +75,13 @@ Status WriteMarker(const std::string& path, const ScopeIdentity& id) {
                         {"prefix", id.prefix}, {"scope", id.scope}, {"urls", id.urls},
                         {"written", NowUtc()},
                         {"note", "keys of this datadir live in this locker scope; see docs/mariadb.md"}};
-  const std::string tmp = path + ".tmp";
-  const std::string text = doc.dump(2) + "\n";
-  auto write_error = [&](const std::string& what) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    return FailedPrecondition("cannot " + what + ": " + why +
+  // Durable: a power cut must leave either no marker or a whole one, never
+  // an empty file that would make the next start refuse as "damaged".
+  Status written = WriteFileDurably(path, doc.dump(2) + "\n", 0644, "marker.before_rename");
+  if (!written.ok()) {
+    return FailedPrecondition(written.message() +
                               "; the server's user needs write access to its data directory (and space on it)");
-  };
-  // fsync of the file before the rename and of the directory after it: a
-  // power cut must leave either no marker or a whole one, never an empty
-  // file that would make the next start refuse as "damaged".
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return write_error("create the datadir marker " + tmp);
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      return write_error("write the datadir marker " + tmp);
-    }
-    done += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0) {
-    ::close(fd);
-    return write_error("fsync the datadir marker " + tmp);
-  }
-  ::close(fd);
-  CrashPoint("marker.before_rename");
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return write_error("rename " + tmp + " to " + path);
-  const auto slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0 || ::fsync(dfd) != 0) {
-    const std::string why = std::strerror(errno);
-    if (dfd >= 0) ::close(dfd);
-    return FailedPrecondition("cannot fsync the data directory " + dir + " after writing " + path + ": " + why +
-                              "; check the file system");
-  }
-  ::close(dfd);
   return Status::Ok();
 }
 
