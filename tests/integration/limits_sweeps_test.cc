@@ -33,6 +33,10 @@ using testing::DevLocker;
 constexpr auto kTotal = 1000ms;
 // Thread wake-ups, TLS reconnects, sanitizer builds on two shared cores.
 constexpr auto kSlack = 600ms;
+// For a lock holder's own run, which only timers end: as tight as
+// limits_timeouts_test's RequestsOfOneCallShareOneBudget. Without one budget
+// per holder the background login below took 1.5 s, the connect 1.8 s.
+constexpr auto kHolderSlack = 250ms;
 // Eight keys besides "1": each sweep below needs well over one budget.
 constexpr int kExtraKeys = 8;
 
@@ -232,7 +236,7 @@ TEST_F(LimitsSweeps, FirstConnectQueuedBehindABackgroundConnectEndsWithinTheCall
   EXPECT_FALSE(s.ok()) << "the connect cannot succeed while the key creation hangs";
   EXPECT_LE(took.count(), (kTotal + kSlack).count()) << "Get queued behind the connect for " << took.count() << " ms: "
                                                      << s.ToString();
-  EXPECT_LE(background_took.count(), (kTotal + kSlack).count()) << "the connect itself took " << background_took.count()
+  EXPECT_LE(background_took.count(), (kTotal + kHolderSlack).count()) << "the connect itself took " << background_took.count()
                                                                 << " ms";
 }
 
@@ -288,7 +292,7 @@ TEST_F(LimitsSweeps, AppRoleLoginOnAHangingLockerIsCutToTheCallersBudget) {
     }
   }
   {  // a login run by a thread without a deadline holds the lock: token
-     // lookup and AppRole login both hang, ~2 s without one budget for both
+     // lookup and AppRole login both hang (1.5 s without one budget for both)
     auto fresh = FreshKeys(c.vault);
     const std::string rejected = backend_->auth().Token();
     std::chrono::milliseconds background_took{0};
@@ -305,7 +309,7 @@ TEST_F(LimitsSweeps, AppRoleLoginOnAHangingLockerIsCutToTheCallersBudget) {
     EXPECT_FALSE(s.ok());
     EXPECT_LE(took.count(), (kTotal + kSlack).count()) << "Get queued behind a background login for " << took.count()
                                                        << " ms: " << s.ToString();
-    EXPECT_LE(background_took.count(), (kTotal + kSlack).count()) << "the login held its lock for "
+    EXPECT_LE(background_took.count(), (kTotal + kHolderSlack).count()) << "the login held its lock for "
                                                                   << background_took.count() << " ms";
   }
   locker_->ClearFaults();
