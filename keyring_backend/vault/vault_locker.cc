@@ -127,9 +127,7 @@ StatusOr<VaultLocker::Reply> VaultLocker::Call(const std::string& method, const 
       const std::string& rejected = req.headers.empty() ? no_token : req.headers[0].second;  // a reference: no copy
       Status refreshed = auth_->Refresh(rejected);
       if (refreshed.ok()) continue;
-      // A new token that could not be had in time says more than the 403
-      // it was meant to cure ("permission denied" would send the operator
-      // to the policy instead of the locker's health).
+      // "Permission denied" would send the operator to the policy, not to the locker's health.
       if (refreshed.code() == Code::kDeadlineExceeded || refreshed.code() == Code::kUnavailable) {
         wipe_headers();
         Wipe(req.body);
@@ -213,10 +211,8 @@ StatusOr<int> VaultLocker::DetectKvVersion() {
 }
 
 Status VaultLocker::Connect() {
-  // Up to four requests (mounts, sys/mounts, Transit key, its creation): one
-  // budget for them all, so a connect run by a thread without a deadline of
-  // its own (background refresh, a tool) holds connect_mu_ no longer than a
-  // server call may wait.
+  // Up to four requests, one budget: a connect run by a thread without a deadline
+  // (background refresh, a tool) holds connect_mu_ no longer than a server call may wait.
   OperationDeadline budget(http_->options().total_timeout);
   if (kv_version_ == 0) {
     ASSIGN_OR_RETURN(int v, DetectKvVersion());

@@ -126,7 +126,7 @@ int RotateAllKeys(Backend* b) {
           : "key " + r.not_rotated.front() + " could not be rotated";
   ClientError("rotated " + std::to_string(r.rotated.size()) + " of " + std::to_string(all) + " keys" +
               (r.rotated.empty() ? "" : " (" + Names(r.rotated, [](const auto& p) { return p.first; }) + ")") +
-              " before " + why + "; not rotated, nothing written for them: " +
+              " before " + why + "; not rotated (none is half-written): " +
               Names(r.not_rotated, [](const std::string& n) { return n; }) +
               ". Run SET GLOBAL keyring_locker_rotate_key_id = -1 again (every key gets one more version), "
               "or rotate those keys one by one, or raise timeouts.total_ms. Cause: " + r.status.ToString());
