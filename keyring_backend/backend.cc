@@ -25,10 +25,12 @@ StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool requ
 
   // Reaching the locker: login, mount checks, the scope's versions. A
   // permission or mount problem is always fatal (it would not fix itself);
-  // an unreachable locker is fatal only when the caller requires it.
+  // an unreachable locker is fatal only when the caller requires it. Each
+  // step bounds its own requests; an adapter that opens the backend on a
+  // server thread puts the whole start under one budget (OperationDeadline).
   Status s = b->auth_->Login();
   if (s.ok()) s = b->locker_->Connect();
-  if (s.ok()) s = b->keys_->RefreshVersions();
+  if (s.ok()) s = b->keys_->RefreshVersions(Sweep::kPerRequest);
   const bool transient = s.code() == Code::kUnavailable || s.code() == Code::kDeadlineExceeded;
   if (!s.ok() && (require_locker || !transient)) return s;
   b->auth_->StartRenewal();

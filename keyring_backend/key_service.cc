@@ -17,7 +17,6 @@ using key_service_internal::kFormat;
 using key_service_internal::NowRfc3339;
 using key_service_internal::ParseVersion;
 using key_service_internal::StringField;
-using key_service_internal::UintField;
 
 }  // namespace
 
@@ -267,98 +266,6 @@ StatusOr<uint32_t> KeyService::RotateImpl(const std::string& name, size_t length
   if (s.ok()) return latest + 1;
   if (s.code() != Code::kAlreadyExists) return s;
   return LatestVersionFromLocker(name);  // a concurrent rotation won; use its version
-}
-
-StatusOr<std::vector<std::string>> KeyService::ListNames() {
-  locker_requests_.fetch_add(1, std::memory_order_relaxed);
-  auto entries = locker_->List(KeysRoot());
-  if (!entries.ok()) {
-    NoteError(entries.status());
-    return entries.status();
-  }
-  std::vector<std::string> names;
-  for (const auto& e : *entries) {
-    if (e.empty() || e.back() != '/') continue;
-    auto decoded = DecodeName(e.substr(0, e.size() - 1));
-    if (decoded.ok()) names.push_back(std::move(decoded).value());
-  }
-  return names;
-}
-
-Status KeyService::RefreshVersions() {
-  auto names = ListNames();
-  Status result = names.status();
-  if (names.ok()) {
-    for (const auto& n : *names) {
-      auto v = LatestVersionFromLocker(n);
-      if (!v.ok()) {
-        result = v.status();
-        break;
-      }
-    }
-  }
-  if (!result.ok()) {
-    stale_serves_.fetch_add(1, std::memory_order_relaxed);
-    return result;
-  }
-  std::lock_guard<std::mutex> lock(state_mu_);
-  last_refresh_ = std::chrono::system_clock::now();
-  return Status::Ok();
-}
-
-StatusOr<std::vector<KeyVersionInfo>> KeyService::ListKeyVersions() {
-  ASSIGN_OR_RETURN(std::vector<std::string> names, ListNames());
-  std::vector<KeyVersionInfo> out;
-  for (const auto& name : names) {
-    locker_requests_.fetch_add(1, std::memory_order_relaxed);
-    ASSIGN_OR_RETURN(std::vector<std::string> versions, locker_->List(KeysRoot() + "/" + EncodeName(name)));
-    for (const auto& vs : versions) {
-      uint32_t v = 0;
-      if (!ParseVersion(vs, &v)) continue;
-      auto doc = locker_->Fetch(DocumentPath(name, v));
-      if (!doc.ok()) continue;
-      KeyVersionInfo info;
-      info.name = name;
-      info.version = v;
-      info.type = StringField(*doc, "type");
-      info.length = static_cast<size_t>(UintField(*doc, "length"));
-      info.created = StringField(*doc, "created");
-      info.creator = StringField(*doc, "creator");
-      info.origin = StringField(*doc, "origin");
-      out.push_back(std::move(info));
-    }
-  }
-  std::sort(out.begin(), out.end(), [](const KeyVersionInfo& a, const KeyVersionInfo& b) {
-    return a.name != b.name ? a.name < b.name : a.version < b.version;
-  });
-  return out;
-}
-
-void KeyService::StartBackgroundRefresh() {
-  std::lock_guard<std::mutex> lock(refresh_mu_);
-  if (refresh_thread_.joinable()) return;
-  stop_refresh_ = false;
-  refresh_thread_ = std::thread([this] { RefreshLoop(); });
-}
-
-void KeyService::StopBackgroundRefresh() {
-  {
-    std::lock_guard<std::mutex> lock(refresh_mu_);
-    stop_refresh_ = true;
-  }
-  refresh_cv_.notify_all();
-  if (refresh_thread_.joinable()) refresh_thread_.join();
-}
-
-void KeyService::RefreshLoop() {
-  std::unique_lock<std::mutex> lock(refresh_mu_);
-  while (!stop_refresh_) {
-    // Wall-clock interval (steady clock), not CPU time.
-    if (refresh_cv_.wait_for(lock, cache_options_.version_refresh, [this] { return stop_refresh_; })) break;
-    lock.unlock();
-    (void)RefreshVersions();  // failures are counted and logged via last_error
-    lock.lock();
-  }
 }
 
 KeyServiceStats KeyService::stats() const {

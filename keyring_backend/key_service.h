@@ -17,11 +17,13 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "keyring_backend/audit/audit_log.h"
 #include "keyring_backend/cache/key_cache.h"
 #include "keyring_backend/config/config.h"
+#include "keyring_backend/http/operation_deadline.h"
 #include "keyring_backend/locker.h"
 
 namespace keyring_locker {
@@ -57,6 +59,27 @@ struct DeletedKeyInfo {
   bool purged = false;
 };
 
+// How a sweep over every key of the scope (RefreshVersions, RotateAll,
+// ListKeyVersions, ListLive, ListDeleted, PurgeDeleted) is timed.
+enum class Sweep {
+  // All of its requests within one call budget (timeouts.total_ms): for
+  // server threads, which must never wait longer. Running out stops the
+  // sweep with DEADLINE_EXCEEDED; what was done stays done and nothing is
+  // half-written (every write is create-only).
+  kOneBudget,
+  // Each request bounded on its own: for tools and background threads,
+  // where a large scope on a slow link must still get to its last key (one
+  // budget per round would stop at the same key every round).
+  kPerRequest,
+};
+
+// What RotateAll did. It stops at the first key it cannot rotate.
+struct RotateAllResult {
+  std::vector<std::pair<std::string, uint32_t>> rotated;  // name, new version; in listing order
+  std::vector<std::string> not_rotated;  // the key it stopped at and every one after it
+  Status status;  // why it stopped; when the listing failed, both lists are empty
+};
+
 class KeyService {
  public:
   // `audit` may be null (audit log off). The locker must be connected.
@@ -64,8 +87,7 @@ class KeyService {
   // (Get on a miss, LatestVersionFromLocker, EnsureKey, Rotate, Create, and
   // the generation calls): all of its requests together end within it
   // (timeouts.total_ms; 0 = each request bounded on its own, for lockers
-  // that answer in-process). Admin sweeps over many keys (RefreshVersions,
-  // ListKeyVersions, PurgeDeleted) stay per request.
+  // that answer in-process). Sweeps over many keys use it as Sweep says.
   KeyService(std::unique_ptr<Locker> locker, KeyScopeOptions scope, CacheOptions cache,
              std::unique_ptr<AuditLog> audit, std::string actor, std::chrono::milliseconds call_budget);
   ~KeyService();
@@ -90,11 +112,14 @@ class KeyService {
   // or, when `bytes` is null, from a new random key. kAlreadyExists if present.
   Status Create(const std::string& name, uint32_t version, const std::string& type, size_t length,
                 const crypto::SecureBuffer* bytes);
+  // RotateExisting for every key of the scope, in listing order.
+  RotateAllResult RotateAll(Sweep how = Sweep::kOneBudget);
   // Re-reads every key name and latest version in the scope from the locker.
-  // On failure the cache keeps serving (counted as a stale serve).
-  Status RefreshVersions();
+  // On failure the cache keeps serving (counted as a stale serve); versions
+  // read before it stopped are kept.
+  Status RefreshVersions(Sweep how = Sweep::kOneBudget);
   // Metadata of every version in the scope (never key bytes).
-  StatusOr<std::vector<KeyVersionInfo>> ListKeyVersions();
+  StatusOr<std::vector<KeyVersionInfo>> ListKeyVersions(Sweep how = Sweep::kOneBudget);
   // Names of every key in the scope.
   StatusOr<std::vector<std::string>> ListNames();
 
@@ -115,15 +140,21 @@ class KeyService {
   // Marks the live generation deleted. kNotFound if there is none.
   Status SoftRemove(const std::string& name);
   // Names that have a live generation (reads the locker).
-  StatusOr<std::vector<std::string>> ListLive();
-  StatusOr<std::vector<DeletedKeyInfo>> ListDeleted();
+  StatusOr<std::vector<std::string>> ListLive(Sweep how = Sweep::kOneBudget);
+  StatusOr<std::vector<DeletedKeyInfo>> ListDeleted(Sweep how = Sweep::kOneBudget);
   // Undeletes `version` of `name`; only the latest generation can come back
   // (a newer live one would otherwise be shadowed), and only if not purged.
   Status Restore(const std::string& name, uint32_t version);
   // Removes the key documents of generations deleted at least `retention`
   // ago; the markers stay, so generation numbers are never reused. Returns
   // how many were purged.
-  StatusOr<size_t> PurgeDeleted(std::chrono::seconds retention);
+  StatusOr<size_t> PurgeDeleted(std::chrono::seconds retention, Sweep how = Sweep::kOneBudget);
+
+  // A server call made of several KeyService calls (a SET GLOBAL that
+  // rotates every key, then lists them for SHOW STATUS) opens
+  // OperationDeadline(call_budget()) around them: nested budgets keep the
+  // earliest deadline, so together they end within one budget.
+  std::chrono::milliseconds call_budget() const { return call_budget_; }
 
   void StartBackgroundRefresh();
   void StopBackgroundRefresh();
@@ -137,6 +168,9 @@ class KeyService {
 
  private:
   std::string KeysRoot() const;  // "<prefix>/<scope>/keys"
+  std::chrono::milliseconds SweepBudget(Sweep how) const {
+    return how == Sweep::kOneBudget ? call_budget_ : std::chrono::milliseconds(0);
+  }
   StatusOr<KeyHandle> Load(const std::string& name, uint32_t version);
   StatusOr<uint32_t> RotateImpl(const std::string& name, size_t length, const std::string& type, bool must_exist);
   void Audit(const char* op, const std::string& name, int64_t version, const Status& result,

@@ -109,7 +109,8 @@ Status KeyService::SoftRemove(const std::string& name) {
   return Status::Ok();
 }
 
-StatusOr<std::vector<std::string>> KeyService::ListLive() {
+StatusOr<std::vector<std::string>> KeyService::ListLive(Sweep how) {
+  OperationDeadline budget(SweepBudget(how));
   ASSIGN_OR_RETURN(std::vector<std::string> names, ListNames());
   std::vector<std::string> live;
   for (const auto& n : names) {
@@ -119,7 +120,8 @@ StatusOr<std::vector<std::string>> KeyService::ListLive() {
   return live;
 }
 
-StatusOr<std::vector<DeletedKeyInfo>> KeyService::ListDeleted() {
+StatusOr<std::vector<DeletedKeyInfo>> KeyService::ListDeleted(Sweep how) {
+  OperationDeadline budget(SweepBudget(how));
   ASSIGN_OR_RETURN(std::vector<std::string> names, ListNames());
   std::vector<DeletedKeyInfo> out;
   for (const auto& name : names) {
@@ -174,8 +176,9 @@ Status KeyService::Restore(const std::string& name, uint32_t version) {
   return Status::Ok();
 }
 
-StatusOr<size_t> KeyService::PurgeDeleted(std::chrono::seconds retention) {
-  ASSIGN_OR_RETURN(std::vector<DeletedKeyInfo> deleted, ListDeleted());
+StatusOr<size_t> KeyService::PurgeDeleted(std::chrono::seconds retention, Sweep how) {
+  OperationDeadline budget(SweepBudget(how));
+  ASSIGN_OR_RETURN(std::vector<DeletedKeyInfo> deleted, ListDeleted(how));
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
   size_t purged = 0;
   for (const auto& d : deleted) {

@@ -53,7 +53,7 @@ std::string Describe(const std::string& name, const Needed& n) {
 // Returns the missing "key N version V" items; empty when all are present.
 StatusOr<std::vector<std::string>> Check(KeyService& keys, const std::map<std::string, Needed>& needed) {
   std::map<std::string, std::set<uint32_t>> versions;
-  ASSIGN_OR_RETURN(std::vector<KeyVersionInfo> list, keys.ListKeyVersions());
+  ASSIGN_OR_RETURN(std::vector<KeyVersionInfo> list, keys.ListKeyVersions(Sweep::kPerRequest));
   for (const auto& k : list) versions[k.name].insert(k.version);
   std::set<std::string> live;
   bool live_read = false;
@@ -63,7 +63,7 @@ StatusOr<std::vector<std::string>> Check(KeyService& keys, const std::map<std::s
     const std::string label = n.any ? "keyring id " + name : "key " + name;
     if (n.any) {  // a MySQL master key: the name is the key
       if (!live_read) {
-        ASSIGN_OR_RETURN(std::vector<std::string> l, keys.ListLive());
+        ASSIGN_OR_RETURN(std::vector<std::string> l, keys.ListLive(Sweep::kPerRequest));
         live.insert(l.begin(), l.end());
         live_read = true;
       }

@@ -107,7 +107,7 @@ int Main(int argc, char** argv) {
     return h->reachable && !h->sealed ? 0 : 1;
   }
   if (cmd == "list") {
-    auto list = b.keys().ListKeyVersions();
+    auto list = b.keys().ListKeyVersions(Sweep::kPerRequest);
     if (!list.ok()) return Fail(list.status());
     std::printf("%-40s %8s %-5s %6s %-21s %-8s %s\n", "NAME", "VERSION", "TYPE", "BYTES", "CREATED", "ORIGIN", "CREATOR");
     for (const auto& k : *list) {
@@ -130,7 +130,7 @@ int Main(int argc, char** argv) {
   }
   if (cmd == "demo") return RunDemo(b);
   if (cmd == "deleted" && args.size() == 3) {
-    auto list = b.keys().ListDeleted();
+    auto list = b.keys().ListDeleted(Sweep::kPerRequest);
     if (!list.ok()) return Fail(list.status());
     std::printf("%-40s %8s %-21s %-8s %s\n", "NAME", "VERSION", "DELETED", "STATE", "DELETED BY");
     for (const auto& d : *list) {
@@ -156,7 +156,7 @@ int Main(int argc, char** argv) {
     if (end == args[3].c_str() || *end != '\0' || days < 0 || days > 36500) {
       return Fail(InvalidArgument("purge-deleted: DAYS must be a number of days, 0..36500"));
     }
-    auto n = b.keys().PurgeDeleted(std::chrono::hours(24) * days);
+    auto n = b.keys().PurgeDeleted(std::chrono::hours(24) * days, Sweep::kPerRequest);
     if (!n.ok()) return Fail(n.status());
     std::printf("purged %zu deleted key version(s)\n", *n);
     return 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "keyring_backend/auth/secret_source.h"
+#include "keyring_backend/http/operation_deadline.h"
 
 namespace keyring_locker {
 
@@ -19,6 +20,26 @@ namespace {
 constexpr std::chrono::minutes kMaxRetryInterval{5};
 
 }  // namespace
+
+// The lock is taken before the budget opens: a background renewal that
+// queues behind a login should wait its turn, not spend its budget waiting.
+// A server call's own deadline still bounds its wait (the outer scope).
+class VaultAuthenticator::LoginTurn {
+ public:
+  explicit LoginTurn(VaultAuthenticator* a)
+      : lock_(LockWithinDeadline(a->login_mu_)),
+        budget_(lock_.owns_lock() ? a->http_->options().total_timeout : std::chrono::milliseconds(0)) {}
+  bool ok() const { return lock_.owns_lock(); }
+  static Status QueueTimeout(const HttpClient* http) {
+    return DeadlineExceeded("another thread's login to the locker did not finish within this call's "
+                            "timeouts.total_ms=" + std::to_string(http->options().total_timeout.count()) +
+                            "; check the locker's health or raise timeouts.total_ms");
+  }
+
+ private:
+  std::unique_lock<std::timed_mutex> lock_;
+  OperationDeadline budget_;
+};
 
 StatusOr<std::unique_ptr<VaultAuthenticator>> VaultAuthenticator::Create(AuthOptions o,
                                                                          HttpClient* http) {
@@ -147,7 +168,8 @@ void VaultAuthenticator::RecordFailure(const Status& s) {
 
 Status VaultAuthenticator::Login() {
   try {
-    std::lock_guard<std::mutex> serial(login_mu_);
+    LoginTurn turn(this);
+    if (!turn.ok()) return LoginTurn::QueueTimeout(http_);
     StatusOr<TokenGrant> g = Obtain();
     if (!g.ok()) {
       RecordFailure(g.status());
@@ -171,7 +193,8 @@ std::string VaultAuthenticator::Token() const {
 
 Status VaultAuthenticator::Refresh(const std::string& rejected_token) {
   try {
-    std::lock_guard<std::mutex> serial(login_mu_);
+    LoginTurn turn(this);
+    if (!turn.ok()) return LoginTurn::QueueTimeout(http_);
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!token_.empty() && !token_.Equals(rejected_token.data(), rejected_token.size()))
@@ -204,7 +227,8 @@ Status VaultAuthenticator::Refresh(const std::string& rejected_token) {
 }
 
 Status VaultAuthenticator::RenewOnce() {
-  std::lock_guard<std::mutex> serial(login_mu_);
+  LoginTurn turn(this);
+  if (!turn.ok()) return LoginTurn::QueueTimeout(http_);
   std::string token;
   bool renewable;
   std::chrono::seconds wanted;

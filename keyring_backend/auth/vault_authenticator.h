@@ -45,7 +45,12 @@ class VaultAuthenticator final : public Authenticator {
   const AuthOptions options_;
   HttpClient* const http_;
 
-  std::mutex login_mu_;  // serialises Obtain+Install (Login, Refresh, renewal)
+  // Serialises Obtain+Install (Login, Refresh, renewal). Each holder's
+  // requests share one timeouts.total_ms; a server call queues only until
+  // its own deadline (LockWithinDeadline).
+  std::timed_mutex login_mu_;
+  // Takes login_mu_, then opens one budget for the holder's requests.
+  class LoginTurn;
   mutable std::mutex mu_;  // guards everything below
   std::condition_variable cv_;
   // Off the heap (mlock, MADV_DONTDUMP) like keys: a core dump of the server

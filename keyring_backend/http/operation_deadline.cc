@@ -32,4 +32,10 @@ std::optional<OperationDeadline::Clock::time_point> OperationDeadline::Current()
   return t_innermost->Deadline();
 }
 
+std::unique_lock<std::timed_mutex> LockWithinDeadline(std::timed_mutex& mu) {
+  const auto deadline = OperationDeadline::Current();
+  if (!deadline) return std::unique_lock<std::timed_mutex>(mu);
+  return std::unique_lock<std::timed_mutex>(mu, *deadline);
+}
+
 }  // namespace keyring_locker

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <chrono>
+#include <mutex>
 #include <optional>
 
 namespace keyring_locker {
@@ -26,7 +27,8 @@ class OperationDeadline {
   OperationDeadline(const OperationDeadline&) = delete;
   OperationDeadline& operator=(const OperationDeadline&) = delete;
 
-  // The deadline of the innermost open scope on this thread, if any.
+  // The deadline of the innermost open scope on this thread, if any. Asking
+  // starts the clock (see above).
   static std::optional<Clock::time_point> Current();
 
  private:
@@ -37,5 +39,12 @@ class OperationDeadline {
   OperationDeadline* outer_ = nullptr;
   bool active_ = false;
 };
+
+// Takes `mu` (a lock other threads hold while they talk to the locker: the
+// first connect, a login), but gives up when this thread's deadline passes
+// first: a server call must not wait out another thread's whole budget on
+// top of its own. Starts the clock, so time spent queueing counts. Without a
+// deadline (tools, background threads) it waits as long as it takes.
+std::unique_lock<std::timed_mutex> LockWithinDeadline(std::timed_mutex& mu);
 
 }  // namespace keyring_locker

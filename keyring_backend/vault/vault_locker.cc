@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "crypto/crypto.h"
+#include "keyring_backend/http/operation_deadline.h"
 
 namespace keyring_locker {
 namespace {
@@ -126,6 +127,13 @@ StatusOr<VaultLocker::Reply> VaultLocker::Call(const std::string& method, const 
       const std::string& rejected = req.headers.empty() ? no_token : req.headers[0].second;  // a reference: no copy
       Status refreshed = auth_->Refresh(rejected);
       if (refreshed.ok()) continue;
+      // "Permission denied" would send the operator to the policy, not to the locker's health.
+      if (refreshed.code() == Code::kDeadlineExceeded || refreshed.code() == Code::kUnavailable) {
+        wipe_headers();
+        Wipe(req.body);
+        return refreshed.Annotate("the locker refused the token (HTTP 403 to " + method + " " + path +
+                                  ") and getting a new one failed");
+      }
     }
     wipe_headers();
     Wipe(req.body);
@@ -203,6 +211,9 @@ StatusOr<int> VaultLocker::DetectKvVersion() {
 }
 
 Status VaultLocker::Connect() {
+  // Up to four requests, one budget: a connect run by a thread without a deadline
+  // (background refresh, a tool) holds connect_mu_ no longer than a server call may wait.
+  OperationDeadline budget(http_->options().total_timeout);
   if (kv_version_ == 0) {
     ASSIGN_OR_RETURN(int v, DetectKvVersion());
     kv_version_ = v;
@@ -228,7 +239,13 @@ Status VaultLocker::Connect() {
 Status VaultLocker::EnsureConnected() {
   if (kv_version_.load() != 0) return Status::Ok();
   const uint64_t attempts_seen = connect_attempts_.load();
-  std::lock_guard<std::mutex> lock(connect_mu_);
+  std::unique_lock<std::timed_mutex> lock = LockWithinDeadline(connect_mu_);
+  if (!lock.owns_lock()) {
+    return DeadlineExceeded("another thread's first connect to the locker (mount and Transit key checks) "
+                            "did not finish within this call's timeouts.total_ms=" +
+                            std::to_string(http_->options().total_timeout.count()) +
+                            "; check the locker's health or raise timeouts.total_ms");
+  }
   if (kv_version_.load() != 0) return Status::Ok();
   if (connect_attempts_.load() != attempts_seen) return last_connect_error_;  // failed while we queued
   Status s = Connect();

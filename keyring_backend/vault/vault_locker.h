@@ -24,7 +24,8 @@ class VaultLocker : public Locker {
 
   // Detects the KV version when options say "auto" (sys/internal/ui/mounts,
   // falling back to sys/mounts) and checks that both mounts exist, so
-  // permission problems show at startup, not at the first rotation.
+  // permission problems show at startup, not at the first rotation. All of
+  // its requests share one timeouts.total_ms (or the caller's shorter one).
   Status Connect();
   // Connect() on first use when it could not run at startup (locker down).
   Status EnsureConnected();
@@ -59,7 +60,9 @@ class VaultLocker : public Locker {
   HttpClient* http_;
   Authenticator* auth_;
   std::atomic<int> kv_version_{0};
-  std::mutex connect_mu_;
+  // Held for one connect, which ends within timeouts.total_ms whoever runs
+  // it; a server call queues only until its own deadline (timed).
+  std::timed_mutex connect_mu_;
   // Callers that queued behind a failed connect share its answer instead of
   // each trying again in turn (the Nth caller would otherwise wait N request
   // budgets while the locker hangs). Written under connect_mu_; the count is

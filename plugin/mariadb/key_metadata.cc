@@ -44,12 +44,19 @@ KeyMetadata::~KeyMetadata() {
   if (thread_.joinable()) thread_.join();
 }
 
-Status KeyMetadata::Refresh() {
-  std::lock_guard<std::mutex> one_at_a_time(refresh_mu_);
+Status KeyMetadata::Refresh(Sweep how) {
+  // Opened before queueing: a background listing of a large scope may hold
+  // the lock far longer than a server thread may wait.
+  OperationDeadline budget(how == Sweep::kOneBudget ? keys_->call_budget() : std::chrono::milliseconds(0));
+  std::unique_lock<std::timed_mutex> one_at_a_time = LockWithinDeadline(refresh_mu_);
+  if (!one_at_a_time.owns_lock()) {
+    return DeadlineExceeded("another listing of the key metadata was still running when this call's "
+                            "timeouts.total_ms=" + std::to_string(keys_->call_budget().count()) + " ran out");
+  }
   auto next = std::make_shared<KeyMetadataSnapshot>();
   Status result;
   try {
-    auto versions = keys_->ListKeyVersions();
+    auto versions = keys_->ListKeyVersions(how);
     if (versions.ok()) {
       next->rows = KeyMetadataRows(*versions, locker_description_);
       next->taken = std::chrono::system_clock::now();
@@ -90,7 +97,7 @@ void KeyMetadata::Loop() {
     if (stop_) break;
     requested_ = false;
     lock.unlock();
-    (void)Refresh();  // a failure is kept in the snapshot's last_error
+    (void)Refresh(Sweep::kPerRequest);  // a failure is kept in the snapshot's last_error
     lock.lock();
   }
 }

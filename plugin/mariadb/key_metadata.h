@@ -53,8 +53,10 @@ class KeyMetadata {
   KeyMetadata& operator=(const KeyMetadata&) = delete;
 
   // Lists the scope now (locker I/O on the calling thread). On failure the
-  // previous rows stay and the error is recorded in the snapshot.
-  Status Refresh();
+  // previous rows stay and the error is recorded in the snapshot. A server
+  // thread lists within one call budget (waiting for a listing already
+  // under way included); the background thread bounds each request.
+  Status Refresh(Sweep how = Sweep::kOneBudget);
   // Asks the background thread for a refresh; never blocks on the locker.
   void RequestRefresh();
   std::shared_ptr<const KeyMetadataSnapshot> Current() const;
@@ -66,7 +68,7 @@ class KeyMetadata {
   const std::string locker_description_;
   const std::chrono::seconds interval_;
 
-  std::mutex refresh_mu_;  // one listing at a time, so snapshots never go back in time
+  std::timed_mutex refresh_mu_;  // one listing at a time, so snapshots never go back in time
   mutable std::mutex mu_;  // current_, requested_, stop_
   std::condition_variable cv_;
   std::shared_ptr<const KeyMetadataSnapshot> current_;

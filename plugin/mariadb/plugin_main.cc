@@ -89,7 +89,12 @@ int InitEncryption(void*) {
     LogMultiline(DescribeConfig(*config));
 
     // The locker must answer at startup: the server is about to read
-    // encrypted redo and pages, and no key has been cached yet.
+    // encrypted redo and pages, and no key has been cached yet. Startup is
+    // one server call: login, mount checks, the scope's versions, binding
+    // the datadir, keys 1 and 2 and the metadata listing all end within one
+    // timeouts.total_ms, so a hanging or crawling locker fails the start
+    // after one budget, never after one per step.
+    OperationDeadline startup(config->http.total_timeout);
     auto backend = Backend::Open(*config, /*require_locker=*/true);
     if (!backend.ok()) {
       LogError("cannot start without the locker, nothing was written: " + backend.status().ToString() +
@@ -128,11 +133,12 @@ int InitEncryption(void*) {
     if (!st.backup_tool) {
       st.metadata = std::make_unique<KeyMetadata>(&st.backend->keys(), st.backend->locker().Describe(),
                                                   st.backend->config().cache.version_refresh);
-      Status listed = st.metadata->Refresh();
+      Status listed = st.metadata->Refresh(Sweep::kOneBudget);
       if (!listed.ok()) {
         LogWarning("key metadata for SHOW STATUS LIKE 'keyring_locker_key\\_%' could not be listed: " +
-                   listed.ToString() + "; keys are served normally and the listing is retried every "
-                   "keyring_locker_version_refresh_s seconds");
+                   listed.ToString() + "; keys are served normally and the background thread lists them "
+                   "now and every keyring_locker_version_refresh_s seconds");
+        st.metadata->RequestRefresh();
       }
     }
     LogNote("ready: " + st.backend->locker().Describe() +

@@ -3,6 +3,7 @@
 #include <climits>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "common/crash_point.h"
 #include "plugin/mariadb/plugin_state.h"
@@ -79,32 +80,69 @@ Backend* LiveBackend() {
 
 // After a change made through a variable, list the keys on this thread so
 // the very next SHOW STATUS shows it. The change itself succeeded; a failed
-// listing only leaves the rows stale, so it is logged, not returned.
+// listing only leaves the rows stale, so it is logged, not returned, and
+// handed to the background thread (which has no budget to run out of).
 void RefreshMetadata() {
   KeyMetadata* meta = State().metadata.get();
   if (meta == nullptr) return;
-  Status s = meta->Refresh();
+  Status s = meta->Refresh(Sweep::kOneBudget);
   if (!s.ok()) {
     LogWarning("key metadata for SHOW STATUS could not be listed: " + s.ToString() +
-               "; the rows show the previous listing until the next refresh");
+               "; the rows show the previous listing until the background listing, started now, completes");
+    meta->RequestRefresh();
   }
+}
+
+// "1, 2, 3, 4, 5, ... (40 keys)": enough to recognise the set without
+// pushing the fix out of the server's 512-byte message buffer.
+template <typename T, typename NameOf>
+std::string Names(const std::vector<T>& items, NameOf name_of) {
+  constexpr size_t kShown = 5;
+  std::string out;
+  for (size_t i = 0; i < items.size() && i < kShown; ++i) out += (i ? ", " : "") + name_of(items[i]);
+  if (items.size() > kShown) out += ", ... (" + std::to_string(items.size()) + " keys)";
+  return out;
+}
+
+// SET GLOBAL keyring_locker_rotate_key_id = -1: every key of the scope,
+// within the statement's one budget. Rotation is create-only, so stopping
+// midway leaves each key either rotated or untouched.
+int RotateAllKeys(Backend* b) {
+  RotateAllResult r = b->keys().RotateAll(Sweep::kOneBudget);
+  if (!r.rotated.empty()) CrashPoint("rotate_var.after_rotate");
+  for (const auto& [name, version] : r.rotated) {
+    LogNote("key " + name + " rotated to version " + std::to_string(version) +
+            " (SET GLOBAL keyring_locker_rotate_key_id)");
+  }
+  if (r.status.ok()) return 0;
+  if (r.rotated.empty() && r.not_rotated.empty()) {
+    ClientError("rotation of all keys failed: " + r.status.ToString() + "; no key was rotated");
+    return 1;
+  }
+  const size_t all = r.rotated.size() + r.not_rotated.size();
+  const std::string why =
+      r.status.code() == Code::kDeadlineExceeded
+          ? "timeouts.total_ms (" + std::to_string(b->config().http.total_timeout.count()) + " ms) ran out"
+          : "key " + r.not_rotated.front() + " could not be rotated";
+  ClientError("rotated " + std::to_string(r.rotated.size()) + " of " + std::to_string(all) + " keys" +
+              (r.rotated.empty() ? "" : " (" + Names(r.rotated, [](const auto& p) { return p.first; }) + ")") +
+              " before " + why + "; not rotated (none is half-written): " +
+              Names(r.not_rotated, [](const std::string& n) { return n; }) +
+              ". Run SET GLOBAL keyring_locker_rotate_key_id = -1 again (every key gets one more version), "
+              "or rotate those keys one by one, or raise timeouts.total_ms. Cause: " + r.status.ToString());
+  RefreshMetadata();  // the keys that were rotated
+  return 1;
 }
 
 int RotateKeys(long long key_id) {
   Backend* b = LiveBackend();
   if (b == nullptr) return 1;
-  std::vector<std::string> names;
+  // One budget for the statement: the rotation and the listing after it.
+  OperationDeadline statement(b->keys().call_budget());
   if (key_id == -1) {
-    auto listed = b->keys().ListNames();
-    if (!listed.ok()) {
-      ClientError("rotation of all keys failed: " + listed.status().ToString() + "; the keys were not rotated");
-      return 1;
-    }
-    names = *listed;
+    if (RotateAllKeys(b) != 0) return 1;
   } else {
-    names.push_back(KeyGate::KeyName(static_cast<unsigned>(key_id)));
-  }
-  for (const auto& name : names) {
+    const std::string name = KeyGate::KeyName(static_cast<unsigned>(key_id));
     // One listing (inside RotateExisting) both finds the latest version and
     // tells a key id this server never used from one the locker lacks.
     auto v = b->keys().RotateExisting(name);
@@ -151,7 +189,8 @@ int CheckRefresh(MYSQL_THD, struct st_mysql_sys_var*, void* save, struct st_mysq
     if (on == 0) return 0;
     Backend* b = LiveBackend();
     if (b == nullptr) return 1;
-    Status s = b->keys().RefreshVersions();
+    OperationDeadline statement(b->keys().call_budget());  // the refresh and the listing after it
+    Status s = b->keys().RefreshVersions(Sweep::kOneBudget);
     if (!s.ok()) {
       ClientError("refreshing key versions failed: " + s.ToString() + "; cached keys keep being served");
       return 1;

@@ -1,0 +1,143 @@
+// KeyService sweeps: calls that walk every key of the scope (listing,
+// refreshing versions, rotating all) and the background refresh. A sweep
+// on a server thread runs under one call budget (Sweep::kOneBudget), so
+// SET GLOBAL on a slow locker returns within timeouts.total_ms however many
+// keys the scope has; tools and background threads bound each request.
+#include <algorithm>
+
+#include "keyring_backend/key_service.h"
+#include "keyring_backend/key_service_internal.h"
+
+namespace keyring_locker {
+
+using key_service_internal::ParseVersion;
+using key_service_internal::StringField;
+using key_service_internal::UintField;
+
+StatusOr<std::vector<std::string>> KeyService::ListNames() {
+  locker_requests_.fetch_add(1, std::memory_order_relaxed);
+  auto entries = locker_->List(KeysRoot());
+  if (!entries.ok()) {
+    NoteError(entries.status());
+    return entries.status();
+  }
+  std::vector<std::string> names;
+  for (const auto& e : *entries) {
+    if (e.empty() || e.back() != '/') continue;
+    auto decoded = DecodeName(e.substr(0, e.size() - 1));
+    if (decoded.ok()) names.push_back(std::move(decoded).value());
+  }
+  return names;
+}
+
+RotateAllResult KeyService::RotateAll(Sweep how) {
+  OperationDeadline budget(SweepBudget(how));
+  RotateAllResult out;
+  auto names = ListNames();
+  if (!names.ok()) {
+    out.status = names.status().Annotate("listing the keys of the scope");
+    return out;
+  }
+  for (size_t i = 0; i < names->size(); ++i) {
+    const std::string& name = (*names)[i];
+    auto v = RotateExisting(name);
+    if (!v.ok()) {
+      out.status = v.status().Annotate("rotating key " + name);
+      out.not_rotated.assign(names->begin() + static_cast<std::ptrdiff_t>(i), names->end());
+      return out;
+    }
+    out.rotated.emplace_back(name, *v);
+  }
+  return out;
+}
+
+Status KeyService::RefreshVersions(Sweep how) {
+  OperationDeadline budget(SweepBudget(how));
+  auto names = ListNames();
+  Status result = names.status();
+  if (names.ok()) {
+    for (size_t i = 0; i < names->size(); ++i) {
+      auto v = LatestVersionFromLocker((*names)[i]);
+      if (!v.ok()) {
+        result = v.status().Annotate("re-read the versions of " + std::to_string(i) + " of " +
+                                     std::to_string(names->size()) + " keys, then key " + (*names)[i]);
+        break;
+      }
+    }
+  }
+  if (!result.ok()) {
+    stale_serves_.fetch_add(1, std::memory_order_relaxed);
+    return result;
+  }
+  std::lock_guard<std::mutex> lock(state_mu_);
+  last_refresh_ = std::chrono::system_clock::now();
+  return Status::Ok();
+}
+
+StatusOr<std::vector<KeyVersionInfo>> KeyService::ListKeyVersions(Sweep how) {
+  OperationDeadline budget(SweepBudget(how));
+  ASSIGN_OR_RETURN(std::vector<std::string> names, ListNames());
+  std::vector<KeyVersionInfo> out;
+  for (const auto& name : names) {
+    locker_requests_.fetch_add(1, std::memory_order_relaxed);
+    ASSIGN_OR_RETURN(std::vector<std::string> versions, locker_->List(KeysRoot() + "/" + EncodeName(name)));
+    for (const auto& vs : versions) {
+      uint32_t v = 0;
+      if (!ParseVersion(vs, &v)) continue;
+      auto doc = locker_->Fetch(DocumentPath(name, v));
+      if (!doc.ok()) {
+        // A document that vanished since the listing, or is damaged, is left
+        // out; a locker that stopped answering (or a budget that ran out)
+        // fails the call, or a partial listing would pass for a whole one.
+        const Code c = doc.status().code();
+        if (c == Code::kNotFound || c == Code::kDataLoss) continue;
+        NoteError(doc.status());
+        return doc.status().Annotate("reading the metadata of key " + name + " version " + std::to_string(v));
+      }
+      KeyVersionInfo info;
+      info.name = name;
+      info.version = v;
+      info.type = StringField(*doc, "type");
+      info.length = static_cast<size_t>(UintField(*doc, "length"));
+      info.created = StringField(*doc, "created");
+      info.creator = StringField(*doc, "creator");
+      info.origin = StringField(*doc, "origin");
+      out.push_back(std::move(info));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const KeyVersionInfo& a, const KeyVersionInfo& b) {
+    return a.name != b.name ? a.name < b.name : a.version < b.version;
+  });
+  return out;
+}
+
+void KeyService::StartBackgroundRefresh() {
+  std::lock_guard<std::mutex> lock(refresh_mu_);
+  if (refresh_thread_.joinable()) return;
+  stop_refresh_ = false;
+  refresh_thread_ = std::thread([this] { RefreshLoop(); });
+}
+
+void KeyService::StopBackgroundRefresh() {
+  {
+    std::lock_guard<std::mutex> lock(refresh_mu_);
+    stop_refresh_ = true;
+  }
+  refresh_cv_.notify_all();
+  if (refresh_thread_.joinable()) refresh_thread_.join();
+}
+
+void KeyService::RefreshLoop() {
+  std::unique_lock<std::mutex> lock(refresh_mu_);
+  while (!stop_refresh_) {
+    // Wall-clock interval (steady clock), not CPU time.
+    if (refresh_cv_.wait_for(lock, cache_options_.version_refresh, [this] { return stop_refresh_; })) break;
+    lock.unlock();
+    // No server thread waits on this one: per request, so every key of a
+    // large scope is reached even when the locker is slow.
+    (void)RefreshVersions(Sweep::kPerRequest);  // failures are counted and logged via last_error
+    lock.lock();
+  }
+}
+
+}  // namespace keyring_locker
