@@ -1,5 +1,7 @@
 #include "keyring_backend/backend.h"
 
+#include "keyring_backend/http/curl_resources.h"
+
 namespace keyring_locker {
 
 StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool require_locker) {
@@ -9,6 +11,7 @@ StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool requ
   std::unique_ptr<Backend> b(new Backend());
   b->config_ = config;
   ASSIGN_OR_RETURN(b->http_, HttpClient::Create(config.http));
+  if (std::string w = http::CurlMemoryWarning(); !w.empty()) b->warnings_.push_back(std::move(w));
   ASSIGN_OR_RETURN(b->auth_, Authenticator::Create(config.auth, b->http_.get()));
 
   std::unique_ptr<AuditLog> audit;

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "keyring_backend/auth/authenticator.h"
 #include "keyring_backend/config/config.h"
@@ -38,10 +39,14 @@ class Backend {
   HttpClient& http() { return *http_; }
   const Config& config() const { return config_; }
   BackendStatus status() const;
+  // Problems that do not stop the backend but weaken what docs/security.md
+  // promises (e.g. no wiping allocator for libcurl): the adapter logs each.
+  const std::vector<std::string>& warnings() const { return warnings_; }
 
  private:
   Backend() = default;
   Config config_;
+  std::vector<std::string> warnings_;
   std::unique_ptr<HttpClient> http_;
   std::unique_ptr<Authenticator> auth_;
   VaultLocker* locker_ = nullptr;  // owned by keys_

@@ -13,7 +13,7 @@ if [ -z "${SKIP_BUILD:-}" ]; then
 fi
 BUILD=$(cd "${BUILD_DIR:-build}" && pwd)
 PLUGIN_DIR=$BUILD/plugin/mariadb
-for f in "$BUILD/bin/devlocker" "$BUILD/bin/keyring-locker" "$PLUGIN_DIR/keyring_locker.so"; do
+for f in "$BUILD/bin/devlocker" "$BUILD/bin/keyring-locker" "$PLUGIN_DIR/keyring_locker.so" "$PLUGIN_DIR/keyring_locker_wipe_alloc.so"; do
   [ -f "$f" ] || { echo "mariadb_demo: $f missing: build first"; exit 1; }
 done
 command -v mariadbd >/dev/null || PATH=$PATH:/usr/sbin

@@ -12,7 +12,7 @@ BUILD=$(cd "${BUILD_DIR:-build}" && pwd)
 MTR_DIR=/usr/share/mysql/mysql-test
 [ -f "$MTR_DIR/mariadb-test-run.pl" ] || { echo "mtr.sh: $MTR_DIR/mariadb-test-run.pl missing: apt-get install mariadb-test"; exit 1; }
 export KLK_DEVLOCKER_BIN=${KLK_DEVLOCKER_BIN:-$BUILD/bin/devlocker}
-for f in "$KLK_DEVLOCKER_BIN" "$BUILD/plugin/mariadb/keyring_locker.so"; do
+for f in "$KLK_DEVLOCKER_BIN" "$BUILD/plugin/mariadb/keyring_locker.so" "$BUILD/plugin/mariadb/keyring_locker_wipe_alloc.so"; do
   [ -f "$f" ] || { echo "mtr.sh: $f missing: build first (scripts/build.sh)"; exit 1; }
 done
 

@@ -156,6 +156,7 @@ int RunInspect(const std::vector<std::string>& args) {
     std::fprintf(stderr, "keyring-locker: %s\n", backend.status().ToString().c_str());
     return 1;
   }
+  for (const auto& w : (*backend)->warnings()) std::fprintf(stderr, "keyring-locker: WARNING: %s\n", w.c_str());
   auto missing = Check((*backend)->keys(), needed);
   if (!missing.ok()) {
     std::fprintf(stderr, "keyring-locker: inspect --check: asking the locker failed: %s\n",

@@ -99,6 +99,7 @@ int Main(int argc, char** argv) {
   auto backend = Backend::Open(*config);
   if (!backend.ok()) return Fail(backend.status());
   Backend& b = **backend;
+  for (const auto& w : b.warnings()) std::fprintf(stderr, "keyring-locker: WARNING: %s\n", w.c_str());
   if (cmd == "health") {
     auto h = b.locker().Health();
     if (!h.ok()) return Fail(h.status());

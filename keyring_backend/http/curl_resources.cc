@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "keyring_backend/http/curl_wipe_alloc.h"
+
 namespace keyring_locker::http {
 
 void SlistDeleter::operator()(curl_slist* l) const {
@@ -13,14 +15,29 @@ void SlistDeleter::operator()(curl_slist* l) const {
   curl_slist_free_all(l);
 }
 
+namespace {
+std::once_flag init_once;
+CURLcode init_result = CURLE_OK;
+std::string init_warning;  // written once inside call_once, read-only after
+}  // namespace
+
 Status EnsureCurlGlobalInit() {
-  static std::once_flag once;
-  static CURLcode result = CURLE_OK;
-  std::call_once(once, [] { result = curl_global_init(CURL_GLOBAL_DEFAULT); });
-  if (result != CURLE_OK)
-    return Internal(std::string("curl_global_init failed: ") + curl_easy_strerror(result) +
+  std::call_once(init_once, [] {
+    try {
+      init_result = CurlGlobalInitWiping(WipeAllocHelperPath(), &init_warning);
+    } catch (const std::exception&) {  // out of memory building a path or message
+      init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+    }
+  });
+  if (init_result != CURLE_OK)
+    return Internal(std::string("curl_global_init failed: ") + curl_easy_strerror(init_result) +
                     "; check that libcurl and its TLS library are installed correctly");
   return Status::Ok();
+}
+
+std::string CurlMemoryWarning() {
+  if (!EnsureCurlGlobalInit().ok()) return "";  // the failure itself is reported by whoever needs libcurl
+  return init_warning;
 }
 
 StatusOr<std::unique_ptr<SharedCache>> SharedCache::Create() {

@@ -6,18 +6,23 @@
 
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "common/status.h"
 
 namespace keyring_locker::http {
 
-// curl_global_init exactly once per process (std::call_once). Never paired
-// with curl_global_cleanup: other code inside the same server process may
-// still use libcurl when our plugin is unloaded. (No wiping allocator via
-// curl_global_init_mem: libcurl would call into this object after it is
-// unloaded, and the harness requires that plugins really unload.)
+// curl_global_init exactly once per process (std::call_once), on the wiping
+// allocator of keyring_locker_wipe_alloc.so when it can be had
+// (curl_wipe_alloc.h). Never paired with curl_global_cleanup: other code
+// inside the same server process may still use libcurl when our plugin is
+// unloaded.
 Status EnsureCurlGlobalInit();
+
+// Empty when libcurl frees through the wiping allocator; otherwise why not,
+// and the fix, for the adapters to log once at startup.
+std::string CurlMemoryWarning();
 
 struct EasyDeleter {
   void operator()(CURL* h) const { curl_easy_cleanup(h); }

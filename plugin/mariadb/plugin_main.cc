@@ -102,6 +102,7 @@ int InitEncryption(void*) {
                "start the server again");
       return 1;
     }
+    for (const auto& w : (*backend)->warnings()) LogWarning(w);
     if (!st.backup_tool) {
       Status bound = BindDatadir(**backend);
       if (!bound.ok()) {

@@ -194,6 +194,7 @@ int PluginInit(void* handle) {
       LogFailure("opening the locker", backend.status());
       return 1;
     }
+    for (const auto& w : (*backend)->warnings()) Log(abi::kLogWarning, w);
     const std::string last_error = (*backend)->status().keys.last_error;
     if (!last_error.empty()) Log(abi::kLogWarning, "the locker is not answering yet: " + last_error);
     auto state = std::make_unique<PluginState>();

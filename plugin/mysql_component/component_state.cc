@@ -91,6 +91,7 @@ Status Load(const char* component_path, const char* instance_path) {
   if (!backend.ok()) return backend.status().Annotate("loading " + read.second);
   auto instance = std::make_shared<Instance>();
   instance->backend = std::move(backend).value();
+  for (const auto& w : instance->backend->warnings()) Log("Warning", w);
   instance->ops = std::make_unique<mysql::KeyringOps>(instance->backend->keys());
   instance->config_file = read.second;
   const std::string last_error = instance->backend->status().keys.last_error;

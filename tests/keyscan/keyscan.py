@@ -13,6 +13,7 @@ Locker options default to scripts/mtr.sh's environment (KLK_LOCKER_URL,
 KLK_LOCKER_CA, KLK_ROOT_TOKEN_FILE).
 """
 import argparse
+import json
 import os
 import sys
 import time
@@ -86,6 +87,8 @@ def main(argv=None):
     ap.add_argument("--ca-file", default=os.environ.get("KLK_LOCKER_CA"))
     ap.add_argument("--root-token-file", default=os.environ.get("KLK_ROOT_TOKEN_FILE"))
     ap.add_argument("--token-file", action="append", default=[], help="a token to look for (repeatable)")
+    ap.add_argument("--tokens-from-state", help="the dev locker's state.json: look for every token it issued "
+                    "(AppRole logins hand out tokens no file holds)")
     ap.add_argument("--min-keys", type=int, default=1, help="fail when the locker holds fewer keys (default 1)")
     ap.add_argument("--exclude", action="append", default=[], help="a file or folder not to scan")
     ap.add_argument("--newer-than", help="only files modified after this file was")
@@ -109,6 +112,11 @@ def main(argv=None):
         tokens = {root_token: "root token"}
         for f in args.token_file:
             tokens.setdefault(read_token(f), "token from " + os.path.basename(f))
+        if args.tokens_from_state:
+            with open(args.tokens_from_state) as f:
+                issued = json.load(f).get("tokens", {})
+            for n, t in enumerate(sorted(issued)):
+                tokens.setdefault(t, f"issued token #{n + 1}")
     except (LockerError, OSError, ValueError) as e:
         print(f"keyscan: {e}")
         return 2
@@ -194,7 +202,9 @@ def scan_core(args, searcher):
     places = sorted({f"{f[0].kind} {f[0].label} ({f[1]}) in {core.place(core.vaddr(f[2]), stable=True)}" for f in by_owner["server"]})
     for p in places:
         print(f"keyscan: server-owned copy: {p}")
-    if in_dd or by_owner["keyring_locker"]:
+    # A token copy anywhere is a credential in the dump: libcurl frees
+    # through the wiping allocator, so none may remain (docs/security.md).
+    if in_dd or by_owner["keyring_locker"] or by_owner["token"]:
         return 1
     return 1 if args.strict and findings else 0
 

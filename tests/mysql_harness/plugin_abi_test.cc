@@ -191,3 +191,41 @@ TEST_F(PluginBasics, LogsNeverContainKeyBytes) {
 
 }  // namespace
 }  // namespace mysqlh
+
+namespace mysqlh {
+namespace {
+
+unsigned long HelperCalls() {
+  void* helper = dlopen("keyring_locker_wipe_alloc.so", RTLD_NOW | RTLD_NOLOAD);
+  if (helper == nullptr) return 0;
+  auto calls = reinterpret_cast<unsigned long (*)()>(dlsym(helper, "klk_wipe_calls"));
+  const unsigned long n = calls != nullptr ? calls() : 0;
+  dlclose(helper);
+  return n;
+}
+
+bool LoggedWipeWarning() {
+  for (const auto& l : LogLines())
+    if (l.text.find("wiping allocator") != std::string::npos) return true;
+  return false;
+}
+
+// libcurl frees through keyring_locker_wipe_alloc.so (docs/security.md): the
+// helper is found next to the plugin, outlives it (libcurl keeps calling it),
+// and does not keep the plugin itself from unloading or loading again.
+TEST_F(PluginBasics, LibcurlUsesTheWipingHelperWhichOutlivesThePlugin) {
+  for (int load = 0; load < 2; ++load) {
+    ClearLog();
+    auto host = StartPlugin();
+    ASSERT_NE(host, nullptr);
+    EXPECT_FALSE(LoggedWipeWarning()) << "load " << load;
+    const unsigned long before = HelperCalls();
+    EXPECT_FALSE(host->Fetch("wipe_probe").error);  // a locker request through libcurl
+    EXPECT_GT(HelperCalls(), before) << "libcurl did not allocate through the helper, load " << load;
+    StopPlugin(host);  // fails the test if the plugin stayed loaded
+    EXPECT_GT(HelperCalls(), 0u) << "the helper must stay loaded for libcurl";
+  }
+}
+
+}  // namespace
+}  // namespace mysqlh
