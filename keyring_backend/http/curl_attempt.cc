@@ -123,6 +123,11 @@ Status Configure(CURL* h, const AttemptSpec& s, BodySink* sink, char* errbuf) {
   KLK_SETOPT(CURLOPT_SHARE, s.share);
   KLK_SETOPT(CURLOPT_URL, s.url.c_str());
   KLK_SETOPT(CURLOPT_PROTOCOLS_STR, o.allow_plain_http ? "http,https" : "https");
+  // HTTP/1.1 only: over HTTP/2 the token would pass through nghttp2, which
+  // allocates outside libcurl's (wiping) allocator, and would sit in the HPACK
+  // table of the pooled connection for its whole life. A handful of small
+  // requests gains nothing from HTTP/2.
+  KLK_SETOPT(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
   // Redirects are handled by Send(): libcurl would re-send X-Vault-Token to
   // whatever host the Location names.
   KLK_SETOPT(CURLOPT_FOLLOWLOCATION, 0L);

@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <httplib.h>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "keyring_backend/http/curl_http_client.h"
 #include "tests/integration/devlocker_fixture.h"
@@ -64,6 +66,54 @@ class HttpClientTls : public ::testing::Test {
   static DevLocker* locker_;
 };
 DevLocker* HttpClientTls::locker_ = nullptr;
+
+// The protocols the last client offered in its TLS ALPN extension, in the
+// wire format (length-prefixed names), for the test below.
+std::string g_offered_alpn;
+
+int RecordAlpnAndPickHttp11(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                            unsigned int inlen, void*) {
+  g_offered_alpn.assign(reinterpret_cast<const char*>(in), inlen);
+  static const unsigned char kHttp11[] = "\x08http/1.1";
+  unsigned char* chosen = nullptr;
+  if (SSL_select_next_proto(&chosen, outlen, kHttp11, sizeof(kHttp11) - 1, in, inlen) != OPENSSL_NPN_NEGOTIATED) {
+    return SSL_TLSEXT_ERR_NOACK;
+  }
+  *out = chosen;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// Vault and OpenBao speak HTTP/2 when offered it. Over HTTP/2 the token would
+// go through nghttp2, which libcurl gives no allocator (so our wiping one
+// never sees those copies), and into the HPACK table of a pooled connection
+// for its whole life. The client therefore offers HTTP/1.1 only.
+TEST_F(HttpClientTls, OffersHttp11OnlySoTheTokenNeverEntersAnHpackTable) {
+  const std::string dir = locker_->tls_dir();
+  httplib::SSLServer server([&](SSL_CTX& ctx) {
+    SSL_CTX_set_alpn_select_cb(&ctx, &RecordAlpnAndPickHttp11, nullptr);
+    return SSL_CTX_use_certificate_chain_file(&ctx, (dir + "/server.pem").c_str()) == 1 &&
+           SSL_CTX_use_PrivateKey_file(&ctx, (dir + "/server-key.pem").c_str(), SSL_FILETYPE_PEM) == 1;
+  });
+  ASSERT_TRUE(server.is_valid());
+  server.set_keep_alive_max_count(1);  // closes after the reply: stop() need not wait out keep-alive
+  server.Get("/v1/sys/health", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("{}", "application/json");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread serving([&] { server.listen_after_bind(); });
+  HttpOptions o = Options();
+  o.endpoints = {"https://127.0.0.1:" + std::to_string(port)};
+  auto c = HttpClient::Create(o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto r = Health(c->get());
+  server.stop();
+  serving.join();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(g_offered_alpn.find("http/1.1"), std::string::npos);
+  EXPECT_EQ(g_offered_alpn.find("h2"), std::string::npos) << "the client offered HTTP/2";
+}
 
 TEST_F(HttpClientTls, VerifiedTlsWorks) {
   auto c = HttpClient::Create(Options());
