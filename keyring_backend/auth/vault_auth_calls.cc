@@ -1,6 +1,7 @@
 #include "keyring_backend/auth/vault_auth_calls.h"
 
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "keyring_backend/auth/secret_source.h"
 
@@ -44,13 +45,38 @@ Status HttpError(long status, const json& body, const std::string& what, const s
   return Internal(detail + "; unexpected answer to an auth call");
 }
 
-StatusOr<json> ParseBody(const std::string& body, const std::string& what) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object())
-    return DataLoss(what + " returned a body that is not a JSON object; is locker.urls pointing "
-                    "at a Vault/OpenBao server?");
-  return j;
-}
+// A reply parsed once, whose strings are wiped before the tree frees them:
+// login, renew and lookup replies carry the token (auth.client_token,
+// data.id). Iterative, so a deeply nested reply cannot exhaust the stack.
+class ParsedReply {
+ public:
+  explicit ParsedReply(const std::string& body) : j_(json::parse(body, nullptr, /*allow_exceptions=*/false)) {}
+  ~ParsedReply() {
+    std::vector<json*> todo{&j_};
+    while (!todo.empty()) {
+      json* v = todo.back();
+      todo.pop_back();
+      if (v->is_string()) {
+        Wipe(&v->get_ref<std::string&>());
+      } else if (v->is_structured()) {
+        for (json& child : *v) todo.push_back(&child);
+      }
+    }
+  }
+  ParsedReply(const ParsedReply&) = delete;
+  ParsedReply& operator=(const ParsedReply&) = delete;
+  const json& get() const { return j_; }
+  // The answer of a 2xx reply must be a JSON object.
+  Status CheckObject(const std::string& what) const {
+    if (j_.is_discarded() || !j_.is_object())
+      return DataLoss(what + " returned a body that is not a JSON object; is locker.urls pointing "
+                      "at a Vault/OpenBao server?");
+    return Status::Ok();
+  }
+
+ private:
+  json j_;
+};
 
 // auth{client_token, lease_duration, renewable} of login and renew answers.
 StatusOr<TokenGrant> GrantFromAuth(const json& j, const std::string& what) {
@@ -87,10 +113,10 @@ StatusOr<TokenGrant> LoginCall(HttpClient* http, const std::string& path, std::s
                                bool idempotent) {
   ASSIGN_OR_RETURN(HttpResponse r, Post(http, path, std::move(body), "", idempotent));
   BodyGuard guard{&r.body};
-  json j = json::parse(r.body, nullptr, false);
-  if (r.status < 200 || r.status > 299) return HttpError(r.status, j, what, fix);
-  ASSIGN_OR_RETURN(json ok, ParseBody(r.body, what));
-  return GrantFromAuth(ok, what);
+  ParsedReply reply(r.body);
+  if (r.status < 200 || r.status > 299) return HttpError(r.status, reply.get(), what, fix);
+  RETURN_IF_ERROR(reply.CheckObject(what));
+  return GrantFromAuth(reply.get(), what);
 }
 
 }  // namespace
@@ -108,12 +134,13 @@ StatusOr<TokenGrant> LookupSelf(HttpClient* http, const std::string& token,
   HttpResponse& r = *sent;
   BodyGuard guard{&r.body};
   const std::string what = "auth/token/lookup-self";
-  json j = json::parse(r.body, nullptr, false);
+  ParsedReply reply(r.body);
   if (r.status == 403 || r.status == 401)
     return Unauthenticated("token from " + source + " was rejected by the locker: expired or "
                            "revoked; " + fix);
-  if (r.status < 200 || r.status > 299) return HttpError(r.status, j, what, fix);
-  ASSIGN_OR_RETURN(json ok, ParseBody(r.body, what));
+  if (r.status < 200 || r.status > 299) return HttpError(r.status, reply.get(), what, fix);
+  RETURN_IF_ERROR(reply.CheckObject(what));
+  const json& ok = reply.get();
   if (!ok.contains("data") || !ok["data"].is_object())
     return DataLoss(what + " answer has no \"data\" object; is this a Vault/OpenBao server?");
   const json& d = ok["data"];
@@ -132,11 +159,11 @@ StatusOr<TokenGrant> RenewSelf(HttpClient* http, const std::string& token,
   ASSIGN_OR_RETURN(HttpResponse r, Post(http, "/v1/auth/token/renew-self", body.dump(), token));
   BodyGuard guard{&r.body};
   const std::string what = "auth/token/renew-self";
-  json j = json::parse(r.body, nullptr, false);
+  ParsedReply reply(r.body);
   if (r.status < 200 || r.status > 299)
-    return HttpError(r.status, j, what, "the token can no longer be renewed; logging in again");
-  ASSIGN_OR_RETURN(json ok, ParseBody(r.body, what));
-  return GrantFromAuth(ok, what);
+    return HttpError(r.status, reply.get(), what, "the token can no longer be renewed; logging in again");
+  RETURN_IF_ERROR(reply.CheckObject(what));
+  return GrantFromAuth(reply.get(), what);
 }
 
 StatusOr<TokenGrant> LoginAppRole(HttpClient* http, const std::string& mount,
