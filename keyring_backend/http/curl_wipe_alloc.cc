@@ -2,6 +2,9 @@
 
 #include <dlfcn.h>
 
+#include <filesystem>
+#include <system_error>
+
 #include "wipe_alloc/keyring_locker_wipe_alloc.h"
 
 namespace keyring_locker::http {
@@ -54,6 +57,13 @@ std::string WipeAllocHelperPath() {
   if (dladdr(reinterpret_cast<void*>(&WipeAllocHelperPath), &info) == 0 || info.dli_fname == nullptr)
     return KLK_WIPE_ALLOC_SONAME;  // the loader's search path, as a last resort
   std::string self = info.dli_fname;
+  // The main program (the CLI started through PATH) is reported by the name
+  // it was started as, without a folder; its real place is /proc/self/exe.
+  if (self.find('/') == std::string::npos) {
+    std::error_code ec;
+    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) self = exe.string();
+  }
   const size_t slash = self.rfind('/');
   return (slash == std::string::npos ? std::string() : self.substr(0, slash + 1)) + KLK_WIPE_ALLOC_SONAME;
 }
