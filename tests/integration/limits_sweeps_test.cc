@@ -240,6 +240,29 @@ TEST_F(LimitsSweeps, FirstConnectQueuedBehindABackgroundConnectEndsWithinTheCall
                                                                 << " ms";
 }
 
+// A connect cut after the KV version check (here: the Transit key creation
+// hangs past the budget) must run again in full on the next call; it used to
+// count as done, so the Transit key was never created and writes failed.
+TEST_F(LimitsSweeps, FirstConnectCutAfterTheKvCheckIsRetriedByTheNextCall) {
+  Open(BaseConfig());
+  VaultOptions vault = backend_->config().vault;
+  vault.kv_version = 0;             // detection succeeds, then the Transit step fails
+  vault.transit_key = "late-kek";  // absent: the connect creates it
+  auto fresh = FreshKeys(vault);
+  locker_->InjectFault({{"action", "hang"}, {"path_prefix", "transit/keys/"}, {"method", "POST"}, {"delay_ms", 5000}});
+  const Status first = fresh->EnsureKey("late").status();
+  EXPECT_EQ(first.code(), Code::kDeadlineExceeded) << first.ToString();
+  locker_->ClearFaults();
+  EXPECT_EQ(locker_->Call("GET", "transit/keys/late-kek").status, 404) << "the cut creation landed after all";
+
+  const Status second = fresh->EnsureKey("late").status();
+  ASSERT_TRUE(second.ok()) << second.ToString();
+  EXPECT_EQ(locker_->Call("GET", "transit/keys/late-kek").status, 200) << "the second call did not connect again";
+  auto reader = FreshKeys(vault);
+  auto k = reader->Get("late", 1);
+  EXPECT_TRUE(k.ok()) << k.status().ToString();
+}
+
 // AppRole on a locker whose login endpoint hangs, inside server calls whose
 // token was just revoked: each 403 leads to a login, cut to the caller's
 // deadline; callers queued behind it (and behind a login run by a thread
