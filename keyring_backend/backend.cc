@@ -4,7 +4,7 @@
 
 namespace keyring_locker {
 
-StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool require_locker) {
+StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool require_locker, bool read_versions) {
   if (config.locker_type != "vault") {
     return InvalidArgument("locker.type \"" + config.locker_type + "\" is not supported; use \"vault\"");
   }
@@ -33,7 +33,7 @@ StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool requ
   // server thread puts the whole start under one budget (OperationDeadline).
   Status s = b->auth_->Login();
   if (s.ok()) s = b->locker_->Connect();
-  if (s.ok()) s = b->keys_->RefreshVersions(Sweep::kPerRequest);
+  if (s.ok() && read_versions) s = b->keys_->RefreshVersions(Sweep::kPerRequest);
   const bool transient = s.code() == Code::kUnavailable || s.code() == Code::kDeadlineExceeded;
   if (!s.ok() && (require_locker || !transient)) return s;
   b->auth_->StartRenewal();

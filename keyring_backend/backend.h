@@ -29,8 +29,12 @@ class Backend {
   // Logs in, checks the mounts, loads the scope's key versions and starts
   // token renewal and version refresh. With `require_locker` false a locker
   // that cannot be reached is not fatal (the caller serves what it can and
-  // the background threads keep trying); bad config always is.
-  static StatusOr<std::unique_ptr<Backend>> Open(const Config& config, bool require_locker = true);
+  // the background threads keep trying); bad config always is. With
+  // `read_versions` false the caller reads the scope's versions itself, after
+  // the steps its start cannot do without (MariaDB: the scope-wide read must
+  // not use up the budget of keys 1 and 2).
+  static StatusOr<std::unique_ptr<Backend>> Open(const Config& config, bool require_locker = true,
+                                                 bool read_versions = true);
   ~Backend();
 
   KeyService& keys() { return *keys_; }

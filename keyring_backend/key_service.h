@@ -65,7 +65,8 @@ enum class Sweep {
   // All of its requests within one call budget (timeouts.total_ms): for
   // server threads, which must never wait longer. Running out stops the
   // sweep with DEADLINE_EXCEEDED; what was done stays done and nothing is
-  // half-written (every write is create-only).
+  // half-written (every write is create-only, except PurgeDeleted's, which
+  // each remove one whole document).
   kOneBudget,
   // Each request bounded on its own: for tools and background threads,
   // where a large scope on a slow link must still get to its last key (one
@@ -158,6 +159,9 @@ class KeyService {
 
   void StartBackgroundRefresh();
   void StopBackgroundRefresh();
+  // Wakes the background thread for one refresh now instead of at the end
+  // of its interval (a start whose version refresh did not fit its budget).
+  void RefreshSoon();
 
   KeyServiceStats stats() const;
   Locker& locker() { return *locker_; }
@@ -209,6 +213,7 @@ class KeyService {
   std::mutex refresh_mu_;
   std::condition_variable refresh_cv_;
   bool stop_refresh_ = false;
+  bool refresh_soon_ = false;
   std::thread refresh_thread_;
 };
 

@@ -186,7 +186,10 @@ StatusOr<size_t> KeyService::PurgeDeleted(std::chrono::seconds retention, Sweep 
     const auto started = std::chrono::steady_clock::now();
     Status s = locker_->Remove(DocumentPath(d.name, d.version));
     Audit("purge", d.name, d.version, s, started);
-    if (!s.ok()) return s.Annotate("purging key " + d.name + " version " + std::to_string(d.version));
+    if (!s.ok()) {
+      return s.Annotate("purging key " + d.name + " version " + std::to_string(d.version) + " after " +
+                        std::to_string(purged) + " purged (those stay purged; run it again for the rest)");
+    }
     cache_.Erase(d.name);
     ++purged;
   }

@@ -127,11 +127,21 @@ void KeyService::StopBackgroundRefresh() {
   if (refresh_thread_.joinable()) refresh_thread_.join();
 }
 
+void KeyService::RefreshSoon() {
+  {
+    std::lock_guard<std::mutex> lock(refresh_mu_);
+    refresh_soon_ = true;
+  }
+  refresh_cv_.notify_all();
+}
+
 void KeyService::RefreshLoop() {
   std::unique_lock<std::mutex> lock(refresh_mu_);
   while (!stop_refresh_) {
     // Wall-clock interval (steady clock), not CPU time.
-    if (refresh_cv_.wait_for(lock, cache_options_.version_refresh, [this] { return stop_refresh_; })) break;
+    (void)refresh_cv_.wait_for(lock, cache_options_.version_refresh, [this] { return stop_refresh_ || refresh_soon_; });
+    if (stop_refresh_) break;
+    refresh_soon_ = false;
     lock.unlock();
     // No server thread waits on this one: per request, so every key of a
     // large scope is reached even when the locker is slow.

@@ -214,9 +214,12 @@ Status VaultLocker::Connect() {
   // Up to four requests, one budget: a connect run by a thread without a deadline
   // (background refresh, a tool) holds connect_mu_ no longer than a server call may wait.
   OperationDeadline budget(http_->options().total_timeout);
-  if (kv_version_ == 0) {
-    ASSIGN_OR_RETURN(int v, DetectKvVersion());
-    kv_version_ = v;
+  // Nothing is published until every step passed: a connect cut part-way
+  // (deadline, locker down) must run again in full on the next call, or the
+  // Transit key would never be checked or created.
+  int version = options_.kv_version;
+  if (version == 0) {
+    ASSIGN_OR_RETURN(version, DetectKvVersion());
   }
   // Read the Transit key's metadata: proves the mount and key exist and that
   // the token may see them, before the server relies on it.
@@ -230,14 +233,16 @@ Status VaultLocker::Connect() {
                              "\" (create it with 'vault write -f " + path + "' or fix locker.transit_key)",
                       path);
     }
-    return Status::Ok();
+  } else if (r.status / 100 != 2) {
+    return ErrorFor(r, "reading the Transit key (locker.transit_mount/transit_key)", path);
   }
-  if (r.status / 100 != 2) return ErrorFor(r, "reading the Transit key (locker.transit_mount/transit_key)", path);
+  kv_version_ = version;
+  connected_ = true;
   return Status::Ok();
 }
 
 Status VaultLocker::EnsureConnected() {
-  if (kv_version_.load() != 0) return Status::Ok();
+  if (connected_.load()) return Status::Ok();
   const uint64_t attempts_seen = connect_attempts_.load();
   std::unique_lock<std::timed_mutex> lock = LockWithinDeadline(connect_mu_);
   if (!lock.owns_lock()) {
@@ -246,7 +251,7 @@ Status VaultLocker::EnsureConnected() {
                             std::to_string(http_->options().total_timeout.count()) +
                             "; check the locker's health or raise timeouts.total_ms");
   }
-  if (kv_version_.load() != 0) return Status::Ok();
+  if (connected_.load()) return Status::Ok();
   if (connect_attempts_.load() != attempts_seen) return last_connect_error_;  // failed while we queued
   Status s = Connect();
   last_connect_error_ = s;

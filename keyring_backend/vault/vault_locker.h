@@ -60,6 +60,9 @@ class VaultLocker : public Locker {
   HttpClient* http_;
   Authenticator* auth_;
   std::atomic<int> kv_version_{0};
+  // Set only by a Connect() that got through every step (KV version and
+  // Transit key); until then each call runs the whole connect again.
+  std::atomic<bool> connected_{false};
   // Held for one connect, which ends within timeouts.total_ms whoever runs
   // it; a server call queues only until its own deadline (timed).
   std::timed_mutex connect_mu_;

@@ -34,8 +34,17 @@ unsigned KeyGate::SlowLatest(unsigned key_id, unsigned wanted) {
   Status failure;
   unsigned got = 0;
   if (wanted == 0) {
+    // Not in the cache is not "absent": a start whose version refresh was
+    // cut has not read every key yet, so both paths ask the locker first.
     if (!options_.create_missing) {
-      failure = NotFound("the locker has no key " + name + " in this scope and this program does not create keys");
+      auto latest = keys_->LatestVersionFromLocker(name);
+      if (!latest.ok()) {
+        failure = latest.status().Annotate("reading the versions of key " + name);
+      } else if (*latest == 0) {
+        failure = NotFound("the locker has no key " + name + " in this scope and this program does not create keys");
+      } else {
+        wanted = *latest;
+      }
     } else {
       auto ensured = keys_->EnsureKey(name);
       if (ensured.ok()) {

@@ -51,7 +51,9 @@ Status KeyMetadata::Refresh(Sweep how) {
   std::unique_lock<std::timed_mutex> one_at_a_time = LockWithinDeadline(refresh_mu_);
   if (!one_at_a_time.owns_lock()) {
     return DeadlineExceeded("another listing of the key metadata was still running when this call's "
-                            "timeouts.total_ms=" + std::to_string(keys_->call_budget().count()) + " ran out");
+                            "timeouts.total_ms=" + std::to_string(keys_->call_budget().count()) +
+                            " ran out; that listing updates SHOW STATUS when it completes, nothing to do unless "
+                            "it never does (then check the locker's health)");
   }
   auto next = std::make_shared<KeyMetadataSnapshot>();
   Status result;

@@ -89,13 +89,15 @@ int InitEncryption(void*) {
     LogMultiline(DescribeConfig(*config));
 
     // The locker must answer at startup: the server is about to read
-    // encrypted redo and pages, and no key has been cached yet. Startup is
-    // one server call: login, mount checks, the scope's versions, binding
-    // the datadir, keys 1 and 2 and the metadata listing all end within one
+    // encrypted redo and pages, and no key has been cached yet. Login, mount
+    // checks, binding the datadir and keys 1 and 2 end within one
     // timeouts.total_ms, so a hanging or crawling locker fails the start
-    // after one budget, never after one per step.
+    // after one budget, never after one per step. The scope-wide reads
+    // (versions, metadata) come last, in what is left of it, and may be cut:
+    // they grow with the scope, and a healthy locker must not fail the start
+    // for it.
     OperationDeadline startup(config->http.total_timeout);
-    auto backend = Backend::Open(*config, /*require_locker=*/true);
+    auto backend = Backend::Open(*config, /*require_locker=*/true, /*read_versions=*/false);
     if (!backend.ok()) {
       LogError("cannot start without the locker, nothing was written: " + backend.status().ToString() +
                " -- fix the problem named here (or wait until the locker is reachable and unsealed), then "
@@ -131,11 +133,31 @@ int InitEncryption(void*) {
         }
       }
     }
+    const Status versions = st.backend->keys().RefreshVersions(Sweep::kPerRequest);  // bounded by `startup`
+    const bool versions_cut = versions.code() == Code::kDeadlineExceeded;
+    if (versions_cut) {
+      LogWarning("the latest versions of this scope's keys were not all read within the start's budget "
+                 "(timeouts.total_ms=" + std::to_string(config->http.total_timeout.count()) + "); the server "
+                 "starts anyway: the background thread reads them now, and until then the first use of a key "
+                 "not read yet asks the locker within one budget. Nothing to fix unless key lookups time out "
+                 "too (then check the locker's speed). Cause: " + versions.ToString());
+      st.backend->keys().RefreshSoon();
+    } else if (!versions.ok()) {
+      LogError("refusing to start: reading the latest versions of the scope's keys failed: " + versions.ToString());
+      st.gate.reset();
+      st.backend.reset();
+      return 1;
+    }
     if (!st.backup_tool) {
       st.metadata = std::make_unique<KeyMetadata>(&st.backend->keys(), st.backend->locker().Describe(),
                                                   st.backend->config().cache.version_refresh);
-      Status listed = st.metadata->Refresh(Sweep::kOneBudget);
-      if (!listed.ok()) {
+      // 1+N+V requests in what is left of the budget; when they do not fit
+      // (a large scope, or the version read was already cut) the background
+      // thread lists them: expected, so no warning.
+      Status listed = versions_cut ? DeadlineExceeded("no budget left") : st.metadata->Refresh(Sweep::kOneBudget);
+      if (listed.code() == Code::kDeadlineExceeded) {
+        st.metadata->RequestRefresh();
+      } else if (!listed.ok()) {
         LogWarning("key metadata for SHOW STATUS LIKE 'keyring_locker_key\\_%' could not be listed: " +
                    listed.ToString() + "; keys are served normally and the background thread lists them "
                    "now and every keyring_locker_version_refresh_s seconds");

@@ -36,7 +36,12 @@ constexpr auto kSlack = 600ms;
 // For a lock holder's own run, which only timers end: as tight as
 // limits_timeouts_test's RequestsOfOneCallShareOneBudget. Without one budget
 // per holder the background login below took 1.5 s, the connect 1.8 s.
-constexpr auto kHolderSlack = 250ms;
+constexpr auto kHolderSlack = 400ms;
+// A caller queued behind a lock holder gets a shorter budget than the
+// holder's, so a plain (untimed) lock would make it wait for the holder:
+// ~1 s instead of ~0.4 s, beyond kWaiterBudget + kWaiterSlack.
+constexpr auto kWaiterBudget = 400ms;
+constexpr auto kWaiterSlack = 350ms;
 // Eight keys besides "1": each sweep below needs well over one budget.
 constexpr int kExtraKeys = 8;
 
@@ -94,6 +99,25 @@ class LimitsSweeps : public ::testing::Test {
     const Config& c = backend_->config();
     return std::make_unique<KeyService>(std::make_unique<VaultLocker>(vault, &backend_->http(), &backend_->auth()),
                                         c.keys, c.cache, nullptr, "sweeps", c.http.total_timeout);
+  }
+  // How often the dev locker has seen `path` (relative to /v1/, any method).
+  int Seen(const std::string& path) { return locker_->Stats()["by_path"].value(path, 0); }
+  // Waits until the locker has seen one more request to `path` than `before`:
+  // the thread that sent it holds its lock by then (it is sent under it).
+  void AwaitRequest(const std::string& path, int before) {
+    const auto start = Clock::now();
+    while (Seen(path) <= before) {
+      ASSERT_LT(Since(start), 10s) << "the lock holder never sent " << path;
+      std::this_thread::sleep_for(5ms);
+    }
+  }
+  // `call` with a budget shorter than the lock holder's; returns its time.
+  template <typename F>
+  std::chrono::milliseconds TimeWaiter(F call) {
+    const auto start = Clock::now();
+    OperationDeadline budget(kWaiterBudget);
+    call();
+    return Since(start);
   }
   std::map<std::string, uint32_t> LatestVersions() {
     std::map<std::string, uint32_t> out;
@@ -222,22 +246,46 @@ TEST_F(LimitsSweeps, FirstConnectQueuedBehindABackgroundConnectEndsWithinTheCall
   auto fresh = FreshKeys(vault);
   locker_->InjectFault({{"action", "hang"}, {"path_prefix", "transit/keys/"}, {"method", "POST"}, {"delay_ms", 20000}});
   locker_->InjectFault({{"action", "delay"}, {"delay_ms", 400}});
+  const std::string mounts = "sys/internal/ui/mounts/" + vault.kv_mount;
+  const int seen = Seen(mounts);
   std::chrono::milliseconds background_took{0};
   std::thread background([&] {
     const auto start = Clock::now();
     (void)fresh->RefreshVersions(Sweep::kPerRequest);
     background_took = Since(start);
   });
-  std::this_thread::sleep_for(100ms);
-  const auto start = Clock::now();
-  const Status s = fresh->Get("1", 1).status();
-  const auto took = Since(start);
+  AwaitRequest(mounts, seen);
+  Status s;
+  const auto took = TimeWaiter([&] { s = fresh->Get("1", 1).status(); });
   background.join();
   EXPECT_FALSE(s.ok()) << "the connect cannot succeed while the key creation hangs";
-  EXPECT_LE(took.count(), (kTotal + kSlack).count()) << "Get queued behind the connect for " << took.count() << " ms: "
-                                                     << s.ToString();
+  EXPECT_LE(took.count(), (kWaiterBudget + kWaiterSlack).count())
+      << "Get queued behind the connect for " << took.count() << " ms: " << s.ToString();
   EXPECT_LE(background_took.count(), (kTotal + kHolderSlack).count()) << "the connect itself took " << background_took.count()
                                                                 << " ms";
+}
+
+// A connect cut after the KV version check (here: the Transit key creation
+// hangs past the budget) must run again in full on the next call; it used to
+// count as done, so the Transit key was never created and writes failed.
+TEST_F(LimitsSweeps, FirstConnectCutAfterTheKvCheckIsRetriedByTheNextCall) {
+  Open(BaseConfig());
+  VaultOptions vault = backend_->config().vault;
+  vault.kv_version = 0;             // detection succeeds, then the Transit step fails
+  vault.transit_key = "late-kek";  // absent: the connect creates it
+  auto fresh = FreshKeys(vault);
+  locker_->InjectFault({{"action", "hang"}, {"path_prefix", "transit/keys/"}, {"method", "POST"}, {"delay_ms", 5000}});
+  const Status first = fresh->EnsureKey("late").status();
+  EXPECT_EQ(first.code(), Code::kDeadlineExceeded) << first.ToString();
+  locker_->ClearFaults();
+  EXPECT_EQ(locker_->Call("GET", "transit/keys/late-kek").status, 404) << "the cut creation landed after all";
+
+  const Status second = fresh->EnsureKey("late").status();
+  ASSERT_TRUE(second.ok()) << second.ToString();
+  EXPECT_EQ(locker_->Call("GET", "transit/keys/late-kek").status, 200) << "the second call did not connect again";
+  auto reader = FreshKeys(vault);
+  auto k = reader->Get("late", 1);
+  EXPECT_TRUE(k.ok()) << k.status().ToString();
 }
 
 // AppRole on a locker whose login endpoint hangs, inside server calls whose
@@ -275,40 +323,45 @@ TEST_F(LimitsSweeps, AppRoleLoginOnAHangingLockerIsCutToTheCallersBudget) {
                                                        << " ms: " << s.ToString();
     EXPECT_EQ(s.code(), Code::kDeadlineExceeded) << s.ToString();
   }
-  {  // twelve callers at once, all queueing on the one login lock
-    auto fresh = FreshKeys(c.vault);
-    std::vector<std::chrono::milliseconds> took(12);
+  const std::string lookup = "auth/token/lookup-self";
+  {  // twelve callers, each with its own KeyService (no shared cache load),
+     // queue on the one login lock that a server call holds for its budget
+    auto holder_keys = FreshKeys(c.vault);
+    const int seen = Seen(lookup);
+    std::thread holder([&] { (void)holder_keys->Get("1", 1).ok(); });
+    AwaitRequest(lookup, seen);
+    std::vector<std::unique_ptr<KeyService>> fresh;
+    for (int t = 0; t < 12; ++t) fresh.push_back(FreshKeys(c.vault));
+    std::vector<std::chrono::milliseconds> took(fresh.size());
     std::vector<std::thread> threads;
-    const auto start = Clock::now();
     for (size_t t = 0; t < took.size(); ++t) {
-      threads.emplace_back([&, t] {
-        (void)fresh->Get("1", 1).ok();
-        took[t] = Since(start);
-      });
+      threads.emplace_back([&, t] { took[t] = TimeWaiter([&] { (void)fresh[t]->Get("1", 1).ok(); }); });
     }
     for (auto& th : threads) th.join();
+    holder.join();
     for (size_t t = 0; t < took.size(); ++t) {
-      EXPECT_LE(took[t].count(), (kTotal + kSlack).count()) << "caller " << t << " blocked for " << took[t].count() << " ms";
+      EXPECT_LE(took[t].count(), (kWaiterBudget + kWaiterSlack).count())
+          << "caller " << t << " blocked for " << took[t].count() << " ms";
     }
   }
   {  // a login run by a thread without a deadline holds the lock: token
      // lookup and AppRole login both hang (1.5 s without one budget for both)
     auto fresh = FreshKeys(c.vault);
     const std::string rejected = backend_->auth().Token();
+    const int seen = Seen(lookup);
     std::chrono::milliseconds background_took{0};
     std::thread background([&] {
       const auto start = Clock::now();
       (void)backend_->auth().Refresh(rejected);
       background_took = Since(start);
     });
-    std::this_thread::sleep_for(100ms);
-    const auto start = Clock::now();
-    const Status s = fresh->Get("1", 1).status();
-    const auto took = Since(start);
+    AwaitRequest(lookup, seen);
+    Status s;
+    const auto took = TimeWaiter([&] { s = fresh->Get("1", 1).status(); });
     background.join();
     EXPECT_FALSE(s.ok());
-    EXPECT_LE(took.count(), (kTotal + kSlack).count()) << "Get queued behind a background login for " << took.count()
-                                                       << " ms: " << s.ToString();
+    EXPECT_LE(took.count(), (kWaiterBudget + kWaiterSlack).count())
+        << "Get queued behind a background login for " << took.count() << " ms: " << s.ToString();
     EXPECT_LE(background_took.count(), (kTotal + kHolderSlack).count()) << "the login held its lock for "
                                                                   << background_took.count() << " ms";
   }
@@ -327,8 +380,12 @@ TEST_F(LimitsSweeps, MariaDbMetadataListingOnAServerThreadDoesNotWaitOutTheBackg
   const size_t rows = meta.Current()->rows.size();
   // A listing and a fetch per version, 150 ms each: ~2.8 s per listing.
   locker_->InjectFault({{"action", "delay"}, {"delay_ms", 150}});
+  const int before = locker_->Stats().value("requests", 0);
   std::thread background([&] { (void)meta.Refresh(Sweep::kPerRequest); });
-  std::this_thread::sleep_for(100ms);
+  // Its first request is sent under the listing lock.
+  for (const auto t0 = Clock::now(); locker_->Stats().value("requests", 0) <= before && Since(t0) < 10s;) {
+    std::this_thread::sleep_for(5ms);
+  }
   const auto start = Clock::now();
   const Status s = meta.Refresh(Sweep::kOneBudget);
   const auto took = Since(start);
