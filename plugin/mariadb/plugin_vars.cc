@@ -85,12 +85,22 @@ Backend* LiveBackend() {
 void RefreshMetadata() {
   KeyMetadata* meta = State().metadata.get();
   if (meta == nullptr) return;
-  Status s = meta->Refresh(Sweep::kOneBudget);
-  if (!s.ok()) {
-    LogWarning("key metadata for SHOW STATUS could not be listed: " + s.ToString() +
-               "; the rows show the previous listing until the background listing, started now, completes");
-    meta->RequestRefresh();
+  // A statement whose budget is spent (a rotation of every key that ran
+  // out) leaves the listing to the background thread at once.
+  const auto deadline = OperationDeadline::Current();
+  const bool spent = deadline.has_value() && *deadline <= OperationDeadline::Clock::now();
+  Status s = spent ? DeadlineExceeded("no budget left") : meta->Refresh(Sweep::kOneBudget);
+  if (s.ok()) return;
+  meta->RequestRefresh();
+  if (s.code() == Code::kDeadlineExceeded) {
+    // Not a locker problem: the listing (one request per key and version)
+    // did not fit in what was left of the statement's budget.
+    LogNote("key metadata for SHOW STATUS is being listed by the background thread (the statement's "
+            "timeouts.total_ms was used up); the rows update when it completes");
+    return;
   }
+  LogWarning("key metadata for SHOW STATUS could not be listed: " + s.ToString() +
+             "; the rows show the previous listing until the background listing, started now, completes");
 }
 
 // "1, 2, 3, 4, 5, ... (40 keys)": enough to recognise the set without
@@ -120,16 +130,24 @@ int RotateAllKeys(Backend* b) {
     return 1;
   }
   const size_t all = r.rotated.size() + r.not_rotated.size();
-  const std::string why =
-      r.status.code() == Code::kDeadlineExceeded
-          ? "timeouts.total_ms (" + std::to_string(b->config().http.total_timeout.count()) + " ms) ran out"
-          : "key " + r.not_rotated.front() + " could not be rotated";
+  const bool out_of_time = r.status.code() == Code::kDeadlineExceeded;
+  // The key the sweep stopped at may still get its version: the locker can
+  // complete a create-only write after the plugin stopped waiting for it.
+  const std::string& stopped_at = r.not_rotated.front();
+  const std::vector<std::string> untouched(r.not_rotated.begin() + 1, r.not_rotated.end());
   ClientError("rotated " + std::to_string(r.rotated.size()) + " of " + std::to_string(all) + " keys" +
               (r.rotated.empty() ? "" : " (" + Names(r.rotated, [](const auto& p) { return p.first; }) + ")") +
-              " before " + why + "; not rotated (none is half-written): " +
-              Names(r.not_rotated, [](const std::string& n) { return n; }) +
-              ". Run SET GLOBAL keyring_locker_rotate_key_id = -1 again (every key gets one more version), "
-              "or rotate those keys one by one, or raise timeouts.total_ms. Cause: " + r.status.ToString());
+              (out_of_time ? " before timeouts.total_ms (" + std::to_string(b->config().http.total_timeout.count()) +
+                                 " ms) ran out"
+                           : "") +
+              "; key " + stopped_at + " may or may not have its next version (SHOW STATUS LIKE 'keyring_locker_key_" +
+              stopped_at + "\\_%' tells)" +
+              (untouched.empty() ? "" : "; not rotated: " + Names(untouched, [](const std::string& n) { return n; })) +
+              ". Nothing is half-written. " +
+              (out_of_time ? "Run SET GLOBAL keyring_locker_rotate_key_id = -1 again (every key gets one more "
+                             "version), or rotate keys one by one, or raise timeouts.total_ms"
+                           : "Fix the cause, then run it again") +
+              ". Cause: " + r.status.ToString());
   RefreshMetadata();  // the keys that were rotated
   return 1;
 }
