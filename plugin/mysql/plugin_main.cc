@@ -11,6 +11,7 @@
 #include <shared_mutex>
 
 #include "common/crash_point.h"
+#include "keyring_backend/http/operation_deadline.h"
 #include "plugin/mysql/plugin_state.h"
 
 #define KLK_EXPORT __attribute__((visibility("default")))
@@ -188,7 +189,10 @@ int PluginInit(void* handle) {
     for (const auto& w : config->warnings) Log(abi::kLogWarning, w);
     Log(abi::kLogInformation, "starting with " + DescribeConfig(*config));
     // A locker that is briefly down must not keep mysqld from starting: the
-    // backend keeps retrying and keys are served as soon as it answers.
+    // backend keeps retrying and keys are served as soon as it answers. The
+    // whole open (login, mount checks, the scope's versions) shares one
+    // timeouts.total_ms: a slow locker delays the start by one budget at most.
+    OperationDeadline startup(config->http.total_timeout);
     auto backend = Backend::Open(*config, /*require_locker=*/false);
     if (!backend.ok()) {
       LogFailure("opening the locker", backend.status());

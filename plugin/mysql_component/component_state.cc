@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "keyring_backend/http/operation_deadline.h"
+
 namespace keyring_locker::mysql_component {
 namespace {
 
@@ -87,6 +89,10 @@ Status Load(const char* component_path, const char* instance_path) {
   // served once it answers); a reload must prove the new locker works
   // before it replaces one that does.
   const bool reload = g_current != nullptr;
+  // One timeouts.total_ms for the whole open (login, mount checks, the
+  // scope's versions): a slow locker delays the start or the reload by one
+  // budget at most. At start a cut open is not fatal (see above).
+  OperationDeadline budget(read.first.http.total_timeout);
   auto backend = Backend::Open(read.first, /*require_locker=*/reload);
   if (!backend.ok()) return backend.status().Annotate("loading " + read.second);
   auto instance = std::make_shared<Instance>();

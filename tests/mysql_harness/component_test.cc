@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cstring>
+#include <chrono>
 #include <fstream>
 #include <set>
 
@@ -269,4 +270,39 @@ TEST_F(ComponentTest, KeyringAesMatchesOpensslCommandLine) {
 }
 
 }  // namespace
+// keyring_load->load runs while mysqld starts: with every reply taking 480
+// ms (each request alone in time) the open's steps share one
+// timeouts.total_ms instead of taking one each; the component loads anyway
+// and serves keys once the locker is fast again.
+TEST_F(ComponentTest, LoadTakesOneBudgetAtMostWhileTheLockerCrawls) {
+  const std::string slow = R"({"timeouts": {"connect_ms": 500, "total_ms": 1000}})";
+  {
+    auto seeded = LoadComponent("component/limits");
+    ASSERT_NE(seeded, nullptr);
+    auto* gen = seeded->Acquire<s_keyring_generator>("keyring_generator");
+    for (const char* id : {"a", "b", "c"}) ASSERT_EQ(gen->generate(id, "u", "AES", 32), 0) << id;
+    std::string error;
+    ASSERT_TRUE(seeded->Unload(&error)) << error;
+  }
+  WriteCnf(plugin_dir_, "{\"read_local_config\": true}");
+  WriteCnf(data_dir_, ConfigJson("component/limits", slow));
+  std::string error;
+  auto host = ComponentHost::Load(ComponentPath(), &error);
+  ASSERT_NE(host, nullptr) << error;
+  auto* load = host->Acquire<s_keyring_load>("keyring_load");
+  locker_->InjectFault({{"action", "delay"}, {"delay_ms", 480}});
+  const auto start = std::chrono::steady_clock::now();
+  const int loaded = load->load(plugin_dir_.c_str(), data_dir_.c_str());
+  const auto took = std::chrono::steady_clock::now() - start;
+  locker_->ClearFaults();
+  EXPECT_EQ(loaded, 0);
+  // One budget per step took about 3.4 s; 600 ms of slack for ASan builds.
+  EXPECT_LE(took, std::chrono::milliseconds(1600)) << "load took one budget per step";
+  std::vector<uint8_t> key;
+  std::string type;
+  ASSERT_TRUE(Read(*host, "a", "u", &key, &type));
+  EXPECT_EQ(key.size(), 32u);
+  EXPECT_TRUE(host->Unload(&error)) << error;
+}
+
 }  // namespace mysqlh

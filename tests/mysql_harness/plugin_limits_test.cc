@@ -74,5 +74,31 @@ TEST_F(PluginLimits, EveryKeyringCallReturnsWithinTotalWhileTheLockerHangsOrCraw
   StopPlugin(host);
 }
 
+// mysqld's start waits for the plugin's init: with every reply taking 480 ms
+// (each request alone in time), the open's steps (token lookup, mount checks,
+// Transit key check, listing the scope) share one budget instead of taking
+// one each. The plugin starts anyway (a slow locker must not keep mysqld
+// down) and works once the locker is fast again.
+TEST_F(PluginLimits, InitTakesOneBudgetAtMostWhileTheLockerCrawls) {
+  {
+    auto seeded = Start("mysql/limits-init");  // a scope with keys, so the open has versions to read
+    ASSERT_NE(seeded, nullptr);
+    for (const char* id : {"a", "b", "c"}) ASSERT_FALSE(seeded->Generate(id, "AES", 32)) << id;
+    StopPlugin(seeded);
+  }
+  locker_->InjectFault({{"action", "delay"}, {"delay_ms", 480}});
+  std::unique_ptr<PluginHost> host;
+  const long took = Millis([&] { host = Start("mysql/limits-init"); });
+  locker_->ClearFaults();
+  ASSERT_NE(host, nullptr);
+  // Loading the .so and reading the config count too (ASan builds: slow):
+  // 600 ms of slack. One budget per step took 3.4 s.
+  EXPECT_LE(took, (kTotal + 600ms).count()) << "init took one budget per step";
+  EXPECT_FALSE(host->Fetch("a").error);
+  EXPECT_TRUE(host->Fetch("a").found);
+  EXPECT_FALSE(host->Generate("after-slow-start", "AES", 32));
+  StopPlugin(host);
+}
+
 }  // namespace
 }  // namespace mysqlh
