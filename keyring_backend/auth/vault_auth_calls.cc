@@ -52,15 +52,20 @@ class ParsedReply {
  public:
   explicit ParsedReply(const std::string& body) : j_(json::parse(body, nullptr, /*allow_exceptions=*/false)) {}
   ~ParsedReply() {
-    std::vector<json*> todo{&j_};
-    while (!todo.empty()) {
-      json* v = todo.back();
-      todo.pop_back();
-      if (v->is_string()) {
-        Wipe(&v->get_ref<std::string&>());
-      } else if (v->is_structured()) {
-        for (json& child : *v) todo.push_back(&child);
+    try {
+      std::vector<json*> todo{&j_};
+      while (!todo.empty()) {
+        json* v = todo.back();
+        todo.pop_back();
+        if (v->is_string()) {
+          Wipe(&v->get_ref<std::string&>());
+        } else if (v->is_structured()) {
+          for (json& child : *v) todo.push_back(&child);
+        }
       }
+    } catch (...) {
+      // Out of memory for the walk: a destructor must not throw (inside the
+      // server that would terminate it); the tree is freed unwiped.
     }
   }
   ParsedReply(const ParsedReply&) = delete;
