@@ -3,6 +3,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "keyring_backend/http/operation_deadline.h"
+
 namespace keyring_locker::mariadb {
 
 KeyGate::KeyGate(KeyService* keys, KeyGateOptions options, Logger log_error)
@@ -31,6 +33,9 @@ unsigned KeyGate::SlowLatest(unsigned key_id, unsigned wanted) {
     if (now < slot.retry_at) return ready != 0 ? ready : kKeyVersionInvalid;
   }
 
+  // One budget for the whole answer: reading or creating the latest
+  // version and fetching its bytes are two KeyService calls.
+  OperationDeadline call(keys_->call_budget());
   Status failure;
   unsigned got = 0;
   if (wanted == 0) {

@@ -205,6 +205,21 @@ TEST_F(LimitsTimeouts, MariaDbKeyGateAnswersWithinTotalWhileTheLockerHangs) {
     EXPECT_EQ(got[t], mariadb::kKeyVersionInvalid);
   }
 }
+
+// The latest-version answer for a key this server has not read yet is two
+// KeyService calls (its versions, then its bytes); they share one budget.
+// With every reply taking 450 ms they took about 1.35 s; now 1 s.
+TEST_F(LimitsTimeouts, MariaDbKeyGateLatestOfAnUnreadKeyTakesOneBudget) {
+  auto fresh = FreshKeys();  // nothing cached, nothing read
+  ASSERT_TRUE(fresh->LatestVersionFromLocker("another").ok());  // connected, so only key 1's requests remain
+  mariadb::KeyGate gate(fresh.get(), mariadb::KeyGateOptions{}, [](const std::string&) {});
+  locker_->InjectFault({{"action", "delay"}, {"delay_ms", 450}});
+  const auto start = Clock::now();
+  (void)gate.LatestVersion(1);
+  const auto took = Since(start);
+  locker_->ClearFaults();
+  EXPECT_LE(took.count(), (kTotal + 250ms).count()) << "one budget per KeyService call";
+}
 #endif
 
 }  // namespace
