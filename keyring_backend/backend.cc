@@ -1,6 +1,7 @@
 #include "keyring_backend/backend.h"
 
 #include "keyring_backend/http/curl_resources.h"
+#include "keyring_backend/http/operation_deadline.h"
 
 namespace keyring_locker {
 
@@ -33,11 +34,28 @@ StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool requ
   // server thread puts the whole start under one budget (OperationDeadline).
   Status s = b->auth_->Login();
   if (s.ok()) s = b->locker_->Connect();
-  if (s.ok() && read_versions) s = b->keys_->RefreshVersions(Sweep::kPerRequest);
+  bool versions_cut = false;
+  if (s.ok() && read_versions) {
+    s = b->keys_->RefreshVersions(Sweep::kPerRequest);
+    // Under the caller's one budget (a server start, a component reload) a
+    // read of a large scope may not fit although the locker answers: login
+    // and mount checks passed, so it is not fatal; the background refresh
+    // reads the rest at once.
+    if (s.code() == Code::kDeadlineExceeded && OperationDeadline::Current().has_value()) {
+      b->warnings_.push_back("the latest versions of this scope's keys were not all read within timeouts.total_ms=" +
+                             std::to_string(config.http.total_timeout.count()) +
+                             " ms; the background refresh reads them now, and a key not read yet is asked for "
+                             "on first use. Nothing to fix unless key requests time out too. Cause: " +
+                             s.ToString());
+      versions_cut = true;
+      s = Status::Ok();
+    }
+  }
   const bool transient = s.code() == Code::kUnavailable || s.code() == Code::kDeadlineExceeded;
   if (!s.ok() && (require_locker || !transient)) return s;
   b->auth_->StartRenewal();
   b->keys_->StartBackgroundRefresh();
+  if (versions_cut) b->keys_->RefreshSoon();
   return b;
 }
 

@@ -200,7 +200,7 @@ int PluginInit(void* handle) {
     }
     for (const auto& w : (*backend)->warnings()) Log(abi::kLogWarning, w);
     const std::string last_error = (*backend)->status().keys.last_error;
-    if (!last_error.empty()) Log(abi::kLogWarning, "the locker is not answering yet: " + last_error);
+    if (!last_error.empty()) Log(abi::kLogWarning, "not everything was read from the locker at start (keys are served once it answers): " + last_error);
     auto state = std::make_unique<PluginState>();
     state->backend = std::move(backend).value();
     state->ops = std::make_unique<KeyringOps>(state->backend->keys());

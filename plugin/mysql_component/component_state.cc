@@ -101,7 +101,7 @@ Status Load(const char* component_path, const char* instance_path) {
   instance->ops = std::make_unique<mysql::KeyringOps>(instance->backend->keys());
   instance->config_file = read.second;
   const std::string last_error = instance->backend->status().keys.last_error;
-  if (!last_error.empty()) Log("Warning", "the locker is not answering yet: " + last_error);
+  if (!last_error.empty()) Log("Warning", "not everything was read from the locker at start (keys are served once it answers): " + last_error);
   Log("Note", std::string(reload ? "reloaded " : "loaded ") + read.second + ": " + instance->backend->status().locker);
   g_current = std::move(instance);
   return Status::Ok();

@@ -305,4 +305,37 @@ TEST_F(ComponentTest, LoadTakesOneBudgetAtMostWhileTheLockerCrawls) {
   EXPECT_TRUE(host->Unload(&error)) << error;
 }
 
+// A reload must prove the new locker works (login, mount checks), but a
+// scope too large to read within one budget is not a broken locker: with
+// every reply taking 150 ms and a 1 s budget, login and mount checks fit and
+// reading the versions of four keys does not. The reload succeeds (warning
+// logged, the background refresh reads the rest) and serves the keys.
+TEST_F(ComponentTest, ReloadSucceedsWhenOnlyTheVersionReadOfALargeScopeIsCut) {
+  const std::string slow = R"({"timeouts": {"connect_ms": 500, "total_ms": 1000}})";
+  WriteCnf(plugin_dir_, "{\"read_local_config\": true}");
+  WriteCnf(data_dir_, ConfigJson("component/reload-cut", slow));
+  std::string error;
+  auto host = ComponentHost::Load(ComponentPath(), &error);
+  ASSERT_NE(host, nullptr) << error;
+  auto* load = host->Acquire<s_keyring_load>("keyring_load");
+  ASSERT_EQ(load->load(plugin_dir_.c_str(), data_dir_.c_str()), 0);
+  auto* gen = host->Acquire<s_keyring_generator>("keyring_generator");
+  for (const char* id : {"a", "b", "c", "d"}) ASSERT_EQ(gen->generate(id, "u", "AES", 32), 0) << id;
+
+  locker_->InjectFault({{"action", "delay"}, {"delay_ms", 150}});
+  const auto start = std::chrono::steady_clock::now();
+  const int reloaded = load->load(plugin_dir_.c_str(), data_dir_.c_str());
+  const auto took = std::chrono::steady_clock::now() - start;
+  locker_->ClearFaults();
+  EXPECT_EQ(reloaded, 0) << "a reload refused because the scope's versions did not fit one budget";
+  EXPECT_LE(took, std::chrono::milliseconds(1600));
+  std::vector<uint8_t> key;
+  std::string type;
+  for (const char* id : {"a", "d"}) {
+    ASSERT_TRUE(Read(*host, id, "u", &key, &type)) << id;
+    EXPECT_EQ(key.size(), 32u) << id;
+  }
+  EXPECT_TRUE(host->Unload(&error)) << error;
+}
+
 }  // namespace mysqlh
