@@ -156,6 +156,11 @@ class KeyService {
   // OperationDeadline(call_budget()) around them: nested budgets keep the
   // earliest deadline, so together they end within one budget.
   std::chrono::milliseconds call_budget() const { return call_budget_; }
+  // The budget a sweep opens: call_budget() for kOneBudget, none (each
+  // request bounded on its own) for kPerRequest.
+  std::chrono::milliseconds SweepBudget(Sweep how) const {
+    return how == Sweep::kOneBudget ? call_budget_ : std::chrono::milliseconds(0);
+  }
 
   void StartBackgroundRefresh();
   void StopBackgroundRefresh();
@@ -172,9 +177,6 @@ class KeyService {
 
  private:
   std::string KeysRoot() const;  // "<prefix>/<scope>/keys"
-  std::chrono::milliseconds SweepBudget(Sweep how) const {
-    return how == Sweep::kOneBudget ? call_budget_ : std::chrono::milliseconds(0);
-  }
   StatusOr<KeyHandle> Load(const std::string& name, uint32_t version);
   StatusOr<uint32_t> RotateImpl(const std::string& name, size_t length, const std::string& type, bool must_exist);
   void Audit(const char* op, const std::string& name, int64_t version, const Status& result,

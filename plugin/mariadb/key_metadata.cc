@@ -47,7 +47,7 @@ KeyMetadata::~KeyMetadata() {
 Status KeyMetadata::Refresh(Sweep how) {
   // Opened before queueing: a background listing of a large scope may hold
   // the lock far longer than a server thread may wait.
-  OperationDeadline budget(how == Sweep::kOneBudget ? keys_->call_budget() : std::chrono::milliseconds(0));
+  OperationDeadline budget(keys_->SweepBudget(how));
   std::unique_lock<std::timed_mutex> one_at_a_time = LockWithinDeadline(refresh_mu_);
   if (!one_at_a_time.owns_lock()) {
     return DeadlineExceeded("another listing of the key metadata was still running when this call's "
