@@ -53,14 +53,14 @@ class ParsedReply {
   explicit ParsedReply(const std::string& body) : j_(json::parse(body, nullptr, /*allow_exceptions=*/false)) {}
   ~ParsedReply() {
     try {
-      std::vector<json*> todo{&j_};
-      while (!todo.empty()) {
-        json* v = todo.back();
-        todo.pop_back();
+      std::vector<json*> pending{&j_};
+      while (!pending.empty()) {
+        json* v = pending.back();
+        pending.pop_back();
         if (v->is_string()) {
           Wipe(&v->get_ref<std::string&>());
         } else if (v->is_structured()) {
-          for (json& child : *v) todo.push_back(&child);
+          for (json& child : *v) pending.push_back(&child);
         }
       }
     } catch (...) {
