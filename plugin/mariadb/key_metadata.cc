@@ -79,6 +79,14 @@ Status KeyMetadata::Refresh(Sweep how) {
   return result;
 }
 
+Status KeyMetadata::RefreshOrHandOver() {
+  const auto deadline = OperationDeadline::Current();
+  const bool spent = deadline.has_value() && *deadline <= OperationDeadline::Clock::now();
+  Status s = spent ? DeadlineExceeded("the caller's budget was used up before the listing") : Refresh(Sweep::kOneBudget);
+  if (!s.ok()) RequestRefresh();
+  return s;
+}
+
 void KeyMetadata::RequestRefresh() {
   {
     std::lock_guard<std::mutex> lock(mu_);

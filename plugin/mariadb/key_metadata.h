@@ -59,6 +59,13 @@ class KeyMetadata {
   Status Refresh(Sweep how = Sweep::kOneBudget);
   // Asks the background thread for a refresh; never blocks on the locker.
   void RequestRefresh();
+  // For a server thread after a change (start, SET GLOBAL): Refresh within
+  // what is left of the caller's budget, with no I/O and the snapshot left
+  // as it is when nothing is left; whenever it does not succeed the
+  // background thread is asked to list instead. DEADLINE_EXCEEDED means the
+  // budget did not cover the listing (expected for a large scope); callers
+  // only decide what to log.
+  Status RefreshOrHandOver();
   std::shared_ptr<const KeyMetadataSnapshot> Current() const;
 
  private:

@@ -154,14 +154,11 @@ int InitEncryption(void*) {
       // 1+N+V requests in what is left of the budget; when they do not fit
       // (a large scope, or the version read was already cut) the background
       // thread lists them: expected, so no warning.
-      Status listed = versions_cut ? DeadlineExceeded("no budget left") : st.metadata->Refresh(Sweep::kOneBudget);
-      if (listed.code() == Code::kDeadlineExceeded) {
-        st.metadata->RequestRefresh();
-      } else if (!listed.ok()) {
+      Status listed = st.metadata->RefreshOrHandOver();
+      if (!listed.ok() && listed.code() != Code::kDeadlineExceeded) {
         LogWarning("key metadata for SHOW STATUS LIKE 'keyring_locker_key\\_%' could not be listed: " +
                    listed.ToString() + "; keys are served normally and the background thread lists them "
                    "now and every keyring_locker_version_refresh_s seconds");
-        st.metadata->RequestRefresh();
       }
     }
     LogNote("ready: " + st.backend->locker().Describe() +

@@ -85,13 +85,8 @@ Backend* LiveBackend() {
 void RefreshMetadata() {
   KeyMetadata* meta = State().metadata.get();
   if (meta == nullptr) return;
-  // A statement whose budget is spent (a rotation of every key that ran
-  // out) leaves the listing to the background thread at once.
-  const auto deadline = OperationDeadline::Current();
-  const bool spent = deadline.has_value() && *deadline <= OperationDeadline::Clock::now();
-  Status s = spent ? DeadlineExceeded("no budget left") : meta->Refresh(Sweep::kOneBudget);
+  Status s = meta->RefreshOrHandOver();
   if (s.ok()) return;
-  meta->RequestRefresh();
   if (s.code() == Code::kDeadlineExceeded) {
     // Not a locker problem: the listing (one request per key and version)
     // did not fit in what was left of the statement's budget.

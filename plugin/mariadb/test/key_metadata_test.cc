@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "crypto/crypto.h"
+#include "keyring_backend/http/operation_deadline.h"
 #include "plugin/mariadb/key_gate.h"
 #include "tests/support/fake_locker.h"
 
@@ -129,6 +130,28 @@ TEST_F(KeyMetadataTest, RequestRefreshIsServedByTheBackgroundThread) {
   meta.RequestRefresh();
   for (int i = 0; i < 1000 && meta.Current()->rows.empty(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(AsMap(meta.Current()->rows)["1_latest"], "1");
+}
+
+// After a statement that used up its budget the listing is left to the
+// background thread (MTR fault_sweeps waits for its rows): no I/O here, so
+// no error lands in the rows even with the locker down.
+TEST_F(KeyMetadataTest, RefreshOrHandOverWithNoBudgetLeftDoesNoIo) {
+  ASSERT_TRUE(svc_->EnsureKey("1").ok());
+  KeyMetadata meta(svc_.get(), "fake", std::chrono::seconds(0));  // no thread: nothing else lists
+  locker_.down = true;  // a listing on this thread would fail and record the error
+  {
+    OperationDeadline spent(std::chrono::milliseconds(1));
+    (void)OperationDeadline::Current();  // starts its clock
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_EQ(meta.RefreshOrHandOver().code(), Code::kDeadlineExceeded);
+  }
+  EXPECT_TRUE(meta.Current()->last_error.empty());
+  EXPECT_TRUE(meta.Current()->rows.empty());
+  EXPECT_FALSE(meta.RefreshOrHandOver().ok());  // with budget left it lists here, and fails
+  EXPECT_FALSE(meta.Current()->last_error.empty());
+  locker_.down = false;
+  EXPECT_TRUE(meta.RefreshOrHandOver().ok());
   EXPECT_EQ(AsMap(meta.Current()->rows)["1_latest"], "1");
 }
 
