@@ -62,16 +62,33 @@ class ComponentTest : public HarnessTest {
     std::ofstream(path) << text;
     chmod(path.c_str(), 0600);
   }
-  std::unique_ptr<ComponentHost> LoadComponent(const std::string& scope) {
+  // The component in memory with its configuration written, keyring_load
+  // not yet called.
+  std::unique_ptr<ComponentHost> LoadUninitialized(const std::string& scope, const std::string& extra = "{}") {
     WriteCnf(plugin_dir_, "{\"read_local_config\": true}");
-    WriteCnf(data_dir_, ConfigJson(scope));
+    WriteCnf(data_dir_, ConfigJson(scope, extra));
     std::string error;
     auto host = ComponentHost::Load(ComponentPath(), &error);
     EXPECT_NE(host, nullptr) << error;
+    return host;
+  }
+  std::unique_ptr<ComponentHost> LoadComponent(const std::string& scope, const std::string& extra = "{}") {
+    auto host = LoadUninitialized(scope, extra);
     if (host == nullptr) return nullptr;
     auto* load = host->Acquire<s_keyring_load>("keyring_load");
     EXPECT_EQ(load->load(plugin_dir_.c_str(), data_dir_.c_str()), 0);
     return host;
+  }
+  // keyring_load->load (a first load or a reload) while every locker reply
+  // takes `delay_ms`: its result and how long it took.
+  std::pair<int, std::chrono::milliseconds> LoadWhileTheLockerCrawls(ComponentHost& host, int delay_ms) {
+    auto* load = host.Acquire<s_keyring_load>("keyring_load");
+    locker_->InjectFault({{"action", "delay"}, {"delay_ms", delay_ms}});
+    const auto start = std::chrono::steady_clock::now();
+    const int rc = load->load(plugin_dir_.c_str(), data_dir_.c_str());
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    locker_->ClearFaults();
+    return {rc, took};
   }
   // The server's read: init, fetch_length, fetch into buffers of that size.
   static bool Read(ComponentHost& host, const char* id, const char* auth, std::vector<uint8_t>* key, std::string* type) {
@@ -284,17 +301,9 @@ TEST_F(ComponentTest, LoadTakesOneBudgetAtMostWhileTheLockerCrawls) {
     std::string error;
     ASSERT_TRUE(seeded->Unload(&error)) << error;
   }
-  WriteCnf(plugin_dir_, "{\"read_local_config\": true}");
-  WriteCnf(data_dir_, ConfigJson("component/limits", slow));
-  std::string error;
-  auto host = ComponentHost::Load(ComponentPath(), &error);
-  ASSERT_NE(host, nullptr) << error;
-  auto* load = host->Acquire<s_keyring_load>("keyring_load");
-  locker_->InjectFault({{"action", "delay"}, {"delay_ms", 480}});
-  const auto start = std::chrono::steady_clock::now();
-  const int loaded = load->load(plugin_dir_.c_str(), data_dir_.c_str());
-  const auto took = std::chrono::steady_clock::now() - start;
-  locker_->ClearFaults();
+  auto host = LoadUninitialized("component/limits", slow);
+  ASSERT_NE(host, nullptr);
+  const auto [loaded, took] = LoadWhileTheLockerCrawls(*host, 480);
   EXPECT_EQ(loaded, 0);
   // One budget per step took about 3.4 s; 600 ms of slack for ASan builds.
   EXPECT_LE(took, std::chrono::milliseconds(1600)) << "load took one budget per step";
@@ -302,6 +311,7 @@ TEST_F(ComponentTest, LoadTakesOneBudgetAtMostWhileTheLockerCrawls) {
   std::string type;
   ASSERT_TRUE(Read(*host, "a", "u", &key, &type));
   EXPECT_EQ(key.size(), 32u);
+  std::string error;
   EXPECT_TRUE(host->Unload(&error)) << error;
 }
 
@@ -312,21 +322,12 @@ TEST_F(ComponentTest, LoadTakesOneBudgetAtMostWhileTheLockerCrawls) {
 // logged, the background refresh reads the rest) and serves the keys.
 TEST_F(ComponentTest, ReloadSucceedsWhenOnlyTheVersionReadOfALargeScopeIsCut) {
   const std::string slow = R"({"timeouts": {"connect_ms": 500, "total_ms": 1000}})";
-  WriteCnf(plugin_dir_, "{\"read_local_config\": true}");
-  WriteCnf(data_dir_, ConfigJson("component/reload-cut", slow));
-  std::string error;
-  auto host = ComponentHost::Load(ComponentPath(), &error);
-  ASSERT_NE(host, nullptr) << error;
-  auto* load = host->Acquire<s_keyring_load>("keyring_load");
-  ASSERT_EQ(load->load(plugin_dir_.c_str(), data_dir_.c_str()), 0);
+  auto host = LoadComponent("component/reload-cut", slow);
+  ASSERT_NE(host, nullptr);
   auto* gen = host->Acquire<s_keyring_generator>("keyring_generator");
   for (const char* id : {"a", "b", "c", "d"}) ASSERT_EQ(gen->generate(id, "u", "AES", 32), 0) << id;
 
-  locker_->InjectFault({{"action", "delay"}, {"delay_ms", 150}});
-  const auto start = std::chrono::steady_clock::now();
-  const int reloaded = load->load(plugin_dir_.c_str(), data_dir_.c_str());
-  const auto took = std::chrono::steady_clock::now() - start;
-  locker_->ClearFaults();
+  const auto [reloaded, took] = LoadWhileTheLockerCrawls(*host, 150);
   EXPECT_EQ(reloaded, 0) << "a reload refused because the scope's versions did not fit one budget";
   EXPECT_LE(took, std::chrono::milliseconds(1600));
   std::vector<uint8_t> key;
@@ -335,6 +336,7 @@ TEST_F(ComponentTest, ReloadSucceedsWhenOnlyTheVersionReadOfALargeScopeIsCut) {
     ASSERT_TRUE(Read(*host, id, "u", &key, &type)) << id;
     EXPECT_EQ(key.size(), 32u) << id;
   }
+  std::string error;
   EXPECT_TRUE(host->Unload(&error)) << error;
 }
 
