@@ -14,6 +14,7 @@ namespace {
 
 using nlohmann::json;
 using key_service_internal::kFormat;
+using key_service_internal::kUnboundFormat;
 using key_service_internal::NowRfc3339;
 using key_service_internal::ParseVersion;
 using key_service_internal::StringField;
@@ -78,6 +79,10 @@ std::string KeyService::DocumentPath(const std::string& name, uint32_t version) 
   return KeysRoot() + "/" + EncodeName(name) + "/" + std::to_string(version);
 }
 
+KeyBinding KeyService::Binding(const std::string& name, uint32_t version) const {
+  return KeyBinding{scope_.prefix + "/" + scope_.scope, name, version};
+}
+
 void KeyService::NoteError(const Status& s) {
   locker_errors_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(state_mu_);
@@ -118,25 +123,48 @@ StatusOr<KeyHandle> KeyService::Load(const std::string& name, uint32_t version) 
     Audit("fetch", name, version, s, started);
     return s;
   };
-  if (!d.is_object() || StringField(d, "format") != kFormat) return bad("format is not " + std::string(kFormat));
+  const std::string format = StringField(d, "format");
+  const bool bound = format == kFormat;
+  if (!d.is_object() || (!bound && format != kUnboundFormat)) {
+    return bad("format is not " + std::string(kFormat) + " (or " + kUnboundFormat + ")");
+  }
   if (!d.contains("name") || !d["name"].is_string() || d["name"].get<std::string>() != name) return bad("name differs");
   if (!d.contains("version") || !d["version"].is_number_unsigned() || d["version"].get<uint64_t>() != version)
     return bad("version differs");
   if (!d.contains("wrapped") || !d["wrapped"].is_string()) return bad("no wrapped key");
   if (!d.contains("length") || !d["length"].is_number_unsigned()) return bad("no length");
-  const size_t length = d["length"].get<size_t>();
-  auto bytes = locker_->Unwrap(d["wrapped"].get<std::string>(), "");
+  if (d.contains("type") && !d["type"].is_string()) return bad("type is not a string");
+  if (!bound && !scope_.read_unbound_documents) {
+    return bad("it is of format " + std::string(kUnboundFormat) +
+               " (written before key binding) and keys.unbound_documents is \"refuse\"; set it to \"read\" "
+               "while this version is still needed");
+  }
+  const uint64_t length = d["length"].get<uint64_t>();
+  const std::string type = StringField(d, "type", "AES");
+  // Refused before unwrapping: a key this server cannot use is never served
+  // (a wrong-length key aborts InnoDB at its next flush).
+  Status usable = scope_.rules.Check(type, static_cast<size_t>(length), "it");
+  if (!usable.ok()) return bad(usable.message());
+  auto unwrapped = locker_->Unwrap(d["wrapped"].get<std::string>(), "");
+  if (!unwrapped.ok()) {
+    NoteError(unwrapped.status());
+    Audit("fetch", name, version, unwrapped.status(), started);
+    return unwrapped.status().Annotate("unwrapping key " + name + " version " + std::to_string(version));
+  }
+  // A bound key must name exactly (scope, name, version): a document copied
+  // to this path, or replaced, by someone who can write KV but not wrap.
+  StatusOr<crypto::SecureBuffer> bytes = bound ? UnbindKey(Binding(name, version), *unwrapped) : std::move(unwrapped);
   if (!bytes.ok()) {
     NoteError(bytes.status());
-    Audit("fetch", name, version, bytes.status(), started);
-    return bytes.status().Annotate("unwrapping key " + name + " version " + std::to_string(version));
+    Audit("fetch", name, version, bytes.status(), started, "binding");
+    return bytes.status();
   }
   if (bytes->size() != length) return bad("unwrapped length " + std::to_string(bytes->size()) + " != " + std::to_string(length));
   auto material = std::make_shared<KeyMaterial>();
   material->bytes = std::move(bytes).value();
   if (d.contains("type") && !d["type"].is_string()) return bad("type is not a string");
-  material->type = StringField(d, "type", "AES");
-  Audit("fetch", name, version, Status::Ok(), started);
+  material->type = type;
+  Audit("fetch", name, version, Status::Ok(), started, bound ? "" : "unbound");
   return KeyHandle(std::move(material));
 }
 
@@ -173,14 +201,16 @@ Status KeyService::Create(const std::string& name, uint32_t version, const std::
   if (name.empty() || name.size() > 256 || name.find('\n') != std::string::npos) {
     return InvalidArgument("key name must be 1..256 characters without newlines");
   }
-  if (length == 0 || length > 16384) return InvalidArgument("key length must be 1..16384 bytes");
+  RETURN_IF_ERROR(scope_.rules.Check(type, length, "key " + name));
   if (bytes != nullptr && bytes->size() != length) return InvalidArgument("key length does not match the bytes given");
   locker_requests_.fetch_add(1, std::memory_order_relaxed);
 
   // The key: the server's own bytes, else a locker-generated data key where
-  // Transit can make one of this size, else local random wrapped by Transit.
+  // Transit can make one of this size, else local random. Either way it is
+  // then wrapped bound to (scope, name, version): Transit's data key
+  // ciphertext cannot carry the binding, so it is dropped.
   crypto::SecureBuffer key;
-  std::string wrapped, origin;
+  std::string origin;
   if (bytes != nullptr) {
     key = bytes->Clone();
     origin = "server";
@@ -192,7 +222,6 @@ Status KeyService::Create(const std::string& name, uint32_t version, const std::
       return dk.status();
     }
     key = std::move(dk->plaintext);
-    wrapped = std::move(dk->ciphertext);
     origin = "locker";
   } else {
     auto r = crypto::RandomKey(length);
@@ -200,15 +229,14 @@ Status KeyService::Create(const std::string& name, uint32_t version, const std::
     key = std::move(r).value();
     origin = "local-random";
   }
-  if (wrapped.empty()) {
-    auto w = locker_->Wrap(key, "");
-    if (!w.ok()) {
-      NoteError(w.status());
-      Audit("create", name, version, w.status(), started);
-      return w.status();
-    }
-    wrapped = std::move(w).value();
+  ASSIGN_OR_RETURN(crypto::SecureBuffer bound, BindKey(Binding(name, version), key));
+  auto w = locker_->Wrap(bound, "");
+  if (!w.ok()) {
+    NoteError(w.status());
+    Audit("create", name, version, w.status(), started);
+    return w.status();
   }
+  const std::string wrapped = std::move(w).value();
   json doc = {{"format", kFormat}, {"name", name},     {"version", version}, {"type", type},
               {"length", length},  {"wrapped", wrapped}, {"created", NowRfc3339()},
               {"creator", actor_}, {"origin", origin}};

@@ -23,6 +23,7 @@
 #include "keyring_backend/audit/audit_log.h"
 #include "keyring_backend/cache/key_cache.h"
 #include "keyring_backend/config/config.h"
+#include "keyring_backend/envelope/key_binding.h"
 #include "keyring_backend/http/operation_deadline.h"
 #include "keyring_backend/locker.h"
 
@@ -177,6 +178,7 @@ class KeyService {
 
  private:
   std::string KeysRoot() const;  // "<prefix>/<scope>/keys"
+  KeyBinding Binding(const std::string& name, uint32_t version) const;
   StatusOr<KeyHandle> Load(const std::string& name, uint32_t version);
   StatusOr<uint32_t> RotateImpl(const std::string& name, size_t length, const std::string& type, bool must_exist);
   void Audit(const char* op, const std::string& name, int64_t version, const Status& result,

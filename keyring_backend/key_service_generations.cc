@@ -73,6 +73,7 @@ StatusOr<KeyHandle> KeyService::GetLive(const std::string& name) {
 Status KeyService::CreateGeneration(const std::string& name, const std::string& type, size_t length,
                                     const crypto::SecureBuffer* bytes) {
   OperationDeadline budget(call_budget_);
+  RETURN_IF_ERROR(scope_.rules.Check(type, length, "key " + name));  // before any request
   // Always ask the locker: a store must never be decided on a stale memo.
   ASSIGN_OR_RETURN(Generation g, CurrentGeneration(name, true));
   if (g.version > 0 && !g.deleted) {

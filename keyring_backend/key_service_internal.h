@@ -10,7 +10,11 @@
 
 namespace keyring_locker::key_service_internal {
 
-constexpr const char* kFormat = "keyring_locker/1";
+// keyring_locker/2: the wrapped plaintext names its key (envelope/key_binding.h).
+// keyring_locker/1: written before that; read while keys.unbound_documents
+// is "read" (the default), never written any more.
+constexpr const char* kFormat = "keyring_locker/2";
+constexpr const char* kUnboundFormat = "keyring_locker/1";
 constexpr const char* kDeletedFormat = "keyring_locker/deleted/1";
 constexpr const char* kDeletedSuffix = ".deleted";
 

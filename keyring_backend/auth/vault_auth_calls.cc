@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "keyring_backend/auth/secret_source.h"
+#include "keyring_backend/json/strict_json.h"
 
 namespace keyring_locker::auth {
 namespace {
@@ -47,27 +48,15 @@ Status HttpError(long status, const json& body, const std::string& what, const s
 
 // A reply parsed once, whose strings are wiped before the tree frees them:
 // login, renew and lookup replies carry the token (auth.client_token,
-// data.id). Iterative, so a deeply nested reply cannot exhaust the stack.
+// data.id). A key given twice makes the reply unusable (CheckObject).
 class ParsedReply {
  public:
-  explicit ParsedReply(const std::string& body) : j_(json::parse(body, nullptr, /*allow_exceptions=*/false)) {}
-  ~ParsedReply() {
-    try {
-      std::vector<json*> pending{&j_};
-      while (!pending.empty()) {
-        json* v = pending.back();
-        pending.pop_back();
-        if (v->is_string()) {
-          Wipe(&v->get_ref<std::string&>());
-        } else if (v->is_structured()) {
-          for (json& child : *v) pending.push_back(&child);
-        }
-      }
-    } catch (...) {
-      // Out of memory for the walk: a destructor must not throw (inside the
-      // server that would terminate it); the tree is freed unwiped.
-    }
+  explicit ParsedReply(const std::string& body) {
+    StrictJson parsed = ParseStrictJson(body);
+    j_ = std::move(parsed.value);
+    duplicate_ = std::move(parsed.duplicate);
   }
+  ~ParsedReply() { WipeJsonStrings(&j_); }
   ParsedReply(const ParsedReply&) = delete;
   ParsedReply& operator=(const ParsedReply&) = delete;
   const json& get() const { return j_; }
@@ -76,11 +65,16 @@ class ParsedReply {
     if (j_.is_discarded() || !j_.is_object())
       return DataLoss(what + " returned a body that is not a JSON object; is locker.urls pointing "
                       "at a Vault/OpenBao server?");
+    if (!duplicate_.empty())
+      return DataLoss(what + " returned a reply holding the field \"" + duplicate_.substr(0, 100) +
+                      "\" twice; Vault never does that, so something between keyring_locker and the locker "
+                      "altered it: check locker.urls, TLS interception and the locker's host");
     return Status::Ok();
   }
 
  private:
   json j_;
+  std::string duplicate_;
 };
 
 // auth{client_token, lease_duration, renewable} of login and renew answers.

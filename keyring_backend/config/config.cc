@@ -120,7 +120,7 @@ const std::string kNameFix =
 
 Status ParseKeys(const GroupReader& root, Config* config) {
   GroupReader g = root.Group("keys");
-  RETURN_IF_ERROR(g.Expect({"prefix", "scope"}));
+  RETURN_IF_ERROR(g.Expect({"prefix", "scope", "unbound_documents"}));
   RETURN_IF_ERROR(g.String("prefix", &config->keys.prefix));
   std::string problem = NameProblem(config->keys.prefix, true);
   if (!problem.empty()) return g.Error("prefix", problem, kNameFix + " \"keyring_locker\"");
@@ -132,6 +132,15 @@ Status ParseKeys(const GroupReader& root, Config* config) {
   RETURN_IF_ERROR(g.String("scope", &config->keys.scope));
   problem = NameProblem(config->keys.scope, true);
   if (!problem.empty()) return g.Error("scope", problem, kNameFix + " \"prod/db1\"");
+  if (g.Has("unbound_documents")) {
+    std::string unbound;
+    RETURN_IF_ERROR(g.String("unbound_documents", &unbound));
+    if (unbound != "read" && unbound != "refuse") {
+      return g.Error("unbound_documents", "must be \"read\" or \"refuse\", got " + Shown(unbound),
+                     "use \"refuse\" once no key version from before key binding is needed (docs/security.md)");
+    }
+    config->keys.read_unbound_documents = unbound == "read";
+  }
   return Status::Ok();
 }
 

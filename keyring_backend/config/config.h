@@ -11,6 +11,7 @@
 #include "common/status.h"
 #include "keyring_backend/auth/authenticator.h"
 #include "keyring_backend/http/http_client.h"
+#include "keyring_backend/key_rules.h"
 
 namespace keyring_locker {
 
@@ -26,6 +27,15 @@ struct KeyScopeOptions {
   // scope share keys (replicas, backup hosts), different scopes never collide.
   std::string prefix = "keyring_locker";
   std::string scope;  // required: e.g. "prod/db1"; [A-Za-z0-9_.-/], no "..", no leading '/'
+  // keys.unbound_documents: documents written before key binding (format
+  // keyring_locker/1) carry a wrapped key that does not name its key, so a
+  // copy of one under another key's path cannot be told from the original.
+  // "read" (default: installations from before binding keep working) or
+  // "refuse" (once every such version is retired; docs/security.md).
+  bool read_unbound_documents = true;
+  // Set by the adapter, not the config file: the key types and lengths its
+  // server can use; any other key is refused, never served.
+  KeyRules rules;
 };
 
 struct CacheOptions {

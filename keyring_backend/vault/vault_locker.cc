@@ -6,6 +6,7 @@
 
 #include "crypto/crypto.h"
 #include "keyring_backend/http/operation_deadline.h"
+#include "keyring_backend/json/strict_json.h"
 
 namespace keyring_locker {
 namespace {
@@ -141,12 +142,21 @@ StatusOr<VaultLocker::Reply> VaultLocker::Call(const std::string& method, const 
     reply.status = resp->status;
     reply.endpoint = resp->endpoint;
     if (!resp->body.empty()) {
-      reply.body = json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
+      StrictJson parsed = ParseStrictJson(resp->body);
       Wipe(resp->body);
-      if (reply.body.is_discarded()) {
+      if (parsed.value.is_discarded()) {
         return DataLoss("locker at " + reply.endpoint + " answered " + std::to_string(reply.status) + " to " +
                         method + " " + path + " with a body that is not JSON; is locker.urls pointing at Vault/OpenBao?");
       }
+      if (!parsed.duplicate.empty()) {
+        // Which of two "wrapped" or "plaintext" fields is real? Neither is used.
+        WipeJsonStrings(&parsed.value);
+        return DataLoss("locker at " + reply.endpoint + " answered " + method + " " + path +
+                        " with a reply holding the field \"" + parsed.duplicate.substr(0, 100) +
+                        "\" twice; Vault never does that, so something between keyring_locker and the locker "
+                        "altered it: check locker.urls, TLS interception and the locker's host");
+      }
+      reply.body = std::move(parsed.value);
     }
     return reply;
   }
@@ -298,6 +308,17 @@ StatusOr<json> VaultLocker::Fetch(const std::string& path) {
   if (kv_version_ == 2) {
     if (!data.contains("data") || !data["data"].is_object()) {
       return DataLoss("KV v2 reply for " + data_path + " has no data.data object; is locker.kv_version right?");
+    }
+    // Every document is written once (cas=0), so it is KV version 1. A later
+    // version is someone's overwrite: refused, never read as ours.
+    const json& meta = ObjectOr(data, "metadata");
+    auto v = meta.find("version");
+    if (v != meta.end() && !(v->is_number_unsigned() && v->get<uint64_t>() == 1)) {
+      return DataLoss("the document at " + options_.kv_mount + "/" + path + " was overwritten (KV version " +
+                      v->dump().substr(0, 24) + ", keyring_locker writes each document once as version 1): "
+                      "someone with write access to the KV mount replaced it. Nothing was served; the original is "
+                      "version 1 ('vault kv get -version=1'): save it, 'vault kv metadata delete' the path, write it "
+                      "back, and review who may write the mount");
     }
     return std::move(data["data"]);
   }

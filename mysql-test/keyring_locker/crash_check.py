@@ -4,7 +4,7 @@
   crash_check.py verify SCOPE FILE     check, and compare with the snapshot
 The check: every version listed is a complete document (format, name and
 version matching its path, wrapped key, length) whose wrapped key Transit
-unwraps to `length` bytes. verify also fails when a version recorded in the
+unwraps to `length` bytes (bound to its own name and version). verify also fails when a version recorded in the
 snapshot is gone or now unwraps to other bytes (overwritten). Prints one
 summary line; fingerprints (SHA-256 of the key) never leave the FILE.
 Uses KLK_LOCKER_URL, KLK_LOCKER_CA, KLK_ROOT_TOKEN_FILE (scripts/mtr.sh)."""
@@ -45,13 +45,21 @@ def versions(scope):
             if not isinstance(doc, dict):
                 problems.append(f"{where}: listed but has no document")
                 continue
-            if (doc.get("format") != "keyring_locker/1" or doc.get("name") != name
+            if (doc.get("format") not in ("keyring_locker/1", "keyring_locker/2") or doc.get("name") != name
                     or doc.get("version") != int(entry) or not isinstance(doc.get("wrapped"), str)
                     or not isinstance(doc.get("length"), int)):
                 problems.append(f"{where}: incomplete or mislabelled document")
                 continue
             answer = call("POST", f"transit/decrypt/{TRANSIT_KEY}", {"ciphertext": doc["wrapped"]})
             key = base64.b64decode(((answer or {}).get("data") or {}).get("plaintext", ""))
+            if doc["format"] == "keyring_locker/2":
+                # Bound: the plaintext names (scope, name, version) before the key.
+                identity = f"{PREFIX}/{scope}\n{name}\n{entry}".encode()
+                head = b"KLKB\x01" + len(identity).to_bytes(2, "big") + identity
+                if not key.startswith(head):
+                    problems.append(f"{where}: wrapped key is not bound to {name} version {entry}")
+                    continue
+                key = key[len(head):]
             if len(key) != doc["length"]:
                 problems.append(f"{where}: wrapped key does not unwrap to {doc['length']} bytes")
                 continue

@@ -16,10 +16,17 @@
 #   locker_ctl.sh approle ROLE_ID SECRET_ID_FILE
 #                              an AppRole (policy mtr-keys, fixed role_id) and
 #                              a fresh secret_id written to SECRET_ID_FILE
-#   locker_ctl.sh plant SCOPE NAME LENGTH TRANSIT_KEY
+#   locker_ctl.sh plant SCOPE NAME LENGTH TRANSIT_KEY [DOC_LENGTH [TYPE]]
 #                              write version 1 of key NAME: LENGTH bytes wrapped
-#                              by TRANSIT_KEY (created if missing) under a
-#                              document that announces 32 bytes
+#                              by TRANSIT_KEY (created if missing) under an
+#                              unbound (keyring_locker/1) document that
+#                              announces DOC_LENGTH (default 32) bytes of TYPE
+#                              (default AES); replaces what is there as KV
+#                              version 1, as an operator restoring it would
+#   locker_ctl.sh copy SCOPE FROM TO
+#                              copy version 1 of key FROM to key TO, renamed:
+#                              what someone with KV write access but no
+#                              Transit right can do
 #   locker_ctl.sh silent start INC | silent stop
 #                              a TCP port that accepts connections (the
 #                              kernel does) but never answers a byte; its URL
@@ -152,12 +159,26 @@ case "${1:-}" in
     ;;
   plant)
     scope=${2:?plant SCOPE NAME LENGTH TRANSIT_KEY} name=${3:?} length=${4:?} tkey=${5:?}
+    doc_length=${6:-32} type=${7:-AES}
     api POST "/v1/transit/keys/$tkey" '{"type":"aes256-gcm96"}'
     plain=$(head -c "$length" /dev/urandom | base64 -w0)
     wrapped=$(api_field POST "/v1/transit/encrypt/$tkey" "{\"plaintext\":\"$plain\"}" data.ciphertext)
+    # Deleting the metadata first makes the new document KV version 1 again
+    # (keyring_locker refuses a later KV version as an overwrite).
+    api DELETE "/v1/secret/metadata/keyring_locker/$scope/keys/$name/1" || true
     api POST "/v1/secret/data/keyring_locker/$scope/keys/$name/1" "{\"data\":{\"format\":\"keyring_locker/1\",
-      \"name\":\"$name\",\"version\":1,\"type\":\"AES\",\"length\":32,\"wrapped\":\"$wrapped\",
+      \"name\":\"$name\",\"version\":1,\"type\":\"$type\",\"length\":$doc_length,\"wrapped\":\"$wrapped\",
       \"created\":\"2020-01-01T00:00:00Z\",\"creator\":\"locker_ctl\",\"origin\":\"local-random\"}}"
+    ;;
+  copy)
+    scope=${2:?copy SCOPE FROM TO} from=${3:?} to=${4:?}
+    doc=$(curl -sS --fail --max-time 10 --cacert "$KLK_LOCKER_CA" -H "X-Vault-Token: $(cat "$KLK_ROOT_TOKEN_FILE")" \
+      "https://127.0.0.1:$KLK_LOCKER_PORT/v1/secret/data/keyring_locker/$scope/keys/$from/1" |
+      /usr/bin/python3 -c 'import json,sys
+d=json.load(sys.stdin)["data"]["data"]
+d["name"]=sys.argv[1]
+print(json.dumps({"data": d}))' "$to")
+    api POST "/v1/secret/data/keyring_locker/$scope/keys/$to/1" "$doc"
     ;;
   silent)
     if [ "${2:-}" = stop ]; then

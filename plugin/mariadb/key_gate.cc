@@ -117,6 +117,13 @@ unsigned KeyGate::GetKey(unsigned key_id, unsigned version, unsigned char* buf, 
   }
   const auto& bytes = (*key)->bytes;
   const unsigned size = static_cast<unsigned>(bytes.size());
+  // KeyService serves MariaDB only AES keys of 16, 24 or 32 bytes (KeyRules);
+  // checked again here because any other length aborts InnoDB.
+  if (size != 16 && size != 24 && size != 32) {
+    log_error_("ENCRYPTION_KEY_ID " + std::to_string(key_id) + " version " + std::to_string(version) + " is " +
+               std::to_string(size) + " bytes long; MariaDB can use only 16, 24 or 32: refused");
+    return kKeyVersionInvalid;
+  }
   if (buf == nullptr || *buflen < size) {
     *buflen = size;
     return kKeyBufferTooSmall;

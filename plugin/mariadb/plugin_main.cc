@@ -97,6 +97,7 @@ int InitEncryption(void*) {
     // they grow with the scope, and a healthy locker must not fail the start
     // for it.
     OperationDeadline startup(config->http.total_timeout);
+    config->keys.rules.server = KeyServer::kMariaDb;  // AES 16/24/32 only: InnoDB aborts on anything else
     auto backend = Backend::Open(*config, /*require_locker=*/true, /*read_versions=*/false);
     if (!backend.ok()) {
       LogError("cannot start without the locker, nothing was written: " + backend.status().ToString() +

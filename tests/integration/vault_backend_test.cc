@@ -72,7 +72,7 @@ TEST_F(VaultBackendTest, CreateRotateFetchOverTls) {
   auto doc = locker_->Call("GET", "secret/data/keyring_locker/it/db1/keys/1/2");
   ASSERT_EQ(doc.status, 200);
   const json& d = doc.body["data"]["data"];
-  EXPECT_EQ(d["format"], "keyring_locker/1");
+  EXPECT_EQ(d["format"], "keyring_locker/2");
   EXPECT_EQ(d["wrapped"].get<std::string>().rfind("vault:v", 0), 0u);
   const std::string b64 = crypto::Base64Encode((*k2)->bytes.data(), (*k2)->bytes.size());
   EXPECT_EQ(doc.body.dump().find(b64), std::string::npos);

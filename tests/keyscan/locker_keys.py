@@ -91,5 +91,19 @@ def _unwrap(client, mount, names, wrapped):
             reply = client.secrets.transit.decrypt_data(name=name, ciphertext=wrapped, mount_point=mount)
         except exceptions.VaultError:
             continue  # another Transit key wrapped it (GCM authentication fails)
-        return base64.b64decode(reply["data"]["plaintext"])
+        return unbind(base64.b64decode(reply["data"]["plaintext"]))
     return None
+
+
+BIND_MAGIC = b"KLKB\x01"
+
+
+def unbind(plaintext):
+    """The key bytes of an unwrapped keyring_locker/2 plaintext, which starts
+    with the identity it is bound to (keyring_backend/envelope/key_binding.h):
+    "KLKB" 0x01, a big-endian u16 length, the identity, then the key. An
+    unbound (keyring_locker/1) plaintext is the key itself."""
+    if not plaintext.startswith(BIND_MAGIC) or len(plaintext) < len(BIND_MAGIC) + 2:
+        return plaintext
+    n = int.from_bytes(plaintext[len(BIND_MAGIC):len(BIND_MAGIC) + 2], "big")
+    return plaintext[len(BIND_MAGIC) + 2 + n:]

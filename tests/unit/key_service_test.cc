@@ -50,7 +50,7 @@ TEST_F(KeyServiceTest, DocumentIsAnEnvelopeWithoutPlainKeyBytes) {
   ASSERT_TRUE(svc->EnsureKey("7").ok());
   nlohmann::json doc = locker_.Get("keyring_locker/prod/db1/keys/7/1");
   ASSERT_TRUE(doc.is_object()) << "document not at the documented path";
-  EXPECT_EQ(doc["format"], "keyring_locker/1");
+  EXPECT_EQ(doc["format"], "keyring_locker/2");
   EXPECT_EQ(doc["name"], "7");
   EXPECT_EQ(doc["version"], 1);
   EXPECT_EQ(doc["length"], 32);
@@ -165,11 +165,11 @@ TEST_F(KeyServiceTest, ServerSuppliedKeysAreStoredCreateOnly) {
 
 TEST_F(KeyServiceTest, OddSizedKeysUseLocalRandomWrappedByTheLocker) {
   auto svc = NewService();
-  ASSERT_TRUE(svc->Create("rsa-ish", 1, "RSA", 100, nullptr).ok());
-  EXPECT_EQ(locker_.Get("keyring_locker/prod/db1/keys/rsa-ish/1")["origin"], "local-random");
+  ASSERT_TRUE(svc->Create("odd", 1, "SECRET", 100, nullptr).ok());
+  EXPECT_EQ(locker_.Get("keyring_locker/prod/db1/keys/odd/1")["origin"], "local-random");
   auto fresh = NewService();
-  EXPECT_EQ((*fresh->Get("rsa-ish", 1))->bytes.size(), 100u);
-  EXPECT_EQ((*fresh->Get("rsa-ish", 1))->type, "RSA");
+  EXPECT_EQ((*fresh->Get("odd", 1))->bytes.size(), 100u);
+  EXPECT_EQ((*fresh->Get("odd", 1))->type, "SECRET");
 }
 
 TEST_F(KeyServiceTest, ScopesDoNotSeeEachOthersKeys) {

@@ -85,3 +85,53 @@ TEST(VaultReplyRegression, NonKvMountIsAClearError) {
 
 }  // namespace
 }  // namespace keyring_locker
+
+// Issue #15: a KV v2 document overwritten as a new KV version (someone with
+// KV write access replaced a create-only document) is refused, not read.
+namespace keyring_locker {
+namespace {
+
+// Connect() reads the Transit key first.
+const std::string kConnected = "200\n{\"data\":{\"type\":\"aes256-gcm96\"}}\n%%\n";
+constexpr const char* kDoc = R"({"format":"keyring_locker/2","name":"18","version":1,"wrapped":"vault:v1:AAAA","length":32})";
+
+StatusOr<nlohmann::json> FetchWithMetadataVersion(const std::string& version) {
+  ReplayHttpClient http(SplitReplies(kConnected + "200\n{\"data\":{\"data\":" + kDoc +
+                                     ",\"metadata\":{\"version\":" + version + "}}}"));
+  VaultLocker locker(Options(2), &http, nullptr);
+  return locker.Fetch("keyring_locker/p/keys/18/1");
+}
+
+TEST(VaultReplyIntegrity, OverwrittenKvVersionIsRefused) {
+  EXPECT_TRUE(FetchWithMetadataVersion("1").ok());
+  for (const char* v : {"2", "7", "\"1\"", "0", "-1"}) {
+    auto got = FetchWithMetadataVersion(v);
+    ASSERT_FALSE(got.ok()) << "KV version " << v << " was read as the original";
+    EXPECT_EQ(got.status().code(), Code::kDataLoss);
+    EXPECT_NE(got.status().message().find("was overwritten"), std::string::npos) << got.status().ToString();
+  }
+}
+
+TEST(VaultReplyIntegrity, DuplicateFieldsInAReplyAreRefused) {
+  // Two "wrapped" fields in a document: nlohmann would keep the last one.
+  ReplayHttpClient kv(SplitReplies(kConnected +
+      R"(200
+{"data":{"data":{"format":"keyring_locker/2","name":"18","version":1,"wrapped":"vault:v1:AAAA","wrapped":"vault:v1:BBBB","length":32},"metadata":{"version":1}}})"));
+  VaultLocker a(Options(2), &kv, nullptr);
+  auto doc = a.Fetch("keyring_locker/p/keys/18/1");
+  ASSERT_FALSE(doc.ok());
+  EXPECT_EQ(doc.status().code(), Code::kDataLoss);
+  EXPECT_NE(doc.status().message().find("data.data.wrapped"), std::string::npos) << doc.status().ToString();
+
+  // Two "plaintext" fields in a Transit answer.
+  ReplayHttpClient transit(SplitReplies(kConnected + R"(200
+{"data":{"plaintext":"AAAAAAAAAAAAAAAAAAAAAA==","plaintext":"BBBBBBBBBBBBBBBBBBBBBB=="}})"));
+  VaultLocker b(Options(2), &transit, nullptr);
+  auto key = b.Unwrap("vault:v1:AAAA", "");
+  ASSERT_FALSE(key.ok());
+  EXPECT_EQ(key.status().code(), Code::kDataLoss);
+  EXPECT_EQ(key.status().message().find("AAAAAAAA"), std::string::npos) << "no key bytes in the message";
+}
+
+}  // namespace
+}  // namespace keyring_locker
