@@ -47,6 +47,7 @@ struct KeyVersionInfo {
   std::string created;  // RFC 3339, from the document
   std::string creator;  // actor that created it
   std::string origin;   // "locker" (Transit data key), "local-random", "server"
+  bool bound = false;   // format keyring_locker/2: the wrapped key names itself (docs/security.md)
 };
 
 // A soft-deleted generation (see "Generations" below). `purged` means the

@@ -10,6 +10,7 @@
 
 namespace keyring_locker {
 
+using key_service_internal::kFormat;
 using key_service_internal::ParseVersion;
 using key_service_internal::StringField;
 using key_service_internal::UintField;
@@ -102,6 +103,7 @@ StatusOr<std::vector<KeyVersionInfo>> KeyService::ListKeyVersions(Sweep how) {
       info.created = StringField(*doc, "created");
       info.creator = StringField(*doc, "creator");
       info.origin = StringField(*doc, "origin");
+      info.bound = StringField(*doc, "format") == kFormat;
       out.push_back(std::move(info));
     }
   }

@@ -110,10 +110,12 @@ int Main(int argc, char** argv) {
   if (cmd == "list") {
     auto list = b.keys().ListKeyVersions(Sweep::kPerRequest);
     if (!list.ok()) return Fail(list.status());
-    std::printf("%-40s %8s %-5s %6s %-21s %-8s %s\n", "NAME", "VERSION", "TYPE", "BYTES", "CREATED", "ORIGIN", "CREATOR");
+    // BOUND "no": written before key binding (docs/security.md, keys.unbound_documents).
+    std::printf("%-40s %8s %-5s %6s %-21s %-8s %-5s %s\n", "NAME", "VERSION", "TYPE", "BYTES", "CREATED", "ORIGIN",
+                "BOUND", "CREATOR");
     for (const auto& k : *list) {
-      std::printf("%-40s %8u %-5s %6zu %-21s %-8s %s\n", k.name.c_str(), k.version, k.type.c_str(), k.length,
-                  k.created.c_str(), k.origin.c_str(), k.creator.c_str());
+      std::printf("%-40s %8u %-5s %6zu %-21s %-8s %-5s %s\n", k.name.c_str(), k.version, k.type.c_str(), k.length,
+                  k.created.c_str(), k.origin.c_str(), k.bound ? "yes" : "no", k.creator.c_str());
     }
     return 0;
   }

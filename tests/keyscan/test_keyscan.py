@@ -125,11 +125,16 @@ class LockerTest(unittest.TestCase):
         self.keys = {}
         for name, version in (("1", 1), ("1", 2), ("7", 1)):
             key = secrets.token_bytes(32)
+            # Key 7 is bound (format 2): the scan must look for the key bytes
+            # after the identity, not for the identity itself.
+            identity = f"keyring_locker/s\n{name}\n{version}".encode()
+            plain = key if name == "1" else b"KLKB\x01" + len(identity).to_bytes(2, "big") + identity + key
             wrapped = client.secrets.transit.encrypt_data(
-                name="scan", plaintext=base64.b64encode(key).decode())["data"]["ciphertext"]
+                name="scan", plaintext=base64.b64encode(plain).decode())["data"]["ciphertext"]
+            fmt = "keyring_locker/1" if name == "1" else "keyring_locker/2"
             client.secrets.kv.v2.create_or_update_secret(
                 path=f"keyring_locker/s/keys/{name}/{version}", cas=0,
-                secret={"format": "keyring_locker/1", "name": name, "version": version, "wrapped": wrapped})
+                secret={"format": fmt, "name": name, "version": version, "wrapped": wrapped})
             self.keys[(name, version)] = key
         client.adapter.close()
         self.data = os.path.join(d, "data")

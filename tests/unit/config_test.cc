@@ -115,6 +115,17 @@ TEST(ConfigTest, KvVersionAutoOneTwo) {
   ExpectConfigError(j, "locker.kv_version", "\"auto\"");
 }
 
+TEST(ConfigTest, UnboundDocumentsAreReadUnlessRefused) {
+  json j = MinimalConfig();
+  EXPECT_TRUE(ParseTestConfig(j)->keys.read_unbound_documents);  // installations from before binding keep working
+  j["keys"]["unbound_documents"] = "refuse";
+  EXPECT_FALSE(ParseTestConfig(j)->keys.read_unbound_documents);
+  j["keys"]["unbound_documents"] = "read";
+  EXPECT_TRUE(ParseTestConfig(j)->keys.read_unbound_documents);
+  j["keys"]["unbound_documents"] = "never";
+  ExpectConfigError(j, "keys.unbound_documents", "\"refuse\"");
+}
+
 TEST(ConfigTest, LockerUrlsAreRequiredAndHttpsOnly) {
   json j = MinimalConfig();
   j["locker"].erase("urls");
