@@ -149,6 +149,13 @@ TEST_F(ComponentTest, KeyringServicesFollowTheServerContract) {
   const std::vector<uint8_t> rec = {1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
   EXPECT_EQ(writer->store("MySQLReplicationKey_u", "", rec.data(), rec.size(), "AES"), 0);
   EXPECT_EQ(writer->store("secret", "root@localhost", rec.data(), 4, "SECRET"), 0);
+  // Only the types and lengths MySQL's own keyrings accept (issue #15).
+  EXPECT_NE(gen->generate("xyz", nullptr, "XYZ", 32), 0);
+  EXPECT_NE(gen->generate("aes17", nullptr, "AES", 17), 0);
+  EXPECT_NE(writer->store("xyz", nullptr, rec.data(), rec.size(), "XYZ"), 0);
+  EXPECT_NE(writer->store("aes4", nullptr, rec.data(), 4, "AES"), 0);
+  ASSERT_TRUE(Read(*host, "xyz", nullptr, &key, &type));
+  EXPECT_TRUE(key.empty()) << "a refused key was stored";
   ASSERT_TRUE(Read(*host, "MySQLReplicationKey_u", nullptr, &key, &type));  // "" and NULL are the same owner
   EXPECT_EQ(key, rec);
   EXPECT_EQ(writer->remove("MySQLReplicationKey_u", nullptr), 0);

@@ -125,6 +125,18 @@ TEST_F(PluginBasics, StoreFetchGenerateRemoveWithServerMemory) {
   ASSERT_TRUE(g.found);
   EXPECT_EQ(g.key.size(), 32u);
 
+  // Only the types and lengths MySQL's own keyrings accept (issue #15: "XYZ"
+  // was stored and served back).
+  EXPECT_TRUE(host->Generate("x1", "XYZ", 32));
+  EXPECT_TRUE(host->Store("x1", "XYZ", bytes));
+  EXPECT_TRUE(host->Store("x2", "AES", std::vector<uint8_t>(17, 1)));
+  EXPECT_TRUE(host->Generate("x3", "RSA", 100));
+  EXPECT_FALSE(host->Fetch("x1").found);
+  EXPECT_FALSE(host->Generate("r1", "RSA", 256));
+  EXPECT_FALSE(host->Generate("d1", "DSA", 128));
+  EXPECT_FALSE(host->Remove("r1"));
+  EXPECT_FALSE(host->Remove("d1"));
+
   // A user's key of the same id is a different key.
   EXPECT_FALSE(host->Store("k1", "SECRET", {1, 2, 3}, "root@localhost"));
   auto u = host->Fetch("k1", "root@localhost");
