@@ -1,5 +1,7 @@
 #include "keyring_backend/auth/vault_auth_calls.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -85,8 +87,14 @@ StatusOr<TokenGrant> GrantFromAuth(const json& j, const std::string& what) {
   if (!a.contains("client_token") || !a["client_token"].is_string() ||
       a["client_token"].get_ref<const std::string&>().empty())
     return DataLoss(what + " answer has no auth.client_token");
+  // A token travels in an HTTP header: a control byte, space or non-ASCII
+  // byte (a NUL would even cut it short) cannot be a real Vault token.
+  const std::string& t = a["client_token"].get_ref<const std::string&>();
+  if (std::any_of(t.begin(), t.end(), [](char c) { return c < 0x21 || c > 0x7e; }))
+    return DataLoss(what + " answer holds a client_token with control, space or non-ASCII characters; "
+                    "Vault never issues such a token: check what answers at locker.urls");
   TokenGrant g;
-  g.token = a["client_token"].get<std::string>();
+  g.token = t;
   if (a.contains("lease_duration") && a["lease_duration"].is_number_integer())
     g.ttl = std::chrono::seconds(std::max<int64_t>(0, a["lease_duration"].get<int64_t>()));
   g.renewable = a.contains("renewable") && a["renewable"].is_boolean() && a["renewable"].get<bool>();

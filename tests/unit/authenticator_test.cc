@@ -211,6 +211,35 @@ TEST(Authenticator, AppRoleRejectionHidesSecret) {
   EXPECT_EQ(s.message().find("secret-id-5678"), std::string::npos);
 }
 
+// Issue #15: a login answer is trusted no further than a real Vault's.
+TEST(Authenticator, LoginAnswerWithAnUnsendableTokenIsRefused) {
+  TempFile secret("secret-id-5678", 0600);
+  for (const std::string& bad : {std::string("s.tok\r\nX-Evil: 1"), std::string("s.tok\0cut", 9), std::string("s.tok en"),
+                                std::string("s.t\xc3\xa9")}) {
+    MockHttpClient http;
+    EXPECT_CALL(http, Send(_)).WillOnce(Return(Grant(bad, 1200, true)));
+    auto a = Make(AppRole(secret.path()), &http);
+    Status s = a->Login();
+    EXPECT_EQ(s.code(), Code::kDataLoss) << s.ToString();
+    EXPECT_NE(s.message().find("client_token with control"), std::string::npos) << s.message();
+    EXPECT_EQ(s.message().find("s.tok"), std::string::npos) << "the token is not echoed";
+  }
+}
+
+TEST(Authenticator, LoginAnswerWithTwoTokensIsRefused) {
+  TempFile secret("secret-id-5678", 0600);
+  MockHttpClient http;
+  HttpResponse twice;
+  twice.status = 200;
+  twice.body = R"({"auth":{"client_token":"s.first","client_token":"s.second","lease_duration":60}})";
+  EXPECT_CALL(http, Send(_)).WillOnce(Return(twice));
+  auto a = Make(AppRole(secret.path()), &http);
+  Status s = a->Login();
+  EXPECT_EQ(s.code(), Code::kDataLoss) << s.ToString();
+  EXPECT_NE(s.message().find("auth.client_token"), std::string::npos) << s.message();
+  EXPECT_EQ(s.message().find("s.first"), std::string::npos);
+}
+
 TEST(Authenticator, CertLoginNeedsClientCertAndSendsRole) {
   MockHttpClient http;
   AuthOptions o;
