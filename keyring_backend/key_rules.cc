@@ -1,5 +1,7 @@
 #include "keyring_backend/key_rules.h"
 
+#include "common/printable.h"
+
 namespace keyring_locker {
 namespace {
 
@@ -10,18 +12,10 @@ bool OneOf(size_t n, std::initializer_list<size_t> allowed) {
   return false;
 }
 
-// Shown in messages: the type as given, cut and with control bytes replaced
-// (it came from the server or from a locker document).
-std::string Shown(const std::string& type) {
-  std::string out;
-  for (char c : type.substr(0, 64)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
-  return "\"" + out + "\"" + (type.size() > 64 ? "..." : "");
-}
-
 }  // namespace
 
 Status KeyRules::Check(const std::string& type, size_t length, const std::string& what) const {
-  const std::string got = what + " is a " + Shown(type) + " key of " + std::to_string(length) + " bytes";
+  const std::string got = what + " is a \"" + Printable(type, 64) + "\" key of " + std::to_string(length) + " bytes";
   if (server == KeyServer::kMariaDb) {
     if (type != "AES" || !OneOf(length, {16, 24, 32})) {
       return InvalidArgument(got + "; MariaDB can use only AES keys of 16, 24 or 32 bytes");

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/crash_point.h"
+#include "common/printable.h"
 #include "keyring_backend/key_service.h"
 #include "keyring_backend/http/operation_deadline.h"
 #include "keyring_backend/key_service_internal.h"
@@ -140,9 +141,9 @@ StatusOr<std::vector<DeletedKeyInfo>> KeyService::ListDeleted(Sweep how) {
       DeletedKeyInfo info;
       info.name = name;
       info.version = v;
-      info.deleted_at = StringField(m, "deleted_at");
+      info.deleted_at = Printable(StringField(m, "deleted_at"), 40);
       info.deleted_unix = IntField(m, "deleted_unix");
-      info.deleted_by = StringField(m, "deleted_by");
+      info.deleted_by = Printable(StringField(m, "deleted_by"), 100);
       info.purged = docs.count(v) == 0;
       out.push_back(std::move(info));
     }

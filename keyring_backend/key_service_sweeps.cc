@@ -5,6 +5,7 @@
 // keys the scope has; tools and background threads bound each request.
 #include <algorithm>
 
+#include "common/printable.h"
 #include "keyring_backend/key_service.h"
 #include "keyring_backend/key_service_internal.h"
 
@@ -98,11 +99,12 @@ StatusOr<std::vector<KeyVersionInfo>> KeyService::ListKeyVersions(Sweep how) {
       KeyVersionInfo info;
       info.name = name;
       info.version = v;
-      info.type = StringField(*doc, "type");
+      // Shown in SHOW STATUS, logs and a DBA's terminal: bounded, printable.
+      info.type = Printable(StringField(*doc, "type"), 16);
       info.length = static_cast<size_t>(UintField(*doc, "length"));
-      info.created = StringField(*doc, "created");
-      info.creator = StringField(*doc, "creator");
-      info.origin = StringField(*doc, "origin");
+      info.created = Printable(StringField(*doc, "created"), 40);
+      info.creator = Printable(StringField(*doc, "creator"), 100);
+      info.origin = Printable(StringField(*doc, "origin"), 16);
       info.bound = StringField(*doc, "format") == kFormat;
       out.push_back(std::move(info));
     }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "common/printable.h"
 #include "keyring_backend/auth/secret_source.h"
 #include "keyring_backend/json/strict_json.h"
 
@@ -27,7 +28,7 @@ std::string ErrorsOf(const json& body) {
     for (const json& e : body["errors"]) {
       if (!e.is_string()) continue;
       if (!out.empty()) out += "; ";
-      out += e.get<std::string>().substr(0, 200);
+      out += Printable(e.get_ref<const std::string&>());  // whoever answers may send CR/LF or ESC
     }
   }
   return out.empty() ? "no error text" : out;

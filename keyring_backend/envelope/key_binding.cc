@@ -2,17 +2,20 @@
 
 #include <cstring>
 
+#include "common/printable.h"
+
 namespace keyring_locker {
 namespace {
 
 constexpr char kMagic[] = {'K', 'L', 'K', 'B', 0x01};
 constexpr size_t kHeader = sizeof kMagic + 2;
 
-// Control bytes of an identity read from a locker are not echoed raw.
-std::string Printable(const std::string& s) {
-  std::string out;
-  for (char c : s.substr(0, 300)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '|' : c;
-  return out;
+// "scope|name|version": the identity's line breaks made visible.
+std::string ReadableIdentity(std::string id) {
+  for (char& c : id) {
+    if (c == '\n') c = '|';
+  }
+  return id;
 }
 
 }  // namespace
@@ -52,7 +55,7 @@ StatusOr<crypto::SecureBuffer> UnbindKey(const KeyBinding& expected, const crypt
   }
   const std::string got(reinterpret_cast<const char*>(p + kHeader), id_len);
   if (got != expected.Identity()) {
-    return DataLoss(expected.Describe() + ": the wrapped key belongs to another key (bound to \"" + Printable(got) +
+    return DataLoss(expected.Describe() + ": the wrapped key belongs to another key (bound to \"" + Printable(ReadableIdentity(got), 300) +
                     "\"); its document was copied or replaced by someone with write access to the KV mount. "
                     "Nothing was served; restore the original document (KV version history or a backup) and "
                     "review who may write the mount");

@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "common/printable.h"
 #include "crypto/crypto.h"
 #include "keyring_backend/http/operation_deadline.h"
 #include "keyring_backend/json/strict_json.h"
@@ -23,7 +24,7 @@ std::string VaultErrors(const json& body) {
     for (const auto& e : body["errors"]) {
       if (!e.is_string()) continue;
       if (!out.empty()) out += "; ";
-      out += e.get<std::string>();
+      out += Printable(e.get_ref<const std::string&>());  // whoever answers may send CR/LF or ESC
     }
   }
   return out;

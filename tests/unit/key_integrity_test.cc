@@ -185,5 +185,24 @@ TEST_F(KeyIntegrityTest, MySqlKeysFollowMySqlsTypeAndLengthRules) {
   EXPECT_EQ(NewService(KeyServer::kMySql)->Get("xyz", 1).status().code(), Code::kDataLoss);
 }
 
+// Document fields reach SHOW STATUS, the error log and a DBA's terminal
+// (keyring-locker list): bounded and printable, whatever the locker holds.
+TEST_F(KeyIntegrityTest, DocumentMetadataIsBoundedAndPrintable) {
+  auto svc = NewService();
+  ASSERT_TRUE(svc->EnsureKey("1").ok());
+  json doc = locker_.Get(kRoot + "1/1");
+  doc["creator"] = "x\n2026-01-01 0 [ERROR] forged line\x1b[2J" + std::string(100000, 'a');
+  doc["origin"] = "\r\n";
+  locker_.Put(kRoot + "1/1", doc);
+  auto list = svc->ListKeyVersions();
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  ASSERT_EQ(list->size(), 1u);
+  const KeyVersionInfo& k = list->front();
+  EXPECT_LE(k.creator.size(), 103u);
+  EXPECT_EQ(k.creator.find_first_of("\r\n\x1b"), std::string::npos) << k.creator;
+  EXPECT_EQ(k.origin, "??");
+  EXPECT_TRUE(k.bound);
+}
+
 }  // namespace
 }  // namespace keyring_locker

@@ -133,5 +133,14 @@ TEST(VaultReplyIntegrity, DuplicateFieldsInAReplyAreRefused) {
   EXPECT_EQ(key.status().message().find("AAAAAAAA"), std::string::npos) << "no key bytes in the message";
 }
 
+TEST(VaultReplyIntegrity, ErrorTextsCannotForgeLogLines) {
+  ReplayHttpClient http(SplitReplies(kConnected + "500\n{\"errors\":[\"boom\\n2026-01-01 0 [Note] forged\\u001b[2J\"]}"));
+  VaultLocker locker(Options(2), &http, nullptr);
+  auto got = locker.Fetch("keyring_locker/p/keys/1/1");
+  ASSERT_FALSE(got.ok());
+  EXPECT_NE(got.status().message().find("boom?2026"), std::string::npos) << got.status().ToString();
+  EXPECT_EQ(got.status().message().find_first_of("\n\x1b"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace keyring_locker
