@@ -75,6 +75,15 @@ KLK_TEXT(ShowLastError, s.keys.last_error)
 KLK_TEXT(ShowActiveEndpoint, s.http.active_endpoint)
 KLK_TEXT(ShowLocker, s.locker)
 
+// tls.verify=false stays visible for as long as it is in force, not only in
+// the one warning at startup (issue #15).
+int ShowTlsVerify(MYSQL_THD, struct st_mysql_show_var* var, void* buff, struct system_status_var*, enum enum_var_type) {
+  return ShowText(var, buff, [](const BackendStatus&) -> std::string {
+    const Backend* b = State().backend.get();  // ShowText calls this only with a backend
+    return b != nullptr && !b->config().http.tls.verify ? "OFF" : "ON";
+  });
+}
+
 // keyring_locker_key: one row per key version, from the last KeyMetadata
 // snapshot (SHOW STATUS never asks the locker). The server walks the array
 // returned here, copying names and values, before this thread can call the
@@ -159,6 +168,7 @@ struct st_mysql_show_var g_status_variables[] = {
     KLK_ENTRY("keyring_locker_locker", ShowLocker),
     KLK_ENTRY("keyring_locker_keys_listed_at", ShowKeysListedAt),
     KLK_ENTRY("keyring_locker_keys_list_error", ShowKeysListError),
+    KLK_ENTRY("keyring_locker_tls_verify", ShowTlsVerify),
     {"keyring_locker_key", reinterpret_cast<char*>(&ShowKeys), SHOW_FUNC},
     {nullptr, nullptr, SHOW_UNDEF}};
 
