@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "crypto/secure_buffer.h"
 #include "plugin/mariadb/plugin_state.h"
 
 namespace keyring_locker::mariadb {
@@ -82,6 +83,23 @@ int ShowTlsVerify(MYSQL_THD, struct st_mysql_show_var* var, void* buff, struct s
     const Backend* b = State().backend.get();  // ShowText calls this only with a backend
     return b != nullptr && !b->config().http.tls.verify ? "OFF" : "ON";
   });
+}
+
+// Key memory the kernel may swap out (mlock refused: RLIMIT_MEMLOCK, no
+// CAP_IPC_LOCK). Process-wide counters, readable without a backend.
+int ShowLockStat(struct st_mysql_show_var* var, void* buff, size_t crypto::MemoryLockStats::*field) {
+  *static_cast<unsigned long long*>(buff) = crypto::SecureBuffer::LockStats().*field;
+  var->type = SHOW_ULONGLONG;
+  var->value = static_cast<char*>(buff);
+  return 0;
+}
+int ShowMemoryLockedBytes(MYSQL_THD, struct st_mysql_show_var* var, void* buff, struct system_status_var*,
+                          enum enum_var_type) {
+  return ShowLockStat(var, buff, &crypto::MemoryLockStats::locked_bytes);
+}
+int ShowMemoryUnlockedBuffers(MYSQL_THD, struct st_mysql_show_var* var, void* buff, struct system_status_var*,
+                              enum enum_var_type) {
+  return ShowLockStat(var, buff, &crypto::MemoryLockStats::unlocked_buffers);
 }
 
 // keyring_locker_key: one row per key version, from the last KeyMetadata
@@ -169,6 +187,8 @@ struct st_mysql_show_var g_status_variables[] = {
     KLK_ENTRY("keyring_locker_keys_listed_at", ShowKeysListedAt),
     KLK_ENTRY("keyring_locker_keys_list_error", ShowKeysListError),
     KLK_ENTRY("keyring_locker_tls_verify", ShowTlsVerify),
+    KLK_ENTRY("keyring_locker_memory_locked_bytes", ShowMemoryLockedBytes),
+    KLK_ENTRY("keyring_locker_memory_unlocked_buffers", ShowMemoryUnlockedBuffers),
     {"keyring_locker_key", reinterpret_cast<char*>(&ShowKeys), SHOW_FUNC},
     {nullptr, nullptr, SHOW_UNDEF}};
 
