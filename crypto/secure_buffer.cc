@@ -6,12 +6,36 @@
 
 #include <atomic>
 #include <cstring>
+#include <utility>
 
 namespace keyring_locker::crypto {
 namespace {
 
 std::atomic<size_t> g_live_buffers{0};
 std::atomic<size_t> g_mlock_failures{0};
+std::atomic<size_t> g_unlocked_buffers{0};
+std::atomic<size_t> g_unlocked_bytes{0};
+std::atomic<size_t> g_locked_bytes{0};
+std::atomic<MlockObserver> g_observer{nullptr};
+
+bool IsPowerOfTen(size_t n) {
+  while (n >= 10 && n % 10 == 0) n /= 10;
+  return n == 1;
+}
+
+// One warning per decade of failures: enough to notice a growing problem
+// without a log line per cached key.
+void CountMlockFailure(size_t mapped) {
+  g_unlocked_buffers.fetch_add(1, std::memory_order_relaxed);
+  g_unlocked_bytes.fetch_add(mapped, std::memory_order_relaxed);
+  const size_t failures = g_mlock_failures.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (!IsPowerOfTen(failures)) return;
+  if (MlockObserver observer = g_observer.load(std::memory_order_acquire)) {
+    MemoryLockStats stats = SecureBuffer::LockStats();
+    stats.mlock_failures = failures;  // the decade reached, even if others raced past it
+    observer(stats);
+  }
+}
 
 size_t PageSize() {
   static const size_t page = [] {
@@ -35,7 +59,12 @@ SecureBuffer::SecureBuffer(size_t size) {
   // heap, where freed chunks are recycled unwiped and land in core dumps.
   void* p = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return;
-  if (mlock(p, mapped) != 0) g_mlock_failures.fetch_add(1, std::memory_order_relaxed);
+  locked_ = mlock(p, mapped) == 0;
+  if (locked_) {
+    g_locked_bytes.fetch_add(mapped, std::memory_order_relaxed);
+  } else {
+    CountMlockFailure(mapped);
+  }
 #ifdef MADV_DONTDUMP
   dontdump_ = madvise(p, mapped, MADV_DONTDUMP) == 0;
 #endif
@@ -52,24 +81,20 @@ SecureBuffer SecureBuffer::CopyOf(const void* data, size_t size) {
 }
 
 SecureBuffer::SecureBuffer(SecureBuffer&& other) noexcept
-    : data_(other.data_), size_(other.size_), mapped_(other.mapped_), dontdump_(other.dontdump_) {
-  other.data_ = nullptr;
-  other.size_ = 0;
-  other.mapped_ = 0;
-  other.dontdump_ = false;
-}
+    : data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      mapped_(std::exchange(other.mapped_, 0)),
+      locked_(std::exchange(other.locked_, false)),
+      dontdump_(std::exchange(other.dontdump_, false)) {}
 
 SecureBuffer& SecureBuffer::operator=(SecureBuffer&& other) noexcept {
   if (this != &other) {
     Release();
-    data_ = other.data_;
-    size_ = other.size_;
-    mapped_ = other.mapped_;
-    dontdump_ = other.dontdump_;
-    other.data_ = nullptr;
-    other.size_ = 0;
-    other.mapped_ = 0;
-    other.dontdump_ = false;
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    mapped_ = std::exchange(other.mapped_, 0);
+    locked_ = std::exchange(other.locked_, false);
+    dontdump_ = std::exchange(other.dontdump_, false);
   }
   return *this;
 }
@@ -81,11 +106,18 @@ void SecureBuffer::Release() {
   // The whole mapping, not just size_: Truncate may have shortened size_ and
   // OPENSSL_cleanse cannot be optimised away like a plain memset.
   OPENSSL_cleanse(data_, mapped_);
-  munlock(data_, mapped_);
+  if (locked_) {
+    munlock(data_, mapped_);
+    g_locked_bytes.fetch_sub(mapped_, std::memory_order_relaxed);
+  } else {
+    g_unlocked_buffers.fetch_sub(1, std::memory_order_relaxed);
+    g_unlocked_bytes.fetch_sub(mapped_, std::memory_order_relaxed);
+  }
   munmap(data_, mapped_);
   data_ = nullptr;
   size_ = 0;
   mapped_ = 0;
+  locked_ = false;
   dontdump_ = false;
   g_live_buffers.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -106,6 +138,25 @@ bool SecureBuffer::Equals(const void* data, size_t size) const {
 
 size_t SecureBuffer::LiveBuffers() { return g_live_buffers.load(std::memory_order_relaxed); }
 size_t SecureBuffer::MlockFailures() { return g_mlock_failures.load(std::memory_order_relaxed); }
+
+MemoryLockStats SecureBuffer::LockStats() {
+  MemoryLockStats s;
+  s.mlock_failures = g_mlock_failures.load(std::memory_order_relaxed);
+  s.unlocked_buffers = g_unlocked_buffers.load(std::memory_order_relaxed);
+  s.unlocked_bytes = g_unlocked_bytes.load(std::memory_order_relaxed);
+  s.locked_bytes = g_locked_bytes.load(std::memory_order_relaxed);
+  return s;
+}
+
+void SetMlockObserver(MlockObserver observer) { g_observer.store(observer, std::memory_order_release); }
+
+std::string UnlockedMemoryWarning(const MemoryLockStats& stats, const std::string& unit) {
+  return "key memory could not be locked in RAM (mlock failed " + std::to_string(stats.mlock_failures) +
+         " times so far): raise the locked-memory limit: LimitMEMLOCK= in the systemd unit of " + unit +
+         " / ulimit -l, or give the server CAP_IPC_LOCK; until then " + std::to_string(stats.unlocked_buffers) +
+         " key buffers (" + std::to_string(stats.unlocked_bytes) +
+         " bytes) may be swapped to disk (they stay out of core dumps: MADV_DONTDUMP)";
+}
 
 void WipeString(std::string* s) {
   if (!s->empty()) OPENSSL_cleanse(&(*s)[0], s->size());

@@ -1,8 +1,9 @@
 // SecureBuffer: the only type that holds key material in keyring_locker.
 // Memory is mmap'ed separately from the heap, mlock'ed (best effort: a failed
-// mlock is counted, not fatal, because mysqld often runs with a small
-// RLIMIT_MEMLOCK), excluded from core dumps with MADV_DONTDUMP, and wiped with
-// OPENSSL_cleanse before it is returned. Move-only; never printed.
+// mlock is counted and reported to the MlockObserver, not fatal, because
+// mysqld often runs with a small RLIMIT_MEMLOCK), excluded from core dumps
+// with MADV_DONTDUMP, and wiped with OPENSSL_cleanse before it is returned.
+// Move-only; never printed.
 #pragma once
 
 #include <cstddef>
@@ -10,6 +11,24 @@
 #include <string>
 
 namespace keyring_locker::crypto {
+
+// Process-wide locked-memory accounting of live SecureBuffers (whole pages).
+struct MemoryLockStats {
+  size_t mlock_failures = 0;    // allocations whose mlock failed, since the start
+  size_t unlocked_buffers = 0;  // live buffers whose pages are not locked (may reach swap)
+  size_t unlocked_bytes = 0;
+  size_t locked_bytes = 0;
+};
+
+// Told at the 1st, 10th, 100th, 1000th ... failed mlock, on the allocating
+// thread, with no SecureBuffer lock held (there is none: the counters are
+// atomics). Must not throw and must not allocate SecureBuffers. Set once at
+// plugin init; nullptr turns it off (plugin deinit).
+using MlockObserver = void (*)(const MemoryLockStats& stats) noexcept;
+void SetMlockObserver(MlockObserver observer);
+// The warning an adapter logs from its observer: problem, risk and fix, in one
+// place for every adapter. `unit` names the server's systemd unit ("mariadb").
+std::string UnlockedMemoryWarning(const MemoryLockStats& stats, const std::string& unit);
 
 class SecureBuffer {
  public:
@@ -38,6 +57,7 @@ class SecureBuffer {
   // Process-wide counters, for status variables and tests.
   static size_t LiveBuffers();   // buffers currently allocated
   static size_t MlockFailures(); // allocations whose mlock failed
+  static MemoryLockStats LockStats();
   // True if the pages behind this buffer were marked MADV_DONTDUMP.
   bool ExcludedFromCoreDumps() const { return dontdump_; }
 
@@ -46,6 +66,7 @@ class SecureBuffer {
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
   size_t mapped_ = 0;  // bytes mmap'ed (page multiple)
+  bool locked_ = false;  // mlock succeeded: which counter Release gives back to
   bool dontdump_ = false;
 };
 

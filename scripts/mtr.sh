@@ -49,6 +49,18 @@ cat >"$KLK_CONFIG_FILE" <<JSON
 }
 JSON
 export KLK_AUDIT_LOG=$WORK/server-audit.log
+# The same locker without TLS verification (tls_verify_status shows it in
+# SHOW STATUS); a scope and no audit log of its own.
+export KLK_CONFIG_FILE_NO_VERIFY=$WORK/keyring_locker_no_verify.json
+cat >"$KLK_CONFIG_FILE_NO_VERIFY" <<JSON
+{
+  "locker":   {"urls": ["$URL"], "transit_key": "mtr"},
+  "keys":     {"scope": "mtr/tls_verify"},
+  "auth":     {"method": "token", "token_file": "$KLK_TOKEN_FILE"},
+  "tls":      {"verify": false},
+  "timeouts": {"connect_ms": 1000, "total_ms": 3000}
+}
+JSON
 # Where the crash_* tests arm a crash point of keyring_locker_crashtest.so (inside
 # the vardir: mysqltest writes nowhere else); the shipped plugin never reads it.
 export KLK_CRASH_POINT_FILE=$WORK/var/tmp/klk_crash_point

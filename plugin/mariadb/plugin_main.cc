@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/crash_point.h"
+#include "crypto/secure_buffer.h"
 #include "keyring_backend/config/config.h"
 #include "plugin/mariadb/datadir_marker.h"
 #include "plugin/mariadb/plugin_state.h"
@@ -73,8 +74,19 @@ Status BindDatadir(Backend& backend) {
   return Status::Ok();
 }
 
+// SecureBuffer's observer: one warning at the 1st, 10th, 100th ... failed
+// mlock, so unlocked key memory is never silent and never floods the log.
+void WarnUnlockedMemory(const crypto::MemoryLockStats& stats) noexcept {
+  try {
+    LogWarning(crypto::UnlockedMemoryWarning(stats, "mariadb"));
+  } catch (...) {
+    // Out of memory while formatting: the status variables still tell.
+  }
+}
+
 int InitEncryption(void*) {
   try {
+    crypto::SetMlockObserver(&WarnUnlockedMemory);  // before the first key buffer
     PluginState& st = State();
     st.backup_tool = IsBackupTool();
     std::string config_file;
@@ -181,6 +193,7 @@ int DeinitEncryption(void*) {
     State().metadata.reset();  // joins its listing thread before the backend goes
     State().gate.reset();
     State().backend.reset();  // joins the renewal and refresh threads
+    crypto::SetMlockObserver(nullptr);
   } catch (...) {
     // Nothing useful to do during shutdown; never let it escape.
   }

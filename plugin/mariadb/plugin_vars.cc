@@ -175,11 +175,22 @@ int RotateKeys(long long key_id) {
   return 0;
 }
 
+// The key ids MariaDB hands to the plugin are unsigned 32-bit, and
+// ENCRYPTION_KEY_ID accepts 1..4294967295, so each of them can be rotated
+// alone (~0u is reserved only as a key VERSION, ENCRYPTION_KEY_VERSION_INVALID).
+// val_int returns 2^64-1 as the same bits as -1: is_unsigned tells them
+// apart, so only the literal -1 means "every key".
+bool ReadRotateTarget(struct st_mysql_value* value, long long* id) {
+  if (value->val_int(value, id) != 0) return false;
+  if (value->is_unsigned(value) && *id < 0) return false;  // 2^63 .. 2^64-1
+  return *id == -1 || (*id >= 1 && *id <= static_cast<long long>(UINT_MAX));
+}
+
 int CheckRotate(MYSQL_THD, struct st_mysql_sys_var*, void* save, struct st_mysql_value* value) {
   try {
     long long id = 0;
-    if (value->val_int(value, &id) != 0 || id < -1 || id > static_cast<long long>(UINT_MAX) - 1 || id == 0) {
-      ClientError("keyring_locker_rotate_key_id takes a key id (1..4294967294) or -1 for every key of the scope");
+    if (!ReadRotateTarget(value, &id)) {
+      ClientError("keyring_locker_rotate_key_id takes a key id (1..4294967295) or -1 for every key of the scope");
       return 1;
     }
     if (RotateKeys(id) != 0) return 1;
@@ -226,7 +237,7 @@ long long opt_rotate_key_id = 0;
 MYSQL_SYSVAR_LONGLONG(rotate_key_id, opt_rotate_key_id, PLUGIN_VAR_RQCMDARG | PLUGIN_VAR_NOCMDOPT,
                       "SET GLOBAL to a key id to create its next version in the locker, or -1 for every key of "
                       "the scope; reads 0",
-                      CheckRotate, NoUpdate, 0, -1, UINT_MAX - 1LL, 0);
+                      CheckRotate, NoUpdate, 0, -1, static_cast<long long>(UINT_MAX), 0);
 char opt_refresh = 0;
 MYSQL_SYSVAR_BOOL(refresh, opt_refresh, PLUGIN_VAR_OPCMDARG | PLUGIN_VAR_NOCMDOPT,
                   "SET GLOBAL to 1 to re-read the latest key versions from the locker now; reads OFF", CheckRefresh,

@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "crypto/secure_buffer.h"
 #include "plugin/mariadb/plugin_state.h"
 
 namespace keyring_locker::mariadb {
@@ -74,6 +75,32 @@ KLK_NUM(ShowTokenRenewals, s.auth.renewals)
 KLK_TEXT(ShowLastError, s.keys.last_error)
 KLK_TEXT(ShowActiveEndpoint, s.http.active_endpoint)
 KLK_TEXT(ShowLocker, s.locker)
+
+// tls.verify=false stays visible for as long as it is in force, not only in
+// the one warning at startup (issue #15).
+int ShowTlsVerify(MYSQL_THD, struct st_mysql_show_var* var, void* buff, struct system_status_var*, enum enum_var_type) {
+  return ShowText(var, buff, [](const BackendStatus&) -> std::string {
+    const Backend* b = State().backend.get();  // ShowText calls this only with a backend
+    return b != nullptr && !b->config().http.tls.verify ? "OFF" : "ON";
+  });
+}
+
+// Key memory the kernel may swap out (mlock refused: RLIMIT_MEMLOCK, no
+// CAP_IPC_LOCK). Process-wide counters, readable without a backend.
+int ShowLockStat(struct st_mysql_show_var* var, void* buff, size_t crypto::MemoryLockStats::*field) {
+  *static_cast<unsigned long long*>(buff) = crypto::SecureBuffer::LockStats().*field;
+  var->type = SHOW_ULONGLONG;
+  var->value = static_cast<char*>(buff);
+  return 0;
+}
+int ShowMemoryLockedBytes(MYSQL_THD, struct st_mysql_show_var* var, void* buff, struct system_status_var*,
+                          enum enum_var_type) {
+  return ShowLockStat(var, buff, &crypto::MemoryLockStats::locked_bytes);
+}
+int ShowMemoryUnlockedBuffers(MYSQL_THD, struct st_mysql_show_var* var, void* buff, struct system_status_var*,
+                              enum enum_var_type) {
+  return ShowLockStat(var, buff, &crypto::MemoryLockStats::unlocked_buffers);
+}
 
 // keyring_locker_key: one row per key version, from the last KeyMetadata
 // snapshot (SHOW STATUS never asks the locker). The server walks the array
@@ -159,6 +186,9 @@ struct st_mysql_show_var g_status_variables[] = {
     KLK_ENTRY("keyring_locker_locker", ShowLocker),
     KLK_ENTRY("keyring_locker_keys_listed_at", ShowKeysListedAt),
     KLK_ENTRY("keyring_locker_keys_list_error", ShowKeysListError),
+    KLK_ENTRY("keyring_locker_tls_verify", ShowTlsVerify),
+    KLK_ENTRY("keyring_locker_memory_locked_bytes", ShowMemoryLockedBytes),
+    KLK_ENTRY("keyring_locker_memory_unlocked_buffers", ShowMemoryUnlockedBuffers),
     {"keyring_locker_key", reinterpret_cast<char*>(&ShowKeys), SHOW_FUNC},
     {nullptr, nullptr, SHOW_UNDEF}};
 

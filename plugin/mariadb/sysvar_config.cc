@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <exception>
+#include <stdexcept>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -37,6 +39,35 @@ nlohmann::json::json_pointer JsonPointer(std::string dotted) {
 }
 
 bool IsWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; }
+
+// One variable's JSON value. Checked variable by variable so a message can
+// name the culprit: whole-document errors (dump()'s UTF-8 check, stoll's
+// range) could only say "one of the variables". The value itself is not
+// repeated: it may not be printable.
+StatusOr<nlohmann::json> ToJsonValue(const SettingSpec& spec, const std::string& text) {
+  const std::string name = std::string("keyring_locker_") + spec.suffix;
+  nlohmann::json value;
+  try {
+    switch (spec.kind) {
+      case SettingKind::kString: value = text; break;
+      case SettingKind::kList: value = SplitList(text); break;
+      case SettingKind::kInteger:  // non-digits stay a string: ParseConfig names the variable and the range
+      case SettingKind::kIntOrWord:
+        value = AllDigits(text) ? nlohmann::json(std::stoll(text)) : nlohmann::json(text);
+        break;
+    }
+  } catch (const std::out_of_range&) {
+    return InvalidArgument(name + " is too large (" + std::to_string(text.size()) +
+                           " digits); use a value within the range docs/configuration.md gives for it");
+  }
+  try {
+    (void)value.dump();  // throws on invalid UTF-8
+  } catch (const nlohmann::json::type_error&) {
+    return InvalidArgument(name + " is not valid UTF-8 text; write the value in UTF-8 (check the encoding of "
+                           "my.cnf or of the command line that sets it)");
+  }
+  return value;
+}
 
 }  // namespace
 
@@ -84,22 +115,14 @@ StatusOr<std::string> SettingsToJson(const SettingValues& values) {
       if (spec == specs.end()) {
         return InvalidArgument("keyring_locker_" + suffix + " is not a connection setting of this plugin");
       }
-      nlohmann::json value;
-      switch (spec->kind) {
-        case SettingKind::kString: value = text; break;
-        case SettingKind::kList: value = SplitList(text); break;
-        case SettingKind::kInteger:  // non-digits stay a string: ParseConfig names the variable and the range
-        case SettingKind::kIntOrWord:
-          value = AllDigits(text) ? nlohmann::json(std::stoll(text)) : nlohmann::json(text);
-          break;
-      }
-      doc[JsonPointer(spec->json_path)] = value;
+      ASSIGN_OR_RETURN(nlohmann::json value, ToJsonValue(*spec, text));
+      doc[JsonPointer(spec->json_path)] = std::move(value);
     }
     return doc.dump();
   } catch (const std::exception& e) {
-    // std::stoll overflow on a value of 20+ digits, mostly.
-    return InvalidArgument(std::string("keyring_locker_* system variables: a value could not be used (") + e.what() +
-                           "); check the numeric variables for values too large");
+    // Out of memory, or a value ToJsonValue let through by mistake.
+    return InvalidArgument(std::string("keyring_locker_* system variables: the settings could not be turned into a "
+                                       "configuration (") + e.what() + ")");
   }
 }
 

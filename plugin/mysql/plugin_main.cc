@@ -11,6 +11,7 @@
 #include <shared_mutex>
 
 #include "common/crash_point.h"
+#include "crypto/secure_buffer.h"
 #include "keyring_backend/http/operation_deadline.h"
 #include "plugin/mysql/plugin_state.h"
 
@@ -173,10 +174,20 @@ bool IteratorGetKey(void* it, char* key_id, char* user_id) {
   return false;
 }
 
+// SecureBuffer's observer: one warning at the 1st, 10th, 100th ... failed
+// mlock (key memory that may be swapped out must not go unnoticed).
+void WarnUnlockedMemory(const crypto::MemoryLockStats& stats) noexcept {
+  try {
+    Log(abi::kLogWarning, crypto::UnlockedMemoryWarning(stats, "mysql"));
+  } catch (...) {
+  }
+}
+
 int PluginInit(void* handle) {
   try {
     std::unique_lock<std::shared_mutex> lock(StateMutex());
     g_plugin_handle = handle;
+    crypto::SetMlockObserver(&WarnUnlockedMemory);  // before the first key buffer
     if (g_config_path == nullptr || *g_config_path == '\0') {
       Log(abi::kLogError, "keyring_locker_config is not set; start mysqld with --keyring-locker-config=/path/to/keyring_locker.json");
       return 1;
@@ -220,6 +231,7 @@ int PluginDeinit(void*) {
     std::unique_lock<std::shared_mutex> lock(StateMutex());
     delete g_state;  // stops the renewal and refresh threads before dlclose
     g_state = nullptr;
+    crypto::SetMlockObserver(nullptr);
     return 0;
   } catch (...) {
     return 1;

@@ -1,6 +1,7 @@
 // component_keyring_locker: the component descriptor mysqld finds through
 // list_components(), providing the eight keyring services under the
 // implementation name "component_keyring_locker".
+#include "crypto/secure_buffer.h"
 #include "plugin/mysql_component/component_services.h"
 #include "plugin/mysql_component/component_state.h"
 
@@ -9,10 +10,25 @@ namespace {
 
 void* g_registry = nullptr;  // required by convention; the keyring needs no other service
 
-abi::ServiceStatus Init() { return 0; }  // the configuration is read by keyring_load->load
+// SecureBuffer's observer: one warning at the 1st, 10th, 100th ... failed
+// mlock (key memory that may be swapped out must not go unnoticed).
+void WarnUnlockedMemory(const crypto::MemoryLockStats& stats) noexcept {
+  try {
+    Log("Warning", crypto::UnlockedMemoryWarning(stats, "mysql"));
+  } catch (...) {
+  }
+}
+
+// The configuration is read by keyring_load->load; the observer is set
+// before it, so the first key buffer is covered.
+abi::ServiceStatus Init() {
+  crypto::SetMlockObserver(&WarnUnlockedMemory);
+  return 0;
+}
 abi::ServiceStatus Deinit() {
   try {
     Unload();
+    crypto::SetMlockObserver(nullptr);
     return 0;
   } catch (...) {
     return 1;

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace keyring_locker::crypto {
 namespace {
@@ -165,13 +166,20 @@ TEST(SecureBufferTest, PagesAreLockedAndUnlockedOnRelease) {
   EXPECT_EQ(VmLckKb(), before) << "pages still locked after release";
 }
 
+// In a forked child only: caps this process's locked memory at `bytes`, the
+// way a server without CAP_IPC_LOCK and with a small LimitMEMLOCK runs.
+// Exits the child with 3 or 4 when that cannot be arranged.
+void LimitLockedMemory(rlim_t bytes) {
+  const rlimit limit{bytes, bytes};
+  if (setrlimit(RLIMIT_MEMLOCK, &limit) != 0) _exit(3);
+  // root's CAP_IPC_LOCK ignores the limit; an unprivileged uid does not.
+  if (geteuid() == 0 && setuid(65534) != 0) _exit(4);
+}
+
 // Child process body: with no locked-memory allowance the allocation must still
 // succeed and the failed mlock must be counted. Exit code 0 means both held.
 [[noreturn]] void AllocateWithoutMemlockAllowance() {
-  const rlimit none{0, 0};
-  if (setrlimit(RLIMIT_MEMLOCK, &none) != 0) _exit(3);
-  // root's CAP_IPC_LOCK ignores the limit; an unprivileged uid does not.
-  if (geteuid() == 0 && setuid(65534) != 0) _exit(4);
+  LimitLockedMemory(0);
   const size_t failures = SecureBuffer::MlockFailures();
   SecureBuffer b(32);
   if (b.size() != 32 || !AllZero(b.data(), b.size())) _exit(1);
@@ -184,6 +192,81 @@ TEST(SecureBufferDeathTest, MlockFailureIsCountedNotFatal) {
 #endif
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(AllocateWithoutMemlockAllowance(), ::testing::ExitedWithCode(0), "");
+}
+
+// What the observer was told, in the order it was told (the child is single-threaded).
+std::vector<MemoryLockStats> g_told;
+void RecordLockStats(const MemoryLockStats& stats) noexcept { g_told.push_back(stats); }
+
+// Child process body (issue #15: 302 cached keys stayed unlocked, silently):
+// under a 64 KiB limit, allocate one-page buffers past 100 failed mlocks.
+// Exit code: 0 all held; 10+ which check failed.
+[[noreturn]] void FailedMlocksAreCountedAndReportedPerDecade() {
+  LimitLockedMemory(64 * 1024);
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const MemoryLockStats before = SecureBuffer::LockStats();
+  g_told.reserve(8);
+  SetMlockObserver(&RecordLockStats);
+  std::vector<SecureBuffer> held;
+  held.reserve(1000);
+  while (SecureBuffer::MlockFailures() - before.mlock_failures < 100 && held.size() < 1000) held.emplace_back(32);
+  SetMlockObserver(nullptr);
+  const MemoryLockStats now = SecureBuffer::LockStats();
+  const size_t failed = now.mlock_failures - before.mlock_failures;
+  const size_t locked = held.size() - failed;
+  if (failed != 100) _exit(10);
+  if (locked == 0 || locked * page > 64 * 1024) _exit(11);  // some fit under the limit, no more
+  if (now.unlocked_buffers - before.unlocked_buffers != 100) _exit(12);
+  if (now.unlocked_bytes - before.unlocked_bytes != 100 * page) _exit(13);
+  if (now.locked_bytes - before.locked_bytes != locked * page) _exit(14);
+  // Told at the 1st, 10th and 100th failure, and only then.
+  if (g_told.size() != 3) _exit(15);
+  const size_t decades[] = {1, 10, 100};
+  for (size_t i = 0; i < 3; ++i) {
+    if (g_told[i].mlock_failures - before.mlock_failures != decades[i]) _exit(16);
+    if (g_told[i].unlocked_buffers - before.unlocked_buffers != decades[i]) _exit(17);
+    if (g_told[i].unlocked_bytes - before.unlocked_bytes != decades[i] * page) _exit(18);
+  }
+  if (before.unlocked_buffers == 0) {
+    const std::string warning = UnlockedMemoryWarning(g_told[2], "mariadb");
+    for (const char* part : {"LimitMEMLOCK= in the systemd unit of mariadb", "ulimit -l", "CAP_IPC_LOCK",
+                             "until then 100 key buffers (", "may be swapped to disk"}) {
+      if (warning.find(part) == std::string::npos) _exit(21);
+    }
+  }
+  // Releasing gives the counters back.
+  held.clear();
+  const MemoryLockStats after = SecureBuffer::LockStats();
+  if (after.unlocked_buffers != before.unlocked_buffers || after.unlocked_bytes != before.unlocked_bytes ||
+      after.locked_bytes != before.locked_bytes) {
+    _exit(19);
+  }
+  _exit(after.mlock_failures == now.mlock_failures ? 0 : 20);  // failures are a history, not a gauge
+}
+
+TEST(SecureBufferDeathTest, FailedMlocksAreCountedAndReportedPerDecade) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer turns mlock into a no-op";
+#endif
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(FailedMlocksAreCountedAndReportedPerDecade(), ::testing::ExitedWithCode(0), "");
+}
+
+TEST(SecureBufferTest, MovedBufferKeepsItsLockAccounting) {
+  const MemoryLockStats before = SecureBuffer::LockStats();
+  {
+    SecureBuffer a(32);
+    SecureBuffer b(std::move(a));
+    SecureBuffer c;
+    c = std::move(b);
+    const MemoryLockStats held = SecureBuffer::LockStats();
+    EXPECT_EQ(held.locked_bytes + held.unlocked_bytes,
+              before.locked_bytes + before.unlocked_bytes + static_cast<size_t>(sysconf(_SC_PAGESIZE)));
+  }
+  const MemoryLockStats after = SecureBuffer::LockStats();
+  EXPECT_EQ(after.locked_bytes, before.locked_bytes);
+  EXPECT_EQ(after.unlocked_bytes, before.unlocked_bytes);
+  EXPECT_EQ(after.unlocked_buffers, before.unlocked_buffers);
 }
 
 TEST(SecureBufferTest, UnmappableSizeLeavesBufferEmptyWithoutThrowing) {

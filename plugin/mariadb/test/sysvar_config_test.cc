@@ -66,6 +66,34 @@ TEST(SysvarConfig, NonNumericNumberIsRefusedWithTheVariableName) {
       << c.status().message();
 }
 
+// Issue #15: an invalid UTF-8 byte in keyring_locker_scope was reported as
+// "check the numeric variables". Every text variable must name itself.
+TEST(SysvarConfig, InvalidUtf8NamesTheVariable) {
+  for (const SettingSpec& spec : SettingSpecs()) {
+    if (spec.kind == SettingKind::kInteger) continue;
+    SettingValues v = Minimal();
+    v[spec.suffix] = "prod/db\xff" "1";
+    const std::string name = std::string("keyring_locker_") + spec.suffix;
+    auto c = BuildConfig("", v);
+    ASSERT_FALSE(c.ok()) << name;
+    EXPECT_EQ(c.status().code(), Code::kInvalidArgument) << name;
+    EXPECT_NE(c.status().message().find(name + " is not valid UTF-8"), std::string::npos) << c.status().message();
+    EXPECT_EQ(c.status().message().find("numeric"), std::string::npos) << c.status().message();
+  }
+}
+
+TEST(SysvarConfig, TooLargeNumberNamesTheVariable) {
+  for (const SettingSpec& spec : SettingSpecs()) {
+    if (spec.kind != SettingKind::kInteger && spec.kind != SettingKind::kIntOrWord) continue;
+    SettingValues v = Minimal();
+    v[spec.suffix] = "18446744073709551615";
+    const std::string name = std::string("keyring_locker_") + spec.suffix;
+    auto c = BuildConfig("", v);
+    ASSERT_FALSE(c.ok()) << name;
+    EXPECT_NE(c.status().message().find(name), std::string::npos) << c.status().message();
+  }
+}
+
 TEST(SysvarConfig, ConfigFileAndVariablesTogetherAreRefused) {
   auto c = BuildConfig("/etc/mysql/keyring_locker.json", {{"scope", "x"}, {"kv_mount", "kv"}});
   ASSERT_FALSE(c.ok());
