@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "keyring_backend/auth/authenticator.h"
+#include "tests/support/fifo_util.h"
 
 namespace keyring_locker {
 namespace {
@@ -296,6 +297,26 @@ TEST(AuthRefresh, TokenFileIsReReadAfterRotation) {
   EXPECT_EQ(same.code(), Code::kUnauthenticated);
   EXPECT_NE(same.message().find(token.path()), std::string::npos) << same.message();
   EXPECT_EQ(same.message().find("s.new"), std::string::npos);
+}
+
+// The re-read after a rejected token runs on a server thread (a query
+// waiting for its key): a FIFO swapped in for the token file must not hang
+// that thread (issue #15).
+TEST(AuthRefresh, TokenFileReplacedByAFifoFailsWithoutBlocking) {
+  TempFile token("s.old");
+  FakeLocker locker;
+  locker.On(kLookup, [](const HttpRequest&) {
+    return Reply(200, {{"data", {{"ttl", 600}, {"renewable", true}}}});
+  });
+  AuthOptions o;
+  o.token_file = token.path();
+  auto a = std::move(Authenticator::Create(o, &locker)).value();
+  ASSERT_TRUE(a->Login().ok());
+  testing::Fifo fifo(token.path());
+  Status s = testing::WithinBoundedTime(fifo, [&] { return a->Refresh("s.old"); });
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find(token.path() + "' is a FIFO"), std::string::npos) << s.message();
+  EXPECT_EQ(locker.CallsTo(kLookup).size(), 1u);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "keyring_backend/auth/authenticator.h"
+#include "tests/support/fifo_util.h"
 
 namespace keyring_locker {
 namespace {
@@ -228,6 +229,64 @@ TEST(Authenticator, CertLoginNeedsClientCertAndSendsRole) {
   auto a = Make(o, &http);
   ASSERT_TRUE(a->Login().ok());
   EXPECT_EQ(a->Token(), "s.cert-token");
+}
+
+// Issue #15: a FIFO as a secret file used to block open() forever (the
+// server start ignored its budget and SIGTERM). Now a clear error at once.
+TEST(Authenticator, FifoAsTokenFileIsRefusedWithoutBlocking) {
+  testing::Fifo fifo("/tmp/klk_auth_test_fifo_token." + std::to_string(::getpid()));
+  MockHttpClient http;
+  EXPECT_CALL(http, Send(_)).Times(0);
+  auto a = Make(TokenFile(fifo.path()), &http);
+  Status s = testing::WithinBoundedTime(fifo, [&] { return a->Login(); });
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("auth.token_file '" + fifo.path() + "' is a FIFO"), std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("point auth.token_file at a plain file"), std::string::npos);
+}
+
+TEST(Authenticator, FifoAsSecretIdFileIsRefusedWithoutBlocking) {
+  testing::Fifo fifo("/tmp/klk_auth_test_fifo_secret." + std::to_string(::getpid()));
+  MockHttpClient http;
+  EXPECT_CALL(http, Send(_)).Times(0);
+  auto a = Make(AppRole(fifo.path()), &http);
+  Status s = testing::WithinBoundedTime(fifo, [&] { return a->Login(); });
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("auth.approle.secret_id_file '" + fifo.path() + "' is a FIFO"),
+            std::string::npos)
+      << s.message();
+}
+
+// A CR or LF inside the token used to travel to the HTTP header check,
+// which called it "a bug in the caller". The reader names the file and fix.
+TEST(Authenticator, TokenFileWithInnerLineBreakIsRefusedByTheReader) {
+  for (const std::string content : {"s.tok\r\nen", "s.tok\nen\n", "s.tok\ten"}) {
+    TempFile f(content, 0600);
+    MockHttpClient http;
+    EXPECT_CALL(http, Send(_)).Times(0);
+    auto a = Make(TokenFile(f.path()), &http);
+    Status s = a->Login();
+    EXPECT_EQ(s.code(), Code::kInvalidArgument);
+    EXPECT_NE(s.message().find("auth.token_file '" + f.path() + "'"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("at byte 5"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("on a single line"), std::string::npos) << s.message();
+    EXPECT_EQ(s.message().find("bug"), std::string::npos) << s.message();
+    EXPECT_EQ(s.message().find("s.tok"), std::string::npos) << s.message();
+  }
+}
+
+TEST(Authenticator, TokenEnvWithInnerLineBreakIsRefused) {
+  ::setenv("KLK_TEST_TOKEN_CRLF", "s.tok\r\nen", 1);
+  MockHttpClient http;
+  EXPECT_CALL(http, Send(_)).Times(0);
+  AuthOptions o;
+  o.token_env = "KLK_TEST_TOKEN_CRLF";
+  auto a = Make(o, &http);
+  Status s = a->Login();
+  ::unsetenv("KLK_TEST_TOKEN_CRLF");
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("KLK_TEST_TOKEN_CRLF"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("single line"), std::string::npos) << s.message();
 }
 
 TEST(Authenticator, CreateValidatesOptions) {
