@@ -289,6 +289,35 @@ TEST(Authenticator, TokenEnvWithInnerLineBreakIsRefused) {
   EXPECT_NE(s.message().find("single line"), std::string::npos) << s.message();
 }
 
+// Vault answers 403 for a token used in a namespace it does not belong to;
+// "expired or revoked" sent operators after the wrong cause.
+TEST(Authenticator, RejectedTokenInANamespaceNamesTheNamespace) {
+  TempFile f("s.team-token", 0600);
+  MockHttpClient http;
+  http.opts.ns = "team-a";
+  EXPECT_CALL(http, Send(_)).WillOnce(Return(Reply(403, {{"errors", {"permission denied"}}})));
+  auto a = Make(TokenFile(f.path()), &http);
+  Status s = a->Login();
+  EXPECT_EQ(s.code(), Code::kUnauthenticated);
+  EXPECT_NE(s.message().find("not valid in namespace \"team-a\": check locker.namespace"),
+            std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("or the token expired or was revoked"), std::string::npos);
+  EXPECT_EQ(s.message().find("s.team-token"), std::string::npos);
+}
+
+TEST(Authenticator, AppRoleRejectedInANamespaceNamesTheNamespace) {
+  TempFile secret("secret-id-5678", 0600);
+  MockHttpClient http;
+  http.opts.ns = "team-a";
+  EXPECT_CALL(http, Send(_)).WillOnce(Return(Reply(403, {{"errors", {"permission denied"}}})));
+  auto a = Make(AppRole(secret.path()), &http);
+  Status s = a->Login();
+  EXPECT_EQ(s.code(), Code::kUnauthenticated);
+  EXPECT_NE(s.message().find("namespace \"team-a\""), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("check locker.namespace"), std::string::npos) << s.message();
+}
+
 TEST(Authenticator, CreateValidatesOptions) {
   MockHttpClient http;
   AuthOptions o;
