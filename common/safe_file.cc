@@ -82,8 +82,7 @@ StatusOr<OpenedFile> OpenRegularFile(const std::string& path, const OpenFileOpti
   if (f.fd.get() < 0) {
     const int err = errno;
     return InvalidArgument(Named(options.what, path) + " cannot be opened (" + ErrnoText(err) +
-                           "); create the file or fix the path, and let the server's OS user "
-                           "read it");
+                           "); " + options.open_fix);
   }
   if (::fstat(f.fd.get(), &f.st) != 0) {
     const int err = errno;

@@ -37,6 +37,8 @@ struct OpenFileOptions {
   std::string what = "file";
   int flags = 0;            // added to O_RDONLY|O_NONBLOCK|O_CLOEXEC|O_NOCTTY (e.g. O_RDWR|O_APPEND|O_CREAT)
   mode_t create_mode = 0600;
+  // What to do when open() fails.
+  std::string open_fix = "create the file or fix the path, and let the server's OS user read it";
 };
 
 struct OpenedFile {
