@@ -138,6 +138,19 @@ std::unique_ptr<Authenticator> AppRoleAuth(FakeLocker* locker, const TempFile& s
   return std::move(a).value();
 }
 
+// A token-file authenticator, logged in once; lookup-self answers `ttl`.
+std::unique_ptr<Authenticator> LoggedInFromTokenFile(FakeLocker* locker, const TempFile& token, int ttl,
+                                                     bool renewable) {
+  locker->On(kLookup, [ttl, renewable](const HttpRequest&) {
+    return Reply(200, {{"data", {{"ttl", ttl}, {"renewable", renewable}}}});
+  });
+  AuthOptions o;
+  o.token_file = token.path();
+  auto a = std::move(Authenticator::Create(o, locker)).value();
+  EXPECT_TRUE(a->Login().ok());
+  return a;
+}
+
 double SecondsBetween(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
@@ -245,13 +258,7 @@ TEST(AuthRenewal, RetriesTransientFailuresWhileTheTokenLasts) {
 TEST(AuthRenewal, NonExpiringTokenNeedsNoWorkAndStopsPromptly) {
   TempFile token("s.root");
   FakeLocker locker;
-  locker.On(kLookup, [](const HttpRequest&) {
-    return Reply(200, {{"data", {{"ttl", 0}, {"renewable", false}}}});
-  });
-  AuthOptions o;
-  o.token_file = token.path();
-  auto a = std::move(Authenticator::Create(o, &locker)).value();
-  ASSERT_TRUE(a->Login().ok());
+  auto a = LoggedInFromTokenFile(&locker, token, 0, false);
   a->StartRenewal();
   std::this_thread::sleep_for(milliseconds(500));
   const auto t0 = Clock::now();
@@ -282,13 +289,7 @@ TEST(AuthRefresh, OnlyTheRejectedTokenTriggersALogin) {
 TEST(AuthRefresh, TokenFileIsReReadAfterRotation) {
   TempFile token("s.old");
   FakeLocker locker;
-  locker.On(kLookup, [](const HttpRequest&) {
-    return Reply(200, {{"data", {{"ttl", 600}, {"renewable", true}}}});
-  });
-  AuthOptions o;
-  o.token_file = token.path();
-  auto a = std::move(Authenticator::Create(o, &locker)).value();
-  ASSERT_TRUE(a->Login().ok());
+  auto a = LoggedInFromTokenFile(&locker, token, 600, true);
   token.Write("s.new\n");
   ASSERT_TRUE(a->Refresh("s.old").ok());
   EXPECT_EQ(a->Token(), "s.new");
@@ -305,13 +306,7 @@ TEST(AuthRefresh, TokenFileIsReReadAfterRotation) {
 TEST(AuthRefresh, TokenFileReplacedByAFifoFailsWithoutBlocking) {
   TempFile token("s.old");
   FakeLocker locker;
-  locker.On(kLookup, [](const HttpRequest&) {
-    return Reply(200, {{"data", {{"ttl", 600}, {"renewable", true}}}});
-  });
-  AuthOptions o;
-  o.token_file = token.path();
-  auto a = std::move(Authenticator::Create(o, &locker)).value();
-  ASSERT_TRUE(a->Login().ok());
+  auto a = LoggedInFromTokenFile(&locker, token, 600, true);
   testing::Fifo fifo(token.path());
   Status s = testing::WithinBoundedTime(fifo, [&] { return a->Refresh("s.old"); });
   EXPECT_EQ(s.code(), Code::kInvalidArgument);

@@ -233,28 +233,19 @@ TEST(Authenticator, CertLoginNeedsClientCertAndSendsRole) {
 
 // Issue #15: a FIFO as a secret file used to block open() forever (the
 // server start ignored its budget and SIGTERM). Now a clear error at once.
-TEST(Authenticator, FifoAsTokenFileIsRefusedWithoutBlocking) {
-  testing::Fifo fifo("/tmp/klk_auth_test_fifo_token." + std::to_string(::getpid()));
-  MockHttpClient http;
-  EXPECT_CALL(http, Send(_)).Times(0);
-  auto a = Make(TokenFile(fifo.path()), &http);
-  Status s = testing::WithinBoundedTime(fifo, [&] { return a->Login(); });
-  EXPECT_EQ(s.code(), Code::kInvalidArgument);
-  EXPECT_NE(s.message().find("auth.token_file '" + fifo.path() + "' is a FIFO"), std::string::npos)
-      << s.message();
-  EXPECT_NE(s.message().find("point auth.token_file at a plain file"), std::string::npos);
-}
-
-TEST(Authenticator, FifoAsSecretIdFileIsRefusedWithoutBlocking) {
-  testing::Fifo fifo("/tmp/klk_auth_test_fifo_secret." + std::to_string(::getpid()));
-  MockHttpClient http;
-  EXPECT_CALL(http, Send(_)).Times(0);
-  auto a = Make(AppRole(fifo.path()), &http);
-  Status s = testing::WithinBoundedTime(fifo, [&] { return a->Login(); });
-  EXPECT_EQ(s.code(), Code::kInvalidArgument);
-  EXPECT_NE(s.message().find("auth.approle.secret_id_file '" + fifo.path() + "' is a FIFO"),
-            std::string::npos)
-      << s.message();
+TEST(Authenticator, FifoAsTokenOrSecretIdFileIsRefusedWithoutBlocking) {
+  testing::Fifo fifo("/tmp/klk_auth_test_fifo." + std::to_string(::getpid()));
+  for (const auto& [o, option] : {std::pair{TokenFile(fifo.path()), "auth.token_file"},
+                                  std::pair{AppRole(fifo.path()), "auth.approle.secret_id_file"}}) {
+    MockHttpClient http;
+    EXPECT_CALL(http, Send(_)).Times(0);
+    auto a = Make(o, &http);
+    Status s = testing::WithinBoundedTime(fifo, [&] { return a->Login(); });
+    EXPECT_EQ(s.code(), Code::kInvalidArgument);
+    EXPECT_NE(s.message().find(std::string(option) + " '" + fifo.path() + "' is a FIFO"), std::string::npos)
+        << s.message();
+    EXPECT_NE(s.message().find(std::string("point ") + option + " at a plain file"), std::string::npos);
+  }
 }
 
 // A CR or LF inside the token used to travel to the HTTP header check,
@@ -289,33 +280,26 @@ TEST(Authenticator, TokenEnvWithInnerLineBreakIsRefused) {
   EXPECT_NE(s.message().find("single line"), std::string::npos) << s.message();
 }
 
-// Vault answers 403 for a token used in a namespace it does not belong to;
-// "expired or revoked" sent operators after the wrong cause.
-TEST(Authenticator, RejectedTokenInANamespaceNamesTheNamespace) {
-  TempFile f("s.team-token", 0600);
-  MockHttpClient http;
-  http.opts.ns = "team-a";
-  EXPECT_CALL(http, Send(_)).WillOnce(Return(Reply(403, {{"errors", {"permission denied"}}})));
-  auto a = Make(TokenFile(f.path()), &http);
-  Status s = a->Login();
-  EXPECT_EQ(s.code(), Code::kUnauthenticated);
-  EXPECT_NE(s.message().find("not valid in namespace \"team-a\": check locker.namespace"),
-            std::string::npos)
-      << s.message();
-  EXPECT_NE(s.message().find("or the token expired or was revoked"), std::string::npos);
-  EXPECT_EQ(s.message().find("s.team-token"), std::string::npos);
-}
-
-TEST(Authenticator, AppRoleRejectedInANamespaceNamesTheNamespace) {
-  TempFile secret("secret-id-5678", 0600);
-  MockHttpClient http;
-  http.opts.ns = "team-a";
-  EXPECT_CALL(http, Send(_)).WillOnce(Return(Reply(403, {{"errors", {"permission denied"}}})));
-  auto a = Make(AppRole(secret.path()), &http);
-  Status s = a->Login();
-  EXPECT_EQ(s.code(), Code::kUnauthenticated);
-  EXPECT_NE(s.message().find("namespace \"team-a\""), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find("check locker.namespace"), std::string::npos) << s.message();
+// Vault answers 403 for a credential used in a namespace it does not belong
+// to; "expired or revoked" sent operators after the wrong cause.
+TEST(Authenticator, RejectedCredentialsInANamespaceNameTheNamespace) {
+  TempFile token("s.team-token", 0600), secret("secret-id-5678", 0600);
+  for (const AuthOptions& o : {TokenFile(token.path()), AppRole(secret.path())}) {
+    MockHttpClient http;
+    http.opts.ns = "team-a";
+    EXPECT_CALL(http, Send(_)).WillOnce(Return(Reply(403, {{"errors", {"permission denied"}}})));
+    auto a = Make(o, &http);
+    Status s = a->Login();
+    EXPECT_EQ(s.code(), Code::kUnauthenticated);
+    EXPECT_NE(s.message().find("valid in namespace \"team-a\": check locker.namespace"),
+              std::string::npos)
+        << s.message();
+    if (o.method == AuthOptions::Method::kToken) {
+      EXPECT_NE(s.message().find("or the token expired or was revoked"), std::string::npos);
+    }
+    EXPECT_EQ(s.message().find("s.team-token"), std::string::npos);
+    EXPECT_EQ(s.message().find("secret-id-5678"), std::string::npos);
+  }
 }
 
 TEST(Authenticator, CreateValidatesOptions) {

@@ -3,6 +3,7 @@
 #include "keyring_backend/config/config.h"
 #include "tests/support/config_test_util.h"
 #include "tests/support/fifo_util.h"
+#include "tests/support/temp_dir.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,22 +29,7 @@ using testing::ExpectConfigError;
 using testing::MinimalConfig;
 using testing::ParseTestConfig;
 
-class TempDir : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/klk_config_test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
-  std::string Write(const std::string& name, const std::string& content, mode_t mode) {
-    std::string path = dir_ + "/" + name;
-    std::ofstream(path) << content;
-    EXPECT_EQ(chmod(path.c_str(), mode), 0);
-    return path;
-  }
-  std::string dir_;
-};
+class TempDir : public testing::TempDirTest {};
 
 TEST_F(TempDir, ClientKeyPasswordFileIsReadAndPermissionChecked) {
   json j = MinimalConfig();
