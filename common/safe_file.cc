@@ -91,8 +91,10 @@ StatusOr<OpenedFile> OpenRegularFile(const std::string& path, const OpenFileOpti
   }
   if (!S_ISREG(f.st.st_mode)) {
     return InvalidArgument(Named(options.what, path) + " is " + KindOf(f.st.st_mode) +
-                           ", not a regular file; point " + options.what +
-                           " at a plain file");
+                           ", not a regular file; " +
+                           (options.not_regular_fix.empty()
+                                ? "point " + options.what + " at a plain file"
+                                : options.not_regular_fix));
   }
   // Regular files never block, but clear the flag anyway: reads and writes
   // must not see EAGAIN on file systems that honour it (some FUSE mounts).
@@ -105,14 +107,12 @@ StatusOr<OpenedFile> OpenRegularFile(const std::string& path, const OpenFileOpti
 }
 
 StatusOr<std::string> ReadRegularFile(const std::string& path, const ReadFileOptions& options) {
-  OpenFileOptions open_options;
-  open_options.what = options.what;
-  ASSIGN_OR_RETURN(OpenedFile f, OpenRegularFile(path, open_options));
+  ASSIGN_OR_RETURN(OpenedFile f, OpenRegularFile(path, options.open));
   if ((f.st.st_mode & options.refused_mode) != 0) {
-    return PermissionDenied(Named(options.what, path) + " " + options.mode_problem + " (mode " +
+    return PermissionDenied(Named(options.open.what, path) + " " + options.mode_problem + " (mode " +
                             Octal(f.st.st_mode) + "); run: " + options.mode_fix);
   }
-  const std::string too_large = Named(options.what, path) + " is larger than " +
+  const std::string too_large = Named(options.open.what, path) + " is larger than " +
                                 std::to_string(options.max_bytes) +
                                 " bytes; check that the path names the right file";
   if (static_cast<unsigned long long>(f.st.st_size) > options.max_bytes) {
@@ -126,7 +126,7 @@ StatusOr<std::string> ReadRegularFile(const std::string& path, const ReadFileOpt
     ssize_t n = ::read(f.fd.get(), chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      status = InvalidArgument(Named(options.what, path) + " could not be read (" +
+      status = InvalidArgument(Named(options.open.what, path) + " could not be read (" +
                                ErrnoText(errno) + "); check that the server's OS user can read it");
       break;
     }
@@ -173,7 +173,7 @@ Status CheckSingleLineSecret(const std::string& secret, const std::string& sourc
 
 StatusOr<std::string> ReadSecretFile(const std::string& path, const std::string& option) {
   ReadFileOptions options;
-  options.what = option;
+  options.open.what = option;
   options.max_bytes = kMaxSecretBytes;
   options.refused_mode = S_IRWXG | S_IRWXO;
   options.mode_problem = "is readable or writable by group/others";

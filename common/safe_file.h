@@ -39,6 +39,8 @@ struct OpenFileOptions {
   mode_t create_mode = 0600;
   // What to do when open() fails.
   std::string open_fix = "create the file or fix the path, and let the server's OS user read it";
+  // What to do when it is a FIFO, device or directory; empty: "point <what> at a plain file".
+  std::string not_regular_fix;
 };
 
 struct OpenedFile {
@@ -55,7 +57,7 @@ struct OpenedFile {
 StatusOr<OpenedFile> OpenRegularFile(const std::string& path, const OpenFileOptions& options);
 
 struct ReadFileOptions {
-  std::string what = "file";
+  OpenFileOptions open;            // what, and the fixes for open and kind errors
   size_t max_bytes = 1024 * 1024;  // more is an error: a sign of a wrong path
   mode_t refused_mode = 0;         // st_mode bits that must be clear (077, S_IWOTH)
   std::string mode_problem;        // "is readable or writable by group/others"

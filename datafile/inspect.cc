@@ -173,7 +173,7 @@ void FollowIsl(const fs::path& isl, std::set<std::string>& out, std::vector<std:
   // Non-blocking, regular file only (common/safe_file.h): a FIFO named
   // *.isl in the datadir must not hang the CLI.
   ReadFileOptions read_options;
-  read_options.what = "remote tablespace link";
+  read_options.open.what = "remote tablespace link";
   read_options.max_bytes = 64 * 1024;  // one path
   StatusOr<std::string> text = ReadRegularFile(isl.string(), read_options);
   if (!text.ok() || text->empty()) {
@@ -234,6 +234,7 @@ FileReport InspectFile(const std::string& path, const InspectOptions& options) {
     OpenFileOptions open_options;
     open_options.what = "data file";
     open_options.open_fix = "check that this user may read the datadir (run as the server's user or root)";
+    open_options.not_regular_fix = "name InnoDB data files or a datadir";
     StatusOr<OpenedFile> opened = OpenRegularFile(path, open_options);
     if (!opened.ok()) {
       r.error = opened.status();

@@ -123,6 +123,7 @@ AuditVerifyReport VerifyAuditLog(const std::string& path) {
     OpenFileOptions open_options;
     open_options.what = "audit log";
     open_options.open_fix = "check the path and read permission";
+    open_options.not_regular_fix = "give the path of the audit log file itself";
     StatusOr<OpenedFile> opened = OpenRegularFile(path, open_options);
     if (!opened.ok()) {
       report.problem = opened.status().message();

@@ -25,7 +25,9 @@ StatusOr<std::string> ReadSecretFile(const std::string& path, const std::string&
 
 StatusOr<std::string> ReadConfigText(const std::string& path) {
   ReadFileOptions options;
-  options.what = "config file";
+  options.open.what = "config file";
+  options.open.open_fix = "check the path and that the server's OS user can read it";
+  options.open.not_regular_fix = "point the server at the JSON config file itself";
   options.max_bytes = 1024 * 1024;
   // Whoever can write the config can point the server at their own locker.
   options.refused_mode = S_IWOTH;

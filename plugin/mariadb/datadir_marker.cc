@@ -48,12 +48,13 @@ StatusOr<ScopeIdentity> ReadMarker(const std::string& path) {
   // The shared reader opens without blocking: a FIFO in the datadir must
   // not hang the server start (issue #15).
   ReadFileOptions options;
-  options.what = "datadir marker";
+  options.open.what = "datadir marker";
+  options.open.open_fix = "make it readable by the server's user";
+  options.open.not_regular_fix = "restore the marker file from a backup of this datadir";
   options.max_bytes = 64 * 1024;  // a few hundred bytes when we write it
   StatusOr<std::string> text = ReadRegularFile(path, options);
   if (!text.ok()) {
-    return FailedPrecondition(text.status().message() +
-                              "; the marker must be a plain file readable by the server's user");
+    return FailedPrecondition(text.status().message());
   }
   if (Status nul = CheckNoNulByte(*text, "the datadir marker " + path); !nul.ok()) {
     return DataLoss(nul.message() + "; or restore the marker from a backup of this datadir");

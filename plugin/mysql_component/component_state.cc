@@ -22,7 +22,8 @@ std::shared_ptr<Instance> g_current;
 // place of the config must not hang the server start.
 StatusOr<std::string> ReadConfigText(const std::string& path) {
   ReadFileOptions options;
-  options.what = "component configuration";
+  options.open.what = "component configuration";
+  options.open.not_regular_fix = "make it the JSON file itself";
   // Whoever can write it can point the server at their own locker.
   options.refused_mode = S_IWOTH;
   options.mode_problem = "is world-writable: anyone could point the server at their own locker";
