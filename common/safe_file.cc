@@ -1,12 +1,11 @@
 #include "common/safe_file.h"
 
 #include <fcntl.h>
-#include <limits.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <algorithm>
 #include <cstdlib>
 #include <set>
 #include <system_error>
@@ -73,11 +72,9 @@ int UniqueFd::release() { return std::exchange(fd_, -1); }
 StatusOr<OpenedFile> OpenRegularFile(const std::string& path, const OpenFileOptions& options) {
   // No O_NOFOLLOW: secret files are often symlinks (Kubernetes secret
   // volumes, Vault Agent sinks); fstat below checks the file we really got.
-  const int flags = (options.flags & (O_RDWR | O_WRONLY)) != 0
-                        ? options.flags
-                        : (O_RDONLY | options.flags);
   OpenedFile f;
-  f.fd = UniqueFd(::open(path.c_str(), flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
+  // O_RDONLY is 0: options.flags alone selects O_RDWR/O_WRONLY.
+  f.fd = UniqueFd(::open(path.c_str(), options.flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
                          options.create_mode));
   if (f.fd.get() < 0) {
     const int err = errno;
@@ -126,8 +123,9 @@ StatusOr<std::string> ReadRegularFile(const std::string& path, const ReadFileOpt
     ssize_t n = ::read(f.fd.get(), chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
+      const int err = errno;
       status = InvalidArgument(Named(options.open.what, path) + " could not be read (" +
-                               ErrnoText(errno) + "); check that the server's OS user can read it");
+                               ErrnoText(err) + "); check that the server's OS user can read it");
       break;
     }
     if (n == 0) break;
