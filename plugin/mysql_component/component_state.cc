@@ -23,7 +23,7 @@ std::shared_ptr<Instance> g_current;
 StatusOr<std::string> ReadConfigText(const std::string& path) {
   ReadFileOptions options;
   options.open.what = "component configuration";
-  options.open.not_regular_fix = "make it the JSON file itself";
+  options.open.not_regular_fix = "replace it with the JSON configuration file";
   // Whoever can write it can point the server at their own locker.
   options.refused_mode = S_IWOTH;
   options.mode_problem = "is world-writable: anyone could point the server at their own locker";
@@ -32,8 +32,8 @@ StatusOr<std::string> ReadConfigText(const std::string& path) {
   StatusOr<std::string> text = ReadRegularFile(path, options);
   if (!text.ok()) {
     return Status(text.status().code(),
-                  text.status().message() + " (JSON, see docs/mysql.md: in the plugin directory, or "
-                  "in the data directory with read_local_config)");
+                  text.status().message() + " (see docs/mysql.md: the configuration lives in the "
+                  "plugin directory, or in the data directory with read_local_config)");
   }
   Status no_nul = CheckNoNulByte(*text, path);
   if (!no_nul.ok()) {
