@@ -103,6 +103,14 @@ StatusOr<OpenedFile> OpenRegularFile(const std::string& path, const OpenFileOpti
   return f;
 }
 
+StatusOr<UniqueFile> OpenRegularStream(const std::string& path, const OpenFileOptions& options) {
+  ASSIGN_OR_RETURN(OpenedFile f, OpenRegularFile(path, options));
+  UniqueFile stream(::fdopen(f.fd.get(), "rb"));
+  if (!stream) return ResourceExhausted(Named(options.what, path) + ": out of memory for a stdio stream");
+  f.fd.release();  // the stream owns it now
+  return stream;
+}
+
 StatusOr<std::string> ReadRegularFile(const std::string& path, const ReadFileOptions& options) {
   ASSIGN_OR_RETURN(OpenedFile f, OpenRegularFile(path, options.open));
   if ((f.st.st_mode & options.refused_mode) != 0) {

@@ -8,6 +8,8 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -55,6 +57,15 @@ struct OpenedFile {
 // Symlinks are followed on purpose (Kubernetes secret mounts and Vault
 // Agent sinks are symlinks); the checks apply to the final file.
 StatusOr<OpenedFile> OpenRegularFile(const std::string& path, const OpenFileOptions& options);
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+using UniqueFile = std::unique_ptr<std::FILE, FileCloser>;
+
+// OpenRegularFile for reading through stdio ("rb"); the stream owns the
+// descriptor.
+StatusOr<UniqueFile> OpenRegularStream(const std::string& path, const OpenFileOptions& options);
 
 struct ReadFileOptions {
   OpenFileOptions open;            // what, and the fixes for open and kind errors

@@ -18,11 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
-using File = std::unique_ptr<std::FILE, FileCloser>;
-
 // Reads up to `want` bytes; fewer only at the end of the file.
 Status ReadSome(std::FILE* f, std::vector<uint8_t>& buf, size_t want, const std::string& path) {
   buf.resize(want);
@@ -235,19 +230,13 @@ FileReport InspectFile(const std::string& path, const InspectOptions& options) {
     open_options.what = "data file";
     open_options.open_fix = "check that this user may read the datadir (run as the server's user or root)";
     open_options.not_regular_fix = "name InnoDB data files or a datadir";
-    StatusOr<OpenedFile> opened = OpenRegularFile(path, open_options);
-    if (!opened.ok()) {
-      r.error = opened.status();
+    StatusOr<UniqueFile> f = OpenRegularStream(path, open_options);
+    if (!f.ok()) {
+      r.error = f.status();
       return r;
     }
-    File f(::fdopen(opened->fd.get(), "rb"));
-    if (!f) {
-      r.error = Unavailable("cannot open: out of memory");
-      return r;
-    }
-    opened->fd.release();  // the FILE owns it now
     std::vector<uint8_t> start;
-    if (Status s = ReadSome(f.get(), start, kMaxPageSize, path); !s.ok()) {
+    if (Status s = ReadSome(f->get(), start, kMaxPageSize, path); !s.ok()) {
       r.error = s;
       return r;
     }
@@ -262,7 +251,7 @@ FileReport InspectFile(const std::string& path, const InspectOptions& options) {
     } else if (redo.status().code() != Code::kNotFound) {
       r.error = redo.status();
     } else {
-      InspectTablespace(f.get(), view, options, r);
+      InspectTablespace(f->get(), view, options, r);
     }
   } catch (const std::exception& e) {  // std::bad_alloc, filesystem errors
     r.error = Internal(std::string("inspecting failed: ") + e.what());

@@ -124,17 +124,11 @@ AuditVerifyReport VerifyAuditLog(const std::string& path) {
     open_options.what = "audit log";
     open_options.open_fix = "check the path and read permission";
     open_options.not_regular_fix = "give the path of the audit log file itself";
-    StatusOr<OpenedFile> opened = OpenRegularFile(path, open_options);
-    if (!opened.ok()) {
-      report.problem = opened.status().message();
+    StatusOr<UniqueFile> in = OpenRegularStream(path, open_options);
+    if (!in.ok()) {
+      report.problem = in.status().message();
       return report;
     }
-    std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(::fdopen(opened->fd.get(), "rb"), &std::fclose);
-    if (!in) {
-      report.problem = "cannot read " + path + ": out of memory";
-      return report;
-    }
-    opened->fd.release();  // the FILE owns it now
     Verifier verifier(&report);
     struct LineBuffer {  // getline(3)'s buffer, freed on every way out
       char* data = nullptr;
@@ -142,14 +136,14 @@ AuditVerifyReport VerifyAuditLog(const std::string& path) {
       ~LineBuffer() { std::free(data); }
     } line;
     for (;;) {
-      const ssize_t n = ::getline(&line.data, &line.capacity, in.get());
+      const ssize_t n = ::getline(&line.data, &line.capacity, in->get());
       if (n <= 0) break;
       // Only the last line of a cut file lacks its newline.
       const bool terminated = line.data[n - 1] == '\n';
       const size_t length = static_cast<size_t>(terminated ? n - 1 : n);
       if (!verifier.Line(std::string(line.data, length), terminated)) break;
     }
-    if (std::ferror(in.get())) {
+    if (std::ferror(in->get())) {
       report.problem = "read error in " + path + " after line " + N(report.lines) +
                        "; check the disk";
       report.ok = false;
