@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
 #include <vector>
 
+#include "common/safe_file.h"
 #include "datafile/redo.h"
 #include "datafile/tablespace.h"
 
@@ -17,11 +17,6 @@ namespace keyring_locker::datafile {
 namespace fs = std::filesystem;
 
 namespace {
-
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
-using File = std::unique_ptr<std::FILE, FileCloser>;
 
 // Reads up to `want` bytes; fewer only at the end of the file.
 Status ReadSome(std::FILE* f, std::vector<uint8_t>& buf, size_t want, const std::string& path) {
@@ -170,12 +165,19 @@ bool IsInnodbFileName(const std::string& name) {
 // text file naming the real .ibd. Skipping it would let --check pass while a
 // file the server opens needs a missing key.
 void FollowIsl(const fs::path& isl, std::set<std::string>& out, std::vector<std::string>& problems) {
-  std::ifstream in(isl);
-  std::string target;
-  if (!in || !std::getline(in, target)) {
-    problems.push_back(isl.string() + ": cannot read this link to a remote tablespace; inspect its .ibd by path");
+  // Non-blocking, regular file only (common/safe_file.h): a FIFO named
+  // *.isl in the datadir must not hang the CLI.
+  ReadFileOptions read_options;
+  read_options.open.what = "remote tablespace link";
+  read_options.max_bytes = 64 * 1024;  // one path
+  StatusOr<std::string> text = ReadRegularFile(isl.string(), read_options);
+  if (!text.ok() || text->empty()) {
+    problems.push_back(isl.string() + ": cannot read this link to a remote tablespace (" +
+                       (text.ok() ? std::string("empty") : text.status().message()) +
+                       "); inspect its .ibd by path");
     return;
   }
+  std::string target = text->substr(0, text->find('\n'));
   while (!target.empty() && (target.back() == '\r' || target.back() == ' ')) target.pop_back();
   std::error_code ec;
   if (target.empty() || !fs::is_regular_file(target, ec)) {
@@ -222,18 +224,19 @@ FileReport InspectFile(const std::string& path, const InspectOptions& options) {
   FileReport r;
   r.path = path;
   try {
-    std::error_code ec;
-    if (!fs::is_regular_file(path, ec)) {
-      r.error = InvalidArgument("not a regular file" + (ec ? ": " + ec.message() : std::string()));
-      return r;
-    }
-    File f(std::fopen(path.c_str(), "rb"));
-    if (!f) {
-      r.error = Unavailable("cannot open: check that this user may read the datadir (run as the server's user or root)");
+    // Non-blocking open, regular file only (common/safe_file.h): the CLI
+    // must not hang on a FIFO passed or found by name.
+    OpenFileOptions open_options;
+    open_options.what = "data file";
+    open_options.open_fix = "check that this user may read the datadir (run as the server's user or root)";
+    open_options.not_regular_fix = "name InnoDB data files or a datadir";
+    StatusOr<UniqueFile> f = OpenRegularStream(path, open_options);
+    if (!f.ok()) {
+      r.error = f.status();
       return r;
     }
     std::vector<uint8_t> start;
-    if (Status s = ReadSome(f.get(), start, kMaxPageSize, path); !s.ok()) {
+    if (Status s = ReadSome(f->get(), start, kMaxPageSize, path); !s.ok()) {
       r.error = s;
       return r;
     }
@@ -248,7 +251,7 @@ FileReport InspectFile(const std::string& path, const InspectOptions& options) {
     } else if (redo.status().code() != Code::kNotFound) {
       r.error = redo.status();
     } else {
-      InspectTablespace(f.get(), view, options, r);
+      InspectTablespace(f->get(), view, options, r);
     }
   } catch (const std::exception& e) {  // std::bad_alloc, filesystem errors
     r.error = Internal(std::string("inspecting failed: ") + e.what());

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/safe_file.h"
 #include "keyring_backend/audit/audit_line.h"
 
 namespace keyring_locker {
@@ -26,21 +27,6 @@ std::string ErrnoText(int err) { return std::error_code(err, std::generic_catego
 
 std::string Capped(const std::string& s, size_t max) { return s.size() <= max ? s : s.substr(0, max); }
 
-class FdGuard {
- public:
-  explicit FdGuard(int fd) : fd_(fd) {}
-  FdGuard(const FdGuard&) = delete;
-  FdGuard& operator=(const FdGuard&) = delete;
-  ~FdGuard() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
-
 }  // namespace
 
 AuditLog::AuditLog(int fd, std::string path, std::string actor, size_t capacity)
@@ -54,18 +40,16 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const AuditOptions& options,
     return InvalidArgument("audit log path is empty; set audit.path to the file to append to");
   }
   try {
-    FdGuard fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600));
-    if (fd.get() < 0) {
-      int err = errno;
-      return InvalidArgument("cannot open audit log " + path + ": " + ErrnoText(err) +
-                             "; check audit.path and that its directory is writable by the "
-                             "server user");
-    }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      return InvalidArgument("audit log " + path + " is not a regular file; point audit.path "
-                             "at a plain file");
-    }
+    // Non-blocking open, regular file only (common/safe_file.h): a FIFO at
+    // audit.path must not hang the server start.
+    OpenFileOptions open_options;
+    open_options.what = "audit.path";
+    open_options.flags = O_RDWR | O_APPEND | O_CREAT;
+    open_options.create_mode = 0600;
+    open_options.open_fix = "check audit.path and that its directory is writable by the server user";
+    ASSIGN_OR_RETURN(OpenedFile opened, OpenRegularFile(path, open_options));
+    UniqueFd& fd = opened.fd;
+    const struct stat& st = opened.st;
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
       return InvalidArgument("audit log " + path + " is writable by group or others; run "
                              "chmod 600 " + path);

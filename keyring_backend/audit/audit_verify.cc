@@ -3,7 +3,11 @@
 // directly followed by a "recovered" line (see docs/audit-log.md). That break
 // still makes the report not ok, but the rest of the file is checked so the
 // operator learns whether anything else is wrong.
-#include <fstream>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+#include "common/safe_file.h"
 
 #include "keyring_backend/audit/audit_line.h"
 #include "keyring_backend/audit/audit_log.h"
@@ -114,18 +118,32 @@ class Verifier {
 AuditVerifyReport VerifyAuditLog(const std::string& path) {
   AuditVerifyReport report;
   try {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      report.problem = "cannot open " + path + "; check the path and read permission";
+    // Non-blocking open, regular file only (common/safe_file.h): a FIFO
+    // would otherwise hang `keyring-locker audit-verify`.
+    OpenFileOptions open_options;
+    open_options.what = "audit log";
+    open_options.open_fix = "check the path and read permission";
+    open_options.not_regular_fix = "give the path of the audit log file itself";
+    StatusOr<UniqueFile> in = OpenRegularStream(path, open_options);
+    if (!in.ok()) {
+      report.problem = in.status().message();
       return report;
     }
     Verifier verifier(&report);
-    std::string line;
-    while (std::getline(in, line)) {
-      // getline hits EOF only when the last line lacks its newline.
-      if (!verifier.Line(line, !in.eof())) break;
+    struct LineBuffer {  // getline(3)'s buffer, freed on every way out
+      char* data = nullptr;
+      size_t capacity = 0;
+      ~LineBuffer() { std::free(data); }
+    } line;
+    for (;;) {
+      const ssize_t n = ::getline(&line.data, &line.capacity, in->get());
+      if (n <= 0) break;
+      // Only the last line of a cut file lacks its newline.
+      const bool terminated = line.data[n - 1] == '\n';
+      const size_t length = static_cast<size_t>(terminated ? n - 1 : n);
+      if (!verifier.Line(std::string(line.data, length), terminated)) break;
     }
-    if (in.bad()) {
+    if (std::ferror(in->get())) {
       report.problem = "read error in " + path + " after line " + N(report.lines) +
                        "; check the disk";
       report.ok = false;

@@ -34,13 +34,31 @@ std::string ErrorsOf(const json& body) {
   return out.empty() ? "no error text" : out;
 }
 
+// A credential refused with a namespace configured is as often a wrong
+// locker.namespace as a bad credential: Vault answers 403 "permission
+// denied" for both (the dev locker too). "in namespace \"x\"", or empty
+// when no namespace is in play.
+std::string NamespaceInPlay(const HttpClient* http, const json& body) {
+  const std::string& ns = http->options().ns;
+  if (!ns.empty()) return "in namespace \"" + ns + "\"";
+  if (ErrorsOf(body).find("namespace") != std::string::npos) return "outside a namespace";
+  return "";
+}
+
 // Status for a non-2xx answer of an auth call. 400/401/403 mean the
-// credential is bad; 5xx and 429 mean "try later".
-Status HttpError(long status, const json& body, const std::string& what, const std::string& fix) {
+// credential is bad (or, with a namespace, maybe the namespace); 5xx and
+// 429 mean "try later".
+Status HttpError(const HttpClient* http, long status, const json& body, const std::string& what,
+                 const std::string& fix) {
   const std::string detail = what + " answered HTTP " + std::to_string(status) + " (" +
                              ErrorsOf(body) + ")";
-  if (status == 400 || status == 401 || status == 403)
+  if (status == 400 || status == 401 || status == 403) {
+    const std::string ns = NamespaceInPlay(http, body);
+    if (!ns.empty())
+      return Unauthenticated(detail + "; the credential may not be valid " + ns +
+                             ": check locker.namespace, or " + fix);
     return Unauthenticated(detail + "; " + fix);
+  }
   if (status == 404)
     return FailedPrecondition(detail + "; the auth method is not enabled at that path: check the "
                               "mount option or enable it on the locker");
@@ -122,7 +140,7 @@ StatusOr<TokenGrant> LoginCall(HttpClient* http, const std::string& path, std::s
   ASSIGN_OR_RETURN(HttpResponse r, Post(http, path, std::move(body), "", idempotent));
   BodyGuard guard{&r.body};
   ParsedReply reply(r.body);
-  if (r.status < 200 || r.status > 299) return HttpError(r.status, reply.get(), what, fix);
+  if (r.status < 200 || r.status > 299) return HttpError(http, r.status, reply.get(), what, fix);
   RETURN_IF_ERROR(reply.CheckObject(what));
   return GrantFromAuth(reply.get(), what);
 }
@@ -143,10 +161,16 @@ StatusOr<TokenGrant> LookupSelf(HttpClient* http, const std::string& token,
   BodyGuard guard{&r.body};
   const std::string what = "auth/token/lookup-self";
   ParsedReply reply(r.body);
-  if (r.status == 403 || r.status == 401)
-    return Unauthenticated("token from " + source + " was rejected by the locker: expired or "
-                           "revoked; " + fix);
-  if (r.status < 200 || r.status > 299) return HttpError(r.status, reply.get(), what, fix);
+  if (r.status == 403 || r.status == 401) {
+    const std::string ns = NamespaceInPlay(http, reply.get());
+    return Unauthenticated("token from " + source + " was rejected by the locker: " +
+                           (ns.empty() ? "expired or revoked"
+                                       : "the token is not valid " + ns +
+                                             ": check locker.namespace, or the token expired or "
+                                             "was revoked") +
+                           "; " + fix);
+  }
+  if (r.status < 200 || r.status > 299) return HttpError(http, r.status, reply.get(), what, fix);
   RETURN_IF_ERROR(reply.CheckObject(what));
   const json& ok = reply.get();
   if (!ok.contains("data") || !ok["data"].is_object())
@@ -169,7 +193,7 @@ StatusOr<TokenGrant> RenewSelf(HttpClient* http, const std::string& token,
   const std::string what = "auth/token/renew-self";
   ParsedReply reply(r.body);
   if (r.status < 200 || r.status > 299)
-    return HttpError(r.status, reply.get(), what, "the token can no longer be renewed; logging in again");
+    return HttpError(http, r.status, reply.get(), what, "the token can no longer be renewed; logging in again");
   RETURN_IF_ERROR(reply.CheckObject(what));
   return GrantFromAuth(reply.get(), what);
 }

@@ -6,6 +6,7 @@
 
 #include <openssl/crypto.h>
 
+#include "common/safe_file.h"
 #include "keyring_backend/config/config_files.h"
 #include "keyring_backend/config/config_groups.h"
 #include "keyring_backend/config/config_reader.h"
@@ -214,8 +215,20 @@ Status ParseCacheAndAudit(const GroupReader& root, Config* config) {
 }  // namespace
 }  // namespace config_internal
 
+Status CheckNoNulByte(const std::string& text, const std::string& source) {
+  const size_t at = text.find('\0');
+  if (at == std::string::npos) return Status::Ok();
+  return InvalidArgument(source + ": holds a NUL byte at byte offset " + std::to_string(at) +
+                         "; the JSON parser would silently ignore everything after it. Save the "
+                         "file as plain UTF-8 text without NUL bytes (an editor set to UTF-16, "
+                         "or a copy of a binary file, writes them)");
+}
+
 StatusOr<Config> ParseConfig(const std::string& json_text, const std::string& source) {
   using config_internal::GroupReader;
+  // nlohmann::json takes a NUL as the end of input: text after it, a
+  // second "auth" group for instance, would be ignored without a word.
+  RETURN_IF_ERROR(CheckNoNulByte(json_text, source));
   try {
     config_internal::DuplicateKeyFinder duplicates;
     nlohmann::json root;
@@ -253,6 +266,10 @@ StatusOr<Config> LoadConfigFile(const std::string& path) {
   try {
     ASSIGN_OR_RETURN(std::string text, config_internal::ReadConfigText(path));
     StatusOr<Config> config = ParseConfig(text, path);
+    if (config.ok()) {
+      for (std::string& w : InsecureDirectoryWarnings(path, "config file"))
+        config->warnings.push_back(std::move(w));
+    }
     // A rejected inline secret may sit in the text; do not leave it in freed memory.
     OPENSSL_cleanse(text.data(), text.size());
     return config;

@@ -57,9 +57,15 @@ struct Config {
   CacheOptions cache;
   AuditOptions audit;
   // Accepted but risky settings (tls.verify=false, options ignored by the
-  // chosen auth method). Adapters log each one at startup.
+  // chosen auth method, a config or secret file in a directory others can
+  // write). Adapters log each one at startup.
   std::vector<std::string> warnings;
 };
+
+// Refuses JSON text holding a NUL byte (a parser stops there), naming the
+// byte offset and the fix. ParseConfig calls it; so does every other reader
+// of JSON config text.
+Status CheckNoNulByte(const std::string& text, const std::string& source);
 
 // `source` names where the text came from ("/etc/mysql/keyring_locker.json")
 // and starts every error message.

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <set>
 
+#include "common/safe_file.h"
 #include "keyring_backend/config/config_files.h"
 #include "keyring_backend/config/config_groups.h"
 
@@ -122,6 +123,8 @@ Status ParseTls(const GroupReader& root, Config* config) {
         ReadSecretFile(password_file, g.PathOf("client_key_password_file"));
     if (!password.ok()) return password.status().Annotate(g.source());
     tls.client_key_password = std::move(password).value();
+    for (std::string& w : InsecureDirectoryWarnings(password_file, g.PathOf("client_key_password_file")))
+      config->warnings.push_back(std::move(w));
   }
   RETURN_IF_ERROR(g.String("pinned_public_key", &tls.pinned_public_key));
   const std::string& pin = tls.pinned_public_key;
@@ -214,6 +217,12 @@ Status ParseAuth(const GroupReader& root, Config* config) {
   ignored(method != "token" && token_set, "auth.token_file/auth.token_env");
   ignored(method != "approle" && approle_set, "auth.approle");
   ignored(method != "cert" && cert_set, "auth.cert");
+  // Whoever can write a directory above a secret file can swap the file.
+  for (auto [file, what] : {std::pair{&auth.token_file, "auth.token_file"},
+                            std::pair{&auth.secret_id_file, "auth.approle.secret_id_file"}}) {
+    if (file->empty()) continue;
+    for (std::string& w : InsecureDirectoryWarnings(*file, what)) config->warnings.push_back(std::move(w));
+  }
   return Status::Ok();
 }
 

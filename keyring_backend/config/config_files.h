@@ -1,5 +1,7 @@
 // File access for the config: the config file itself and the small secret
-// files it points at. Internal to keyring_backend/config.
+// files it points at, through the shared reader (common/safe_file.h:
+// non-blocking open, regular files only, size cap). Internal to
+// keyring_backend/config.
 #pragma once
 
 #include <string>
@@ -8,9 +10,8 @@
 
 namespace keyring_locker::config_internal {
 
-// Reads a file holding one secret (password, token): refuses anything but a
-// regular file, refuses group/world access (others could read or swap it),
-// strips one trailing newline. Errors name `field` and the path, never the
+// keyring_locker::ReadSecretFile for a config field: the path must be
+// absolute, errors are kInvalidArgument, name `field` and the path, never the
 // content. Messages are not prefixed with a source; callers add it.
 StatusOr<std::string> ReadSecretFile(const std::string& path, const std::string& field);
 

@@ -4,14 +4,13 @@
 #include <cstring>
 #include <ctime>
 #include <exception>
-#include <fstream>
-#include <sstream>
 
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
 #include "common/durable_file.h"
+#include "common/safe_file.h"
 
 namespace keyring_locker::mariadb {
 namespace {
@@ -46,15 +45,22 @@ std::string ScopeIdentity::Describe() const {
 StatusOr<ScopeIdentity> ReadMarker(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) return NotFound("no datadir marker at " + path);
-  std::ifstream in(path);
-  if (!in) {
-    return FailedPrecondition("cannot read the datadir marker " + path + ": " + std::strerror(errno) +
-                              "; make it readable by the server's user");
+  // The shared reader opens without blocking: a FIFO in the datadir must
+  // not hang the server start (issue #15).
+  ReadFileOptions options;
+  options.open.what = "datadir marker";
+  options.open.open_fix = "make it readable by the server's user";
+  options.open.not_regular_fix = "restore the marker file from a backup of this datadir";
+  options.max_bytes = 64 * 1024;  // a few hundred bytes when we write it
+  StatusOr<std::string> text = ReadRegularFile(path, options);
+  if (!text.ok()) {
+    return FailedPrecondition(text.status().message());
   }
-  std::stringstream text;
-  text << in.rdbuf();
+  if (Status nul = CheckNoNulByte(*text, "the datadir marker " + path); !nul.ok()) {
+    return DataLoss(nul.message() + "; or restore the marker from a backup of this datadir");
+  }
   try {
-    nlohmann::json doc = nlohmann::json::parse(text.str());
+    nlohmann::json doc = nlohmann::json::parse(*text);
     if (doc.value("format", "") != kFormat) throw std::runtime_error("unknown format");
     ScopeIdentity id;
     id.ns = doc.at("namespace").get<std::string>();

@@ -4,12 +4,12 @@
 
 #include <cstdio>
 #include <ctime>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "common/safe_file.h"
+#include "crypto/secure_buffer.h"
 #include "keyring_backend/http/operation_deadline.h"
 
 namespace keyring_locker::mysql_component {
@@ -18,21 +18,29 @@ namespace {
 std::mutex g_mu;  // serializes loads and guards g_current
 std::shared_ptr<Instance> g_current;
 
+// Through the shared reader (common/safe_file.h): a FIFO or device in
+// place of the config must not hang the server start.
 StatusOr<std::string> ReadConfigText(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) {
-    return NotFound(path + ": cannot read the component configuration; create it (JSON, see docs/mysql.md) "
-                    "in the plugin directory or point read_local_config at the data directory");
+  ReadFileOptions options;
+  options.open.what = "component configuration";
+  options.open.not_regular_fix = "replace it with the JSON configuration file";
+  // Whoever can write it can point the server at their own locker.
+  options.refused_mode = S_IWOTH;
+  options.mode_problem = "is world-writable: anyone could point the server at their own locker";
+  options.mode_fix = "chmod o-w " + path;
+  options.wipe = true;  // an inline secret may sit in it
+  StatusOr<std::string> text = ReadRegularFile(path, options);
+  if (!text.ok()) {
+    return Status(text.status().code(),
+                  text.status().message() + " (see docs/mysql.md: the configuration lives in the "
+                  "plugin directory, or in the data directory with read_local_config)");
   }
-  if ((st.st_mode & S_IWOTH) != 0) {
-    return PermissionDenied(path + ": is world-writable; anyone could point the server at their own locker "
-                            "(chmod o-w " + path + ")");
+  Status no_nul = CheckNoNulByte(*text, path);
+  if (!no_nul.ok()) {
+    crypto::WipeString(&*text);
+    return no_nul;
   }
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in) return Unavailable(path + ": could not be read; check its permissions for the mysqld user");
-  return text.str();
+  return text;
 }
 
 std::string Join(const char* dir, const char* file) {
@@ -62,6 +70,8 @@ StatusOr<std::pair<Config, std::string>> ReadConfig(const char* component_path, 
     doc.erase("read_local_config");
   }
   ASSIGN_OR_RETURN(Config config, ParseConfig(doc.dump(), path));
+  for (std::string& w : InsecureDirectoryWarnings(path, "component configuration"))
+    config.warnings.push_back(std::move(w));
   return std::make_pair(std::move(config), path);
 }
 

@@ -147,5 +147,25 @@ TEST_F(AuthIntegration, CertLoginOverMutualTls) {
   EXPECT_EQ(LookupStatus(http_.get(), (*a)->Token()), 200);
 }
 
+// Issue #15: a valid token sent with a namespace the locker does not have
+// gets Vault's 403 "permission denied" (the dev locker answers the same);
+// the error used to say "expired or revoked". It must name the namespace.
+TEST_F(AuthIntegration, WrongNamespaceIsNamedNotCalledExpiry) {
+  SecretFile file(CreateToken({{"ttl", "1h"}, {"policies", {"default"}}}));
+  HttpOptions wrong_ns = Options();
+  wrong_ns.ns = "no-such-team";
+  auto http = HttpClient::Create(wrong_ns);
+  ASSERT_TRUE(http.ok()) << http.status().ToString();
+  AuthOptions o;
+  o.token_file = file.path();
+  auto a = Authenticator::Create(o, http->get());
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  Status s = (*a)->Login();
+  EXPECT_EQ(s.code(), Code::kUnauthenticated);
+  EXPECT_NE(s.message().find("not valid in namespace \"no-such-team\": check locker.namespace"),
+            std::string::npos)
+      << s.message();
+}
+
 }  // namespace
 }  // namespace keyring_locker

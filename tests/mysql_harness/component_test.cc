@@ -10,6 +10,7 @@
 
 #include "tests/mysql_harness/component_host.h"
 #include "tests/mysql_harness/harness_fixture.h"
+#include "tests/support/fifo_util.h"
 
 namespace mysqlh {
 namespace {
@@ -222,6 +223,23 @@ TEST_F(ComponentTest, ReloadSwitchesConfigAndKeepsTheOldOneOnFailure) {
   ASSERT_EQ(load->load(plugin_dir_.c_str(), data_dir_.c_str()), 0);
   ASSERT_TRUE(Read(*host, "k", nullptr, &again, &type));
   EXPECT_EQ(again, key_a);
+  std::string error;
+  EXPECT_TRUE(host->Unload(&error)) << error;
+}
+
+// Issue #15: the configuration was read with std::ifstream, which blocks
+// on a FIFO until a writer appears: the server start hung. Now refused at
+// once (the reason goes to the error log).
+TEST_F(ComponentTest, FifoAsConfigIsRefusedWithoutBlocking) {
+  auto host = LoadUninitialized("mysql/fifo");
+  ASSERT_NE(host, nullptr);
+  const std::string path = data_dir_ + "/component_keyring_locker.cnf";
+  keyring_locker::testing::Fifo fifo(path, 0600);
+  auto* load = host->Acquire<s_keyring_load>("keyring_load");
+  const int rc = keyring_locker::testing::WithinBoundedTime(
+      fifo, [&] { return load->load(plugin_dir_.c_str(), data_dir_.c_str()); });
+  EXPECT_NE(rc, 0);
+  EXPECT_EQ(host->Acquire<s_keyring_component_status>("keyring_component_status")->is_initialized(), 0);
   std::string error;
   EXPECT_TRUE(host->Unload(&error)) << error;
 }

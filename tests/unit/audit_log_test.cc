@@ -17,6 +17,7 @@
 
 #include "crypto/crypto.h"
 #include "keyring_backend/audit/audit_line.h"
+#include "tests/support/fifo_util.h"
 
 namespace keyring_locker {
 namespace {
@@ -376,11 +377,25 @@ TEST_F(AuditLogTest, InvalidUtf8AndLongFieldsStillVerify) {
 TEST_F(AuditLogTest, VerifyReportsMissingAndAcceptsEmptyFiles) {
   AuditVerifyReport r = VerifyAuditLog(dir_ + "/none.log");
   EXPECT_FALSE(r.ok);
-  EXPECT_THAT(r.problem, HasSubstr("cannot open"));
+  EXPECT_THAT(r.problem, HasSubstr("cannot be opened (No such file or directory)"));
   { std::ofstream(path_) << ""; }
   r = VerifyAuditLog(path_);
   EXPECT_TRUE(r.ok);
   EXPECT_EQ(r.lines, 0u);
+}
+
+// Issue #15: `keyring-locker audit-verify` read with std::ifstream, which
+// blocks on a FIFO until a writer appears; the writer's O_CREAT open is now
+// non-blocking too. Both refuse a FIFO at once, naming it.
+TEST_F(AuditLogTest, FifoIsRefusedByVerifyAndOpenWithoutBlocking) {
+  testing::Fifo fifo(path_, 0600);
+  AuditVerifyReport r = testing::WithinBoundedTime(fifo, [&] { return VerifyAuditLog(path_); });
+  EXPECT_FALSE(r.ok);
+  EXPECT_THAT(r.problem, HasSubstr("audit log '" + path_ + "' is a FIFO"));
+
+  auto opened = testing::WithinBoundedTime(fifo, [&] { return AuditLog::Open({path_, ""}); });
+  ASSERT_FALSE(opened.ok());
+  EXPECT_THAT(opened.status().message(), HasSubstr("audit.path '" + path_ + "' is a FIFO"));
 }
 
 }  // namespace

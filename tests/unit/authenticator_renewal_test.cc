@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "keyring_backend/auth/authenticator.h"
+#include "tests/support/fifo_util.h"
 
 namespace keyring_locker {
 namespace {
@@ -137,6 +138,19 @@ std::unique_ptr<Authenticator> AppRoleAuth(FakeLocker* locker, const TempFile& s
   return std::move(a).value();
 }
 
+// A token-file authenticator, logged in once; lookup-self answers `ttl`.
+std::unique_ptr<Authenticator> LoggedInFromTokenFile(FakeLocker* locker, const TempFile& token, int ttl,
+                                                     bool renewable) {
+  locker->On(kLookup, [ttl, renewable](const HttpRequest&) {
+    return Reply(200, {{"data", {{"ttl", ttl}, {"renewable", renewable}}}});
+  });
+  AuthOptions o;
+  o.token_file = token.path();
+  auto a = std::move(Authenticator::Create(o, locker)).value();
+  EXPECT_TRUE(a->Login().ok());
+  return a;
+}
+
 double SecondsBetween(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
@@ -244,13 +258,7 @@ TEST(AuthRenewal, RetriesTransientFailuresWhileTheTokenLasts) {
 TEST(AuthRenewal, NonExpiringTokenNeedsNoWorkAndStopsPromptly) {
   TempFile token("s.root");
   FakeLocker locker;
-  locker.On(kLookup, [](const HttpRequest&) {
-    return Reply(200, {{"data", {{"ttl", 0}, {"renewable", false}}}});
-  });
-  AuthOptions o;
-  o.token_file = token.path();
-  auto a = std::move(Authenticator::Create(o, &locker)).value();
-  ASSERT_TRUE(a->Login().ok());
+  auto a = LoggedInFromTokenFile(&locker, token, 0, false);
   a->StartRenewal();
   std::this_thread::sleep_for(milliseconds(500));
   const auto t0 = Clock::now();
@@ -281,13 +289,7 @@ TEST(AuthRefresh, OnlyTheRejectedTokenTriggersALogin) {
 TEST(AuthRefresh, TokenFileIsReReadAfterRotation) {
   TempFile token("s.old");
   FakeLocker locker;
-  locker.On(kLookup, [](const HttpRequest&) {
-    return Reply(200, {{"data", {{"ttl", 600}, {"renewable", true}}}});
-  });
-  AuthOptions o;
-  o.token_file = token.path();
-  auto a = std::move(Authenticator::Create(o, &locker)).value();
-  ASSERT_TRUE(a->Login().ok());
+  auto a = LoggedInFromTokenFile(&locker, token, 600, true);
   token.Write("s.new\n");
   ASSERT_TRUE(a->Refresh("s.old").ok());
   EXPECT_EQ(a->Token(), "s.new");
@@ -296,6 +298,20 @@ TEST(AuthRefresh, TokenFileIsReReadAfterRotation) {
   EXPECT_EQ(same.code(), Code::kUnauthenticated);
   EXPECT_NE(same.message().find(token.path()), std::string::npos) << same.message();
   EXPECT_EQ(same.message().find("s.new"), std::string::npos);
+}
+
+// The re-read after a rejected token runs on a server thread (a query
+// waiting for its key): a FIFO swapped in for the token file must not hang
+// that thread (issue #15).
+TEST(AuthRefresh, TokenFileReplacedByAFifoFailsWithoutBlocking) {
+  TempFile token("s.old");
+  FakeLocker locker;
+  auto a = LoggedInFromTokenFile(&locker, token, 600, true);
+  testing::Fifo fifo(token.path());
+  Status s = testing::WithinBoundedTime(fifo, [&] { return a->Refresh("s.old"); });
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find(token.path() + "' is a FIFO"), std::string::npos) << s.message();
+  EXPECT_EQ(locker.CallsTo(kLookup).size(), 1u);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "keyring_backend/auth/authenticator.h"
+#include "tests/support/fifo_util.h"
 
 namespace keyring_locker {
 namespace {
@@ -257,6 +258,77 @@ TEST(Authenticator, CertLoginNeedsClientCertAndSendsRole) {
   auto a = Make(o, &http);
   ASSERT_TRUE(a->Login().ok());
   EXPECT_EQ(a->Token(), "s.cert-token");
+}
+
+// Issue #15: a FIFO as a secret file used to block open() forever (the
+// server start ignored its budget and SIGTERM). Now a clear error at once.
+TEST(Authenticator, FifoAsTokenOrSecretIdFileIsRefusedWithoutBlocking) {
+  testing::Fifo fifo("/tmp/klk_auth_test_fifo." + std::to_string(::getpid()));
+  for (const auto& [o, option] : {std::pair{TokenFile(fifo.path()), "auth.token_file"},
+                                  std::pair{AppRole(fifo.path()), "auth.approle.secret_id_file"}}) {
+    MockHttpClient http;
+    EXPECT_CALL(http, Send(_)).Times(0);
+    auto a = Make(o, &http);
+    Status s = testing::WithinBoundedTime(fifo, [&] { return a->Login(); });
+    EXPECT_EQ(s.code(), Code::kInvalidArgument);
+    EXPECT_NE(s.message().find(std::string(option) + " '" + fifo.path() + "' is a FIFO"), std::string::npos)
+        << s.message();
+    EXPECT_NE(s.message().find(std::string("point ") + option + " at a plain file"), std::string::npos);
+  }
+}
+
+// A CR or LF inside the token used to travel to the HTTP header check,
+// which called it "a bug in the caller". The reader names the file and fix.
+TEST(Authenticator, TokenFileWithInnerLineBreakIsRefusedByTheReader) {
+  for (const std::string content : {"s.tok\r\nen", "s.tok\nen\n", "s.tok\ten"}) {
+    TempFile f(content, 0600);
+    MockHttpClient http;
+    EXPECT_CALL(http, Send(_)).Times(0);
+    auto a = Make(TokenFile(f.path()), &http);
+    Status s = a->Login();
+    EXPECT_EQ(s.code(), Code::kInvalidArgument);
+    EXPECT_NE(s.message().find("auth.token_file '" + f.path() + "'"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("at byte 5"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("on a single line"), std::string::npos) << s.message();
+    EXPECT_EQ(s.message().find("bug"), std::string::npos) << s.message();
+    EXPECT_EQ(s.message().find("s.tok"), std::string::npos) << s.message();
+  }
+}
+
+TEST(Authenticator, TokenEnvWithInnerLineBreakIsRefused) {
+  ::setenv("KLK_TEST_TOKEN_CRLF", "s.tok\r\nen", 1);
+  MockHttpClient http;
+  EXPECT_CALL(http, Send(_)).Times(0);
+  AuthOptions o;
+  o.token_env = "KLK_TEST_TOKEN_CRLF";
+  auto a = Make(o, &http);
+  Status s = a->Login();
+  ::unsetenv("KLK_TEST_TOKEN_CRLF");
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("KLK_TEST_TOKEN_CRLF"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("single line"), std::string::npos) << s.message();
+}
+
+// Vault answers 403 for a credential used in a namespace it does not belong
+// to; "expired or revoked" sent operators after the wrong cause.
+TEST(Authenticator, RejectedCredentialsInANamespaceNameTheNamespace) {
+  TempFile token("s.team-token", 0600), secret("secret-id-5678", 0600);
+  for (const AuthOptions& o : {TokenFile(token.path()), AppRole(secret.path())}) {
+    MockHttpClient http;
+    http.opts.ns = "team-a";
+    EXPECT_CALL(http, Send(_)).WillOnce(Return(Reply(403, {{"errors", {"permission denied"}}})));
+    auto a = Make(o, &http);
+    Status s = a->Login();
+    EXPECT_EQ(s.code(), Code::kUnauthenticated);
+    EXPECT_NE(s.message().find("valid in namespace \"team-a\": check locker.namespace"),
+              std::string::npos)
+        << s.message();
+    if (o.method == AuthOptions::Method::kToken) {
+      EXPECT_NE(s.message().find("or the token expired or was revoked"), std::string::npos);
+    }
+    EXPECT_EQ(s.message().find("s.team-token"), std::string::npos);
+    EXPECT_EQ(s.message().find("secret-id-5678"), std::string::npos);
+  }
 }
 
 TEST(Authenticator, CreateValidatesOptions) {

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "datafile/inspect.h"
+#include "tests/support/fifo_util.h"
 #include "tests/unit/datafile_test_pages.h"
 
 namespace keyring_locker::datafile {
@@ -95,9 +96,20 @@ TEST_F(DatafileInspect, ForeignAndMissingFiles) {
   r = InspectFile(Write("empty.ibd", {}), {});
   EXPECT_NE(r.error.message().find("empty file"), std::string::npos);
   r = InspectFile(dir_ + "/none.ibd", {});
-  EXPECT_NE(r.error.message().find("not a regular file"), std::string::npos);
+  EXPECT_NE(r.error.message().find("cannot be opened (No such file or directory)"), std::string::npos)
+      << r.error.ToString();
   r = InspectFile(dir_, {});
   EXPECT_FALSE(r.error.ok());
+}
+
+// The file is opened without blocking and checked on the descriptor, so a
+// FIFO (passed by name, or swapped in after a directory walk) cannot hang
+// `keyring-locker inspect` (issue #15).
+TEST_F(DatafileInspect, FifoIsRefusedWithoutBlocking) {
+  keyring_locker::testing::Fifo fifo(dir_ + "/fifo.ibd", 0600);
+  FileReport r = keyring_locker::testing::WithinBoundedTime(fifo, [&] { return InspectFile(fifo.path(), {}); });
+  EXPECT_NE(r.error.message().find("data file '" + fifo.path() + "' is a FIFO"), std::string::npos)
+      << r.error.ToString();
 }
 
 TEST_F(DatafileInspect, CollectsTheDatadirsInnodbFiles) {

@@ -8,6 +8,8 @@
 
 #include <unistd.h>
 
+#include "tests/support/fifo_util.h"
+
 namespace keyring_locker::mariadb {
 namespace {
 
@@ -83,6 +85,27 @@ TEST_F(MarkerTest, DamagedMarkerIsDataLoss) {
   bool write = false;
   Status s = CheckMarker(path_, id_, true, &write);
   EXPECT_EQ(s.code(), Code::kDataLoss);
+}
+
+// Issue #15: the marker was read with std::ifstream, which blocks on a FIFO
+// until a writer appears: the server start hung. Now a clear refusal.
+TEST_F(MarkerTest, FifoAsMarkerIsRefusedWithoutBlocking) {
+  keyring_locker::testing::Fifo fifo(path_, 0644);
+  bool write = false;
+  Status s = keyring_locker::testing::WithinBoundedTime(
+      fifo, [&] { return CheckMarker(path_, id_, true, &write); });
+  EXPECT_EQ(s.code(), Code::kFailedPrecondition);
+  EXPECT_NE(s.message().find("datadir marker '" + path_ + "' is a FIFO"), std::string::npos)
+      << s.message();
+  EXPECT_FALSE(write);
+}
+
+TEST_F(MarkerTest, MarkerWithANulByteIsDamaged) {
+  std::ofstream(path_) << std::string("{\"format\":\"x\"}\0junk", 19);
+  bool write = false;
+  Status s = CheckMarker(path_, id_, true, &write);
+  EXPECT_EQ(s.code(), Code::kDataLoss);
+  EXPECT_NE(s.message().find("NUL byte at byte offset 14"), std::string::npos) << s.message();
 }
 
 }  // namespace
