@@ -2,7 +2,6 @@
 // tls groups live in config_auth_tls.cc.
 #include "keyring_backend/config/config.h"
 
-#include <set>
 
 #include <openssl/crypto.h>
 
@@ -10,50 +9,13 @@
 #include "keyring_backend/config/config_files.h"
 #include "keyring_backend/config/config_groups.h"
 #include "keyring_backend/config/config_reader.h"
+#include "keyring_backend/json/strict_json.h"
 
 namespace keyring_locker {
 namespace config_internal {
 namespace {
 
 using nlohmann::json;
-
-// nlohmann keeps the last of two equal keys silently; in a config that hides
-// a mistake ("verify": false further down wins), so duplicates are errors.
-class DuplicateKeyFinder {
- public:
-  bool operator()(int depth, json::parse_event_t event, json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-        seen_.emplace_back();
-        path_.emplace_back();
-        break;
-      case json::parse_event_t::object_end:
-        if (!seen_.empty()) seen_.pop_back(), path_.pop_back();
-        break;
-      case json::parse_event_t::key:
-        if (!seen_.empty() && parsed.is_string()) {
-          const std::string& key = parsed.get_ref<const std::string&>();
-          path_.back() = key;
-          if (!seen_.back().insert(key).second && duplicate_.empty()) duplicate_ = JoinPath();
-        }
-        break;
-      default:
-        break;
-    }
-    return true;
-  }
-  const std::string& duplicate() const { return duplicate_; }
-
- private:
-  std::string JoinPath() const {
-    std::string out;
-    for (const auto& p : path_) out += (out.empty() ? "" : ".") + p;
-    return out;
-  }
-  std::vector<std::set<std::string>> seen_;
-  std::vector<std::string> path_;
-  std::string duplicate_;
-};
 
 // nlohmann's message ends with "last read: '<text>'", which could echo a
 // secret someone pasted into the file; keep only the position and the kind.
@@ -230,7 +192,7 @@ StatusOr<Config> ParseConfig(const std::string& json_text, const std::string& so
   // second "auth" group for instance, would be ignored without a word.
   RETURN_IF_ERROR(CheckNoNulByte(json_text, source));
   try {
-    config_internal::DuplicateKeyFinder duplicates;
+    DuplicateKeyFinder duplicates;  // a second "verify": false further down must not win silently
     nlohmann::json root;
     try {
       root = nlohmann::json::parse(json_text, std::ref(duplicates));
