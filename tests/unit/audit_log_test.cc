@@ -18,6 +18,7 @@
 #include "crypto/crypto.h"
 #include "keyring_backend/audit/audit_line.h"
 #include "tests/support/fifo_util.h"
+#include "tests/support/temp_dir.h"
 
 namespace keyring_locker {
 namespace {
@@ -25,15 +26,12 @@ namespace {
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-class AuditLogTest : public ::testing::Test {
+class AuditLogTest : public testing::TempDirTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/klk_audit_test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    TempDirTest::SetUp();
     path_ = dir_ + "/audit.log";
   }
-  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
 
   std::unique_ptr<AuditLog> OpenLog(const AuditLogTuning& tuning = {}) {
     StatusOr<std::unique_ptr<AuditLog>> log = AuditLog::Open({path_, "tester"}, tuning);
@@ -61,7 +59,7 @@ class AuditLogTest : public ::testing::Test {
     for (const auto& l : lines) out << l << "\n";
   }
 
-  std::string dir_, path_;
+  std::string path_;
 };
 
 TEST_F(AuditLogTest, WritesAChainThatVerifies) {

@@ -8,6 +8,7 @@
 
 #include "datafile/inspect.h"
 #include "tests/support/fifo_util.h"
+#include "tests/support/temp_dir.h"
 #include "tests/unit/datafile_test_pages.h"
 
 namespace keyring_locker::datafile {
@@ -16,14 +17,8 @@ namespace {
 using namespace datafile_test;
 namespace fs = std::filesystem;
 
-class DatafileInspect : public ::testing::Test {
+class DatafileInspect : public keyring_locker::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/klk_datafile_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string Write(const std::string& rel, const std::vector<uint8_t>& bytes) {
     const fs::path p = fs::path(dir_) / rel;
     fs::create_directories(p.parent_path());
@@ -46,7 +41,6 @@ class DatafileInspect : public ::testing::Test {
     }
     return file;
   }
-  std::string dir_;
 };
 
 TEST_F(DatafileInspect, TablespaceWithoutAndWithPageScan) {
