@@ -1,7 +1,9 @@
 #include "keyring_backend/backend.h"
 
 #include "keyring_backend/http/curl_resources.h"
+#include "keyring_backend/vault/vault_locker.h"
 #include "keyring_backend/http/operation_deadline.h"
+#include "keyring_backend/vault/vault_namespace.h"
 
 namespace keyring_locker {
 
@@ -11,7 +13,7 @@ StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool requ
   }
   std::unique_ptr<Backend> b(new Backend());
   b->config_ = config;
-  ASSIGN_OR_RETURN(b->http_, HttpClient::Create(config.http));
+  ASSIGN_OR_RETURN(b->http_, HttpClient::Create(WithVaultNamespace(config.http, config.vault.ns)));
   if (std::string w = http::CurlMemoryWarning(); !w.empty()) b->warnings_.push_back(std::move(w));
   ASSIGN_OR_RETURN(b->auth_, Authenticator::Create(config.auth, b->http_.get()));
 
@@ -23,7 +25,8 @@ StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool requ
     ASSIGN_OR_RETURN(audit, AuditLog::Open(opts));
   }
   auto locker = std::make_unique<VaultLocker>(config.vault, b->http_.get(), b->auth_.get());
-  b->locker_ = locker.get();
+  VaultLocker* vault = locker.get();  // Connect() is Vault's: adapters see only Locker
+  b->locker_ = vault;
   b->keys_ = std::make_unique<KeyService>(std::move(locker), config.keys, config.cache, std::move(audit), actor,
                                           config.http.total_timeout);
 
@@ -33,7 +36,7 @@ StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool requ
   // step bounds its own requests; an adapter that opens the backend on a
   // server thread puts the whole start under one budget (OperationDeadline).
   Status s = b->auth_->Login();
-  if (s.ok()) s = b->locker_->Connect();
+  if (s.ok()) s = vault->Connect();
   bool versions_cut = false;
   if (s.ok() && read_versions) {
     s = b->keys_->RefreshVersions(Sweep::kPerRequest);

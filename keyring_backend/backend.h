@@ -12,7 +12,7 @@
 #include "keyring_backend/config/config.h"
 #include "keyring_backend/http/http_client.h"
 #include "keyring_backend/key_service.h"
-#include "keyring_backend/vault/vault_locker.h"
+#include "keyring_backend/locker.h"
 
 namespace keyring_locker {
 
@@ -38,7 +38,7 @@ class Backend {
   ~Backend();
 
   KeyService& keys() { return *keys_; }
-  VaultLocker& locker() { return *locker_; }
+  Locker& locker() { return *locker_; }
   Authenticator& auth() { return *auth_; }
   HttpClient& http() { return *http_; }
   const Config& config() const { return config_; }
@@ -53,7 +53,7 @@ class Backend {
   std::vector<std::string> warnings_;
   std::unique_ptr<HttpClient> http_;
   std::unique_ptr<Authenticator> auth_;
-  VaultLocker* locker_ = nullptr;  // owned by keys_
+  Locker* locker_ = nullptr;  // owned by keys_
   std::unique_ptr<KeyService> keys_;
 };
 

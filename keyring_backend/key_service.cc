@@ -296,6 +296,13 @@ StatusOr<uint32_t> KeyService::RotateImpl(const std::string& name, size_t length
   return LatestVersionFromLocker(name);  // a concurrent rotation won; use its version
 }
 
+KeyHomeIdentity KeyService::Identity() const {
+  KeyHomeIdentity id = locker_->Identity();
+  id.fields.emplace_back("prefix", scope_.prefix);
+  id.fields.emplace_back("scope", scope_.scope);
+  return id;
+}
+
 KeyServiceStats KeyService::stats() const {
   KeyServiceStats s;
   s.cache = cache_.stats();

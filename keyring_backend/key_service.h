@@ -172,6 +172,9 @@ class KeyService {
 
   KeyServiceStats stats() const;
   Locker& locker() { return *locker_; }
+  // Where this service's keys live: the locker's identity plus prefix and
+  // scope (what the MariaDB datadir marker records and compares).
+  KeyHomeIdentity Identity() const;
   std::string DocumentPath(const std::string& name, uint32_t version) const;
   // Key names become one path segment: [A-Za-z0-9_.-] kept, others %XX.
   static std::string EncodeName(const std::string& name);

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -19,6 +20,15 @@ namespace keyring_locker {
 struct WrappedKey {
   crypto::SecureBuffer plaintext;  // the key itself
   std::string ciphertext;          // the same key wrapped by the locker's KEK
+};
+
+// Which keys a scope's names refer to, for the datadir marker: `fields` are
+// compared between starts (another value means other keys: a typo in a
+// mount, namespace or scope); `endpoints` say where they were reached and
+// are not compared (a failover or migrated locker holds the same keys).
+struct KeyHomeIdentity {
+  std::vector<std::pair<std::string, std::string>> fields;  // e.g. {"kv_mount", "secret"}
+  std::string endpoints;
 };
 
 struct LockerHealth {
@@ -57,6 +67,10 @@ class Locker {
   virtual StatusOr<WrappedKey> GenerateDataKey(size_t bytes, const std::string& context) = 0;
 
   virtual StatusOr<LockerHealth> Health() = 0;
+
+  // The locker's part of where keys live (Vault: namespace and KV mount);
+  // KeyService adds prefix and scope.
+  virtual KeyHomeIdentity Identity() const = 0;
 };
 
 }  // namespace keyring_locker

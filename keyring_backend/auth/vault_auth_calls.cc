@@ -8,6 +8,7 @@
 #include "common/printable.h"
 #include "keyring_backend/auth/secret_source.h"
 #include "keyring_backend/json/strict_json.h"
+#include "keyring_backend/vault/vault_namespace.h"
 
 namespace keyring_locker::auth {
 namespace {
@@ -39,7 +40,7 @@ std::string ErrorsOf(const json& body) {
 // denied" for both (the dev locker too). "in namespace \"x\"", or empty
 // when no namespace is in play.
 std::string NamespaceInPlay(const HttpClient* http, const json& body) {
-  const std::string& ns = http->options().ns;
+  const std::string ns = VaultNamespaceOf(http->options());
   if (!ns.empty()) return "in namespace \"" + ns + "\"";
   if (ErrorsOf(body).find("namespace") != std::string::npos) return "outside a namespace";
   return "";

@@ -48,9 +48,9 @@ Status ParseLocker(const GroupReader& root, Config* config) {
   RETURN_IF_ERROR(g.StringList("urls", &config->http.endpoints));
   RETURN_IF_ERROR(CheckUrls(g, &config->http.endpoints));
 
-  RETURN_IF_ERROR(g.String("namespace", &config->http.ns));
-  if (!config->http.ns.empty()) {
-    std::string problem = NameProblem(config->http.ns, true);
+  RETURN_IF_ERROR(g.String("namespace", &config->vault.ns));
+  if (!config->vault.ns.empty()) {
+    std::string problem = NameProblem(config->vault.ns, true);
     if (!problem.empty()) return g.Error("namespace", problem, "write it as \"team/sub\"");
   }
   VaultOptions& v = config->vault;

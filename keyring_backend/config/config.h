@@ -16,6 +16,7 @@
 namespace keyring_locker {
 
 struct VaultOptions {
+  std::string ns;                          // Vault Enterprise / OpenBao namespace, "" = none
   std::string kv_mount = "secret";        // KV mount holding the key documents
   int kv_version = 0;                      // 0 = detect (sys/internal/ui/mounts), or 1 / 2
   std::string transit_mount = "transit";  // Transit mount holding the key-encryption key
@@ -60,6 +61,10 @@ struct Config {
   // chosen auth method, a config or secret file in a directory others can
   // write). Adapters log each one at startup.
   std::vector<std::string> warnings;
+
+  // timeouts.total_ms: the one budget of every server call that reaches the
+  // locker, whatever the locker. Adapters ask here, not the HTTP options.
+  std::chrono::milliseconds call_budget() const { return http.total_timeout; }
 };
 
 // Refuses JSON text holding a NUL byte (a parser stops there), naming the

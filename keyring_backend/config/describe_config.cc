@@ -38,7 +38,7 @@ std::string DescribeConfig(const Config& c) {
     for (size_t i = 0; i < c.http.endpoints.size(); ++i) {
       out << (i ? ", " : "") << c.http.endpoints[i];
     }
-    out << "; namespace " << OrNone(c.http.ns) << "\n";
+    out << "; namespace " << OrNone(c.vault.ns) << "\n";
     out << "storage:  kv mount " << c.vault.kv_mount << " (version "
         << (c.vault.kv_version == 0 ? std::string("auto") : std::to_string(c.vault.kv_version))
         << "), transit " << c.vault.transit_mount << "/" << c.vault.transit_key << "\n";

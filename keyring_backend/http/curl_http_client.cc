@@ -99,15 +99,17 @@ StatusOr<Slist> CurlHttpClient::BuildHeaders(const HttpRequest& request) const {
   // An empty "Expect:" stops libcurl from waiting for 100-continue on big bodies.
   lines.push_back("Expect:");
   if (!request.body.empty()) lines.push_back("Content-Type: application/json");
-  if (!options_.ns.empty()) lines.push_back("X-Vault-Namespace: " + options_.ns);
-  for (const auto& [name, value] : request.headers) {
-    // The value may be a token: name only in the message.
-    if (name.empty() || name.find_first_of(":\r\n") != std::string::npos ||
-        value.find_first_of("\r\n") != std::string::npos)
-      return InvalidArgument("request header '" + name.substr(0, 64) +
-                             "' has an empty name or a CR/LF/colon in it; this is a bug in "
-                             "the caller");
-    lines.push_back(name + ": " + value);
+  // Fixed headers first (options), then the request's own (e.g. the token).
+  for (const auto* headers : {&options_.fixed_headers, &request.headers}) {
+    for (const auto& [name, value] : *headers) {
+      // The value may be a token: name only in the message.
+      if (name.empty() || name.find_first_of(":\r\n") != std::string::npos ||
+          value.find_first_of("\r\n") != std::string::npos)
+        return InvalidArgument("request header '" + name.substr(0, 64) +
+                               "' has an empty name or a CR/LF/colon in it; this is a bug in "
+                               "the caller");
+      lines.push_back(name + ": " + value);
+    }
   }
   Slist list;
   for (std::string& line : lines) {

@@ -32,7 +32,10 @@ struct TlsOptions {
 
 struct HttpOptions {
   std::vector<std::string> endpoints;  // "https://host:port", tried in order; first that answers wins
-  std::string ns;                      // X-Vault-Namespace, empty = none
+  // Sent with every request, before the request's own headers: what a
+  // locker protocol needs on each call (Vault: X-Vault-Namespace). The
+  // client itself knows no locker.
+  std::vector<std::pair<std::string, std::string>> fixed_headers;
   TlsOptions tls;
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds total_timeout{10000};  // wall-time budget per Send(), all retries included

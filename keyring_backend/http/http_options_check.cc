@@ -88,7 +88,7 @@ std::string DescribeHttpOptions(const HttpOptions& o) {
   std::string s = "locker.urls=[";
   for (size_t i = 0; i < o.endpoints.size(); ++i) s += (i ? "," : "") + o.endpoints[i];
   s += "]";
-  if (!o.ns.empty()) s += " namespace=" + o.ns;
+  for (const auto& [name, value] : o.fixed_headers) s += " header." + name + "=" + value;  // never secrets
   s += std::string(" tls.verify=") + (o.tls.verify ? "on" : "OFF");
   s += " tls.min_version=" + o.tls.min_version;
   if (!o.tls.ca_file.empty()) s += " tls.ca_file=" + o.tls.ca_file;

@@ -86,10 +86,17 @@ std::string VaultLocker::Describe() const {
   const auto& eps = http_->options().endpoints;
   std::string s = "vault";
   for (const auto& e : eps) s += " " + e;
-  if (!http_->options().ns.empty()) s += " ns=" + http_->options().ns;
+  if (!options_.ns.empty()) s += " ns=" + options_.ns;
   s += " kv=" + options_.kv_mount + "(v" + std::to_string(kv_version_.load()) + ")";
   s += " transit=" + options_.transit_mount + "/" + options_.transit_key;
   return s;
+}
+
+KeyHomeIdentity VaultLocker::Identity() const {
+  KeyHomeIdentity id;
+  id.fields = {{"namespace", options_.ns}, {"kv_mount", options_.kv_mount}};
+  for (const auto& e : http_->options().endpoints) id.endpoints += (id.endpoints.empty() ? "" : ",") + e;
+  return id;
 }
 
 StatusOr<VaultLocker::Reply> VaultLocker::Call(const std::string& method, const std::string& path,

@@ -40,6 +40,7 @@ class VaultLocker : public Locker {
   StatusOr<crypto::SecureBuffer> Unwrap(const std::string& ciphertext, const std::string& context) override;
   StatusOr<WrappedKey> GenerateDataKey(size_t bytes, const std::string& context) override;
   StatusOr<LockerHealth> Health() override;
+  KeyHomeIdentity Identity() const override;
 
  private:
   struct Reply {

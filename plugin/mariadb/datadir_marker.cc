@@ -1,5 +1,6 @@
 #include "plugin/mariadb/datadir_marker.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -11,6 +12,7 @@
 
 #include "common/durable_file.h"
 #include "common/safe_file.h"
+#include "keyring_backend/config/config.h"  // CheckNoNulByte
 
 namespace keyring_locker::mariadb {
 namespace {
@@ -28,18 +30,19 @@ std::string NowUtc() {
 
 }  // namespace
 
-ScopeIdentity ScopeIdentity::From(const Config& config) {
-  ScopeIdentity id;
-  id.ns = config.http.ns;
-  id.kv_mount = config.vault.kv_mount;
-  id.prefix = config.keys.prefix;
-  id.scope = config.keys.scope;
-  for (const auto& u : config.http.endpoints) id.urls += (id.urls.empty() ? "" : ",") + u;
-  return id;
+ScopeIdentity ScopeIdentity::From(const KeyHomeIdentity& home) { return ScopeIdentity{home.fields, home.endpoints}; }
+
+bool ScopeIdentity::SameKeys(const ScopeIdentity& other) const {
+  auto a = fields, b = other.fields;
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  return a == b;
 }
 
 std::string ScopeIdentity::Describe() const {
-  return "namespace=\"" + ns + "\" kv_mount=\"" + kv_mount + "\" prefix=\"" + prefix + "\" scope=\"" + scope + "\"";
+  std::string out;
+  for (const auto& [name, value] : fields) out += (out.empty() ? "" : " ") + name + "=\"" + value + "\"";
+  return out;
 }
 
 StatusOr<ScopeIdentity> ReadMarker(const std::string& path) {
@@ -60,27 +63,33 @@ StatusOr<ScopeIdentity> ReadMarker(const std::string& path) {
     return DataLoss(nul.message() + "; or restore the marker from a backup of this datadir");
   }
   try {
-    nlohmann::json doc = nlohmann::json::parse(*text);
+    // ordered_json: the fields come back in the order they were written.
+    nlohmann::ordered_json doc = nlohmann::ordered_json::parse(*text);
     if (doc.value("format", "") != kFormat) throw std::runtime_error("unknown format");
     ScopeIdentity id;
-    id.ns = doc.at("namespace").get<std::string>();
-    id.kv_mount = doc.at("kv_mount").get<std::string>();
-    id.prefix = doc.at("prefix").get<std::string>();
-    id.scope = doc.at("scope").get<std::string>();
-    id.urls = doc.value("urls", "");
+    for (const auto& [name, value] : doc.items()) {
+      if (name == "format" || name == "written" || name == "note") continue;
+      if (name == "urls") {
+        id.urls = value.get<std::string>();
+        continue;
+      }
+      id.fields.emplace_back(name, value.get<std::string>());
+    }
+    if (id.fields.empty()) throw std::runtime_error("names no key scope");
     return id;
   } catch (const std::exception& e) {
     return DataLoss("the datadir marker " + path + " is damaged (" + e.what() +
-                    "); restore it from a backup of this datadir, or rewrite it with the namespace, kv_mount, "
-                    "prefix and scope this datadir's keys live in");
+                    "); restore it from a backup of this datadir, or rewrite it with the scope this datadir's "
+                    "keys live in (docs/mariadb.md shows its fields)");
   }
 }
 
 Status WriteMarker(const std::string& path, const ScopeIdentity& id) {
-  nlohmann::json doc = {{"format", kFormat}, {"namespace", id.ns}, {"kv_mount", id.kv_mount},
-                        {"prefix", id.prefix}, {"scope", id.scope}, {"urls", id.urls},
-                        {"written", NowUtc()},
-                        {"note", "keys of this datadir live in this locker scope; see docs/mariadb.md"}};
+  nlohmann::ordered_json doc = {{"format", kFormat}};
+  for (const auto& [name, value] : id.fields) doc[name] = value;
+  doc["urls"] = id.urls;
+  doc["written"] = NowUtc();
+  doc["note"] = "keys of this datadir live in this locker scope; see docs/mariadb.md";
   // Durable: a power cut must leave either no marker or a whole one, never
   // an empty file that would make the next start refuse as "damaged".
   Status written = WriteFileDurably(path, doc.dump(2) + "\n", 0644, "marker.before_rename");

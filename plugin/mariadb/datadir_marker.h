@@ -9,24 +9,26 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
-#include "keyring_backend/config/config.h"
+#include "keyring_backend/locker.h"
 
 namespace keyring_locker::mariadb {
 
 constexpr const char* kMarkerFileName = "keyring_locker.marker";
 
-// What identifies the keys: the same scope on another URL (a failover or a
-// migrated locker) is the same keys, so URLs are recorded but not compared.
+// What identifies the keys, as the backend names them (KeyService::Identity:
+// for Vault namespace, kv_mount, prefix and scope). The same scope on another
+// URL (a failover or a migrated locker) is the same keys, so URLs are
+// recorded but not compared. The adapter knows no locker's fields.
 struct ScopeIdentity {
-  std::string ns, kv_mount, prefix, scope;
-  std::string urls;  // informational
-  static ScopeIdentity From(const Config& config);
-  bool SameKeys(const ScopeIdentity& other) const {
-    return ns == other.ns && kv_mount == other.kv_mount && prefix == other.prefix && scope == other.scope;
-  }
-  std::string Describe() const;  // "namespace=... kv_mount=... prefix=... scope=..."
+  std::vector<std::pair<std::string, std::string>> fields;  // compared, in any order
+  std::string urls;                                         // informational
+  static ScopeIdentity From(const KeyHomeIdentity& home);
+  bool SameKeys(const ScopeIdentity& other) const;
+  std::string Describe() const;  // namespace="..." kv_mount="..." prefix="..." scope="..."
 };
 
 // kNotFound when there is no marker; kDataLoss when it cannot be parsed.

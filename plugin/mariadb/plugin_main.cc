@@ -53,10 +53,10 @@ std::string MarkerPath() {
 }
 
 Status BindDatadir(Backend& backend) {
-  ScopeIdentity id = ScopeIdentity::From(backend.config());
+  ScopeIdentity id = ScopeIdentity::From(backend.keys().Identity());
   const std::string marker = MarkerPath();
   auto names = backend.keys().ListNames();
-  if (!names.ok()) return names.status().Annotate("listing the keys of scope \"" + id.scope + "\"");
+  if (!names.ok()) return names.status().Annotate("listing the keys of " + id.Describe());
   bool write_marker = false;
   RETURN_IF_ERROR(CheckMarker(marker, id, !names->empty(), &write_marker));
   // Key 1 encrypts system data (redo, binlog, Aria), key 2 temporary data;
@@ -108,7 +108,7 @@ int InitEncryption(void*) {
     // (versions, metadata) come last, in what is left of it, and may be cut:
     // they grow with the scope, and a healthy locker must not fail the start
     // for it.
-    OperationDeadline startup(config->http.total_timeout);
+    OperationDeadline startup(config->call_budget());
     config->keys.rules.server = KeyServer::kMariaDb;  // AES 16/24/32 only: InnoDB aborts on anything else
     auto backend = Backend::Open(*config, /*require_locker=*/true, /*read_versions=*/false);
     if (!backend.ok()) {
@@ -150,7 +150,7 @@ int InitEncryption(void*) {
     const bool versions_cut = versions.code() == Code::kDeadlineExceeded;
     if (versions_cut) {
       LogWarning("the latest versions of this scope's keys were not all read within the start's budget "
-                 "(timeouts.total_ms=" + std::to_string(config->http.total_timeout.count()) + "); the server "
+                 "(timeouts.total_ms=" + std::to_string(config->call_budget().count()) + "); the server "
                  "starts anyway: the background thread reads them now, and until then the first use of a key "
                  "not read yet asks the locker within one budget. Nothing to fix unless key lookups time out "
                  "too (then check the locker's speed). Cause: " + versions.ToString());

@@ -132,7 +132,7 @@ int RotateAllKeys(Backend* b) {
   const std::vector<std::string> untouched(r.not_rotated.begin() + 1, r.not_rotated.end());
   ClientError("rotated " + std::to_string(r.rotated.size()) + " of " + std::to_string(all) + " keys" +
               (r.rotated.empty() ? "" : " (" + Names(r.rotated, [](const auto& p) { return p.first; }) + ")") +
-              (out_of_time ? " before timeouts.total_ms (" + std::to_string(b->config().http.total_timeout.count()) +
+              (out_of_time ? " before timeouts.total_ms (" + std::to_string(b->config().call_budget().count()) +
                                  " ms) ran out"
                            : "") +
               "; key " + stopped_at + " may or may not have its next version (SHOW STATUS LIKE 'keyring_locker_key_" +

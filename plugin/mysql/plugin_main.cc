@@ -203,7 +203,7 @@ int PluginInit(void* handle) {
     // backend keeps retrying and keys are served as soon as it answers. The
     // whole open (login, mount checks, the scope's versions) shares one
     // timeouts.total_ms: a slow locker delays the start by one budget at most.
-    OperationDeadline startup(config->http.total_timeout);
+    OperationDeadline startup(config->call_budget());
     auto backend = Backend::Open(*config, /*require_locker=*/false);
     if (!backend.ok()) {
       LogFailure("opening the locker", backend.status());

@@ -102,7 +102,7 @@ Status Load(const char* component_path, const char* instance_path) {
   // One timeouts.total_ms for the whole open (login, mount checks, the
   // scope's versions): a slow locker delays the start or the reload by one
   // budget at most. At start a cut open is not fatal (see above).
-  OperationDeadline budget(read.first.http.total_timeout);
+  OperationDeadline budget(read.first.call_budget());
   auto backend = Backend::Open(read.first, /*require_locker=*/reload);
   if (!backend.ok()) return backend.status().Annotate("loading " + read.second);
   auto instance = std::make_shared<Instance>();

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "keyring_backend/backend.h"
+#include "keyring_backend/vault/vault_locker.h"
 #include "tests/integration/devlocker_fixture.h"
 
 namespace keyring_locker {
@@ -46,7 +47,7 @@ World& W() {
 
 // One KV read: one HTTPS request on a kept-alive connection.
 void BM_KvFetchRoundTrip(benchmark::State& state) {
-  VaultLocker& v = W().backend->locker();
+  VaultLocker& v = dynamic_cast<VaultLocker&>(W().backend->locker());
   for (auto _ : state) {
     auto doc = v.Fetch(W().path);
     if (!doc.ok()) state.SkipWithError("fetch failed");
@@ -56,7 +57,7 @@ BENCHMARK(BM_KvFetchRoundTrip)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // A full cache miss: KV read + Transit unwrap (two round trips).
 void BM_UncachedKeyLoad(benchmark::State& state) {
-  VaultLocker& v = W().backend->locker();
+  VaultLocker& v = dynamic_cast<VaultLocker&>(W().backend->locker());
   for (auto _ : state) {
     auto doc = v.Fetch(W().path);
     auto key = v.Unwrap((*doc)["wrapped"].get<std::string>(), "");

@@ -40,6 +40,7 @@ class FuzzLocker : public Locker {
   }
   StatusOr<WrappedKey> GenerateDataKey(size_t, const std::string&) override { return Unavailable("read-only"); }
   StatusOr<LockerHealth> Health() override { return LockerHealth{}; }
+  KeyHomeIdentity Identity() const override { return {}; }
 
  private:
   std::string doc_, plain_;

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "keyring_backend/auth/authenticator.h"
+#include "keyring_backend/vault/vault_namespace.h"
 #include "keyring_backend/http/http_client.h"
 #include "tests/integration/devlocker_fixture.h"
 
@@ -152,8 +153,7 @@ TEST_F(AuthIntegration, CertLoginOverMutualTls) {
 // the error used to say "expired or revoked". It must name the namespace.
 TEST_F(AuthIntegration, WrongNamespaceIsNamedNotCalledExpiry) {
   SecretFile file(CreateToken({{"ttl", "1h"}, {"policies", {"default"}}}));
-  HttpOptions wrong_ns = Options();
-  wrong_ns.ns = "no-such-team";
+  HttpOptions wrong_ns = WithVaultNamespace(Options(), "no-such-team");
   auto http = HttpClient::Create(wrong_ns);
   ASSERT_TRUE(http.ok()) << http.status().ToString();
   AuthOptions o;

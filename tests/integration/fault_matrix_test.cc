@@ -13,6 +13,7 @@
 
 #include "crypto/crypto.h"
 #include "keyring_backend/backend.h"
+#include "keyring_backend/vault/vault_locker.h"
 #include "tests/integration/devlocker_fixture.h"
 #include "tests/integration/fault_matrix_support.h"
 

@@ -10,6 +10,7 @@
 
 #include "crypto/crypto.h"
 #include "keyring_backend/backend.h"
+#include "keyring_backend/vault/vault_locker.h"
 #include "tests/integration/devlocker_fixture.h"
 
 namespace keyring_locker {
@@ -17,6 +18,9 @@ namespace {
 
 using testing::DevLocker;
 using nlohmann::json;
+
+// These tests know their locker is Vault; the adapters only see Locker.
+VaultLocker& Vault(Backend& b) { return dynamic_cast<VaultLocker&>(b.locker()); }
 
 std::string WriteSecretFile(const std::string& dir, const std::string& name, const std::string& content) {
   std::string path = dir + "/" + name;
@@ -59,7 +63,7 @@ TEST_F(VaultBackendTest, CreateRotateFetchOverTls) {
   auto b = Backend::Open(MakeConfig());
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   KeyService& keys = (*b)->keys();
-  EXPECT_EQ((*b)->locker().kv_version(), 2);
+  EXPECT_EQ(Vault(**b).kv_version(), 2);
   ASSERT_EQ(*keys.EnsureKey("1"), 1u);
   ASSERT_EQ(*keys.Rotate("1"), 2u);
   EXPECT_EQ(keys.LatestVersionCached("1"), 2u);
@@ -118,7 +122,7 @@ TEST_F(VaultBackendTest, CacheCoversALockerOutage) {
 TEST_F(VaultBackendTest, CreateOnlyWriteConflictIsReportedNotOverwritten) {
   auto b = Backend::Open(MakeConfig());
   ASSERT_TRUE(b.ok());
-  VaultLocker& v = (*b)->locker();
+  VaultLocker& v = Vault(**b);
   ASSERT_TRUE(v.Store("raw/doc", json{{"a", 1}}).ok());
   Status again = v.Store("raw/doc", json{{"a", 2}});
   EXPECT_EQ(again.code(), Code::kAlreadyExists) << again.ToString();
@@ -133,7 +137,7 @@ TEST_F(VaultBackendTest, CreateOnlyWriteConflictIsReportedNotOverwritten) {
 TEST_F(VaultBackendTest, WrapUnwrapAndDataKeys) {
   auto b = Backend::Open(MakeConfig());
   ASSERT_TRUE(b.ok());
-  VaultLocker& v = (*b)->locker();
+  VaultLocker& v = Vault(**b);
   crypto::SecureBuffer key = std::move(crypto::RandomKey(32)).value();
   auto wrapped = v.Wrap(key, "");
   ASSERT_TRUE(wrapped.ok()) << wrapped.status().ToString();
@@ -155,7 +159,7 @@ TEST_F(VaultBackendTest, KvVersionOneMountWorksWithCheckThenWrite) {
   c.vault.kv_mount = "kv1";
   auto b = Backend::Open(c);
   ASSERT_TRUE(b.ok()) << b.status().ToString();
-  EXPECT_EQ((*b)->locker().kv_version(), 1);
+  EXPECT_EQ(Vault(**b).kv_version(), 1);
   ASSERT_EQ(*(*b)->keys().EnsureKey("1"), 1u);
   EXPECT_EQ((*b)->locker().Store("keyring_locker/it/db1/keys/1/1", json{{"x", 1}}).code(), Code::kAlreadyExists);
 }
@@ -300,7 +304,7 @@ TEST_F(VaultBackendTest, NamespaceHeaderKeepsKeysInTheirNamespace) {
                           "team1/").status, 300);
   ASSERT_LT(locker_->Call("POST", "sys/mounts/transit", json{{"type", "transit"}}, "", "team1/").status, 300);
   Config c = MakeConfig();
-  c.http.ns = "team1/";
+  c.vault.ns = "team1/";
   auto in_ns = Backend::Open(c);
   ASSERT_TRUE(in_ns.ok()) << in_ns.status().ToString();
   ASSERT_EQ(*(*in_ns)->keys().EnsureKey("1"), 1u);
@@ -309,6 +313,14 @@ TEST_F(VaultBackendTest, NamespaceHeaderKeepsKeysInTheirNamespace) {
   ASSERT_TRUE(root_ns.ok());
   EXPECT_EQ((*root_ns)->keys().Get("1", 1).status().code(), Code::kNotFound);
   EXPECT_EQ(locker_->Call("GET", "secret/data/keyring_locker/it/db1/keys/1/1", nullptr, "", "team1/").status, 200);
+  // What the datadir marker records: the backend names the fields, so the
+  // adapters need no Vault knowledge; the namespace tells the two apart.
+  const KeyHomeIdentity in = (*in_ns)->keys().Identity(), root = (*root_ns)->keys().Identity();
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(in.fields, (Fields{{"namespace", "team1/"}, {"kv_mount", "secret"}, {"prefix", "keyring_locker"},
+                               {"scope", "it/db1"}}));
+  EXPECT_EQ(root.fields[0], (std::pair<std::string, std::string>{"namespace", ""}));
+  EXPECT_EQ(in.endpoints, locker_->url());
 }
 
 }  // namespace

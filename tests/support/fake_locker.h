@@ -86,6 +86,7 @@ class FakeLocker : public Locker {
     h.reachable = !down;
     return h;
   }
+  KeyHomeIdentity Identity() const override { return KeyHomeIdentity{{{"fake", "memory"}}, "memory"}; }
 
   // Direct access for tampering tests.
   void Put(const std::string& path, nlohmann::json doc) {
@@ -118,6 +119,7 @@ class LockerRef : public Locker {
   StatusOr<crypto::SecureBuffer> Unwrap(const std::string& w, const std::string& c) override { return t_->Unwrap(w, c); }
   StatusOr<WrappedKey> GenerateDataKey(size_t n, const std::string& c) override { return t_->GenerateDataKey(n, c); }
   StatusOr<LockerHealth> Health() override { return t_->Health(); }
+  KeyHomeIdentity Identity() const override { return t_->Identity(); }
 
  private:
   Locker* t_;

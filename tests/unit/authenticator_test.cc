@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "keyring_backend/auth/authenticator.h"
+#include "keyring_backend/vault/vault_namespace.h"
 #include "tests/support/fifo_util.h"
 
 namespace keyring_locker {
@@ -315,7 +316,7 @@ TEST(Authenticator, RejectedCredentialsInANamespaceNameTheNamespace) {
   TempFile token("s.team-token", 0600), secret("secret-id-5678", 0600);
   for (const AuthOptions& o : {TokenFile(token.path()), AppRole(secret.path())}) {
     MockHttpClient http;
-    http.opts.ns = "team-a";
+    http.opts = WithVaultNamespace(http.opts, "team-a");
     EXPECT_CALL(http, Send(_)).WillOnce(Return(Reply(403, {{"errors", {"permission denied"}}})));
     auto a = Make(o, &http);
     Status s = a->Login();

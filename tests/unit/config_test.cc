@@ -24,7 +24,7 @@ TEST(ConfigTest, MinimalConfigTakesDocumentedDefaults) {
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->locker_type, "vault");
   EXPECT_EQ(c->http.endpoints, std::vector<std::string>{"https://vault1:8200"});
-  EXPECT_EQ(c->http.ns, "");
+  EXPECT_EQ(c->vault.ns, "");
   EXPECT_EQ(c->vault.kv_mount, "secret");
   EXPECT_EQ(c->vault.kv_version, 0);
   EXPECT_EQ(c->vault.transit_mount, "transit");
@@ -70,7 +70,7 @@ TEST(ConfigTest, EveryOptionIsMapped) {
   StatusOr<Config> c = ParseTestConfig(j);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->http.endpoints, (std::vector<std::string>{"https://v1:8200", "https://v2:8200"}));
-  EXPECT_EQ(c->http.ns, "team/a");
+  EXPECT_EQ(c->vault.ns, "team/a");
   EXPECT_EQ(c->vault.kv_mount, "kv-db");
   EXPECT_EQ(c->vault.kv_version, 2);
   EXPECT_EQ(c->vault.transit_mount, "tr");

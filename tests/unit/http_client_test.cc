@@ -64,7 +64,7 @@ TEST(HttpClient, SendsHeadersAndBodyAndReturnsAnswer) {
   });
   s.Start();
   HttpOptions o = Opts({s.url()});
-  o.ns = "team-a/";
+  o.fixed_headers = {{"X-Vault-Namespace", "team-a/"}};  // sent on every request
   auto client = MustCreate(o);
   HttpRequest req = Get("/v1/echo");
   req.method = "POST";

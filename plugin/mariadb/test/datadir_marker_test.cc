@@ -20,10 +20,7 @@ class MarkerTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(dir), nullptr);
     dir_ = dir;
     path_ = dir_ + "/" + kMarkerFileName;
-    id_.ns = "";
-    id_.kv_mount = "secret";
-    id_.prefix = "keyring_locker";
-    id_.scope = "prod/db1";
+    id_.fields = {{"namespace", ""}, {"kv_mount", "secret"}, {"prefix", "keyring_locker"}, {"scope", "prod/db1"}};
     id_.urls = "https://v1:8200";
   }
   void TearDown() override {
@@ -60,9 +57,9 @@ TEST_F(MarkerTest, AnotherUrlIsTheSameKeys) {
 
 TEST_F(MarkerTest, DifferentScopeOrPrefixOrMountIsRefusedNamingBoth) {
   ASSERT_TRUE(WriteMarker(path_, id_).ok());
-  for (auto change : {&ScopeIdentity::scope, &ScopeIdentity::prefix, &ScopeIdentity::kv_mount, &ScopeIdentity::ns}) {
+  for (size_t field = 0; field < id_.fields.size(); ++field) {
     ScopeIdentity other = id_;
-    other.*change = "other";
+    other.fields[field].second = "other";
     bool write = false;
     Status s = CheckMarker(path_, other, true, &write);
     ASSERT_FALSE(s.ok());
@@ -70,6 +67,31 @@ TEST_F(MarkerTest, DifferentScopeOrPrefixOrMountIsRefusedNamingBoth) {
     EXPECT_NE(s.message().find("\"other\""), std::string::npos) << s.message();
     EXPECT_NE(s.message().find(path_), std::string::npos) << s.message();
   }
+}
+
+// A marker written before the backend named the fields (the same four
+// fields, in nlohmann's alphabetical order) still binds the datadir, and
+// the message lists the fields in the order they were written.
+TEST_F(MarkerTest, MarkerOfEarlierVersionsIsTheSameKeys) {
+  std::ofstream(path_) << R"({"format":"keyring_locker-datadir/1","kv_mount":"secret","namespace":"",)"
+                          R"("note":"x","prefix":"keyring_locker","scope":"prod/db1","urls":"https://v1:8200",)"
+                          R"("written":"2026-01-01T00:00:00Z"})";
+  auto read = ReadMarker(path_);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_TRUE(read->SameKeys(id_));
+  EXPECT_EQ(read->urls, "https://v1:8200");
+  ASSERT_TRUE(WriteMarker(path_, id_).ok());
+  EXPECT_EQ(ReadMarker(path_)->Describe(), "namespace=\"\" kv_mount=\"secret\" prefix=\"keyring_locker\" scope=\"prod/db1\"");
+}
+
+TEST_F(MarkerTest, AFieldMoreOrLessIsOtherKeys) {
+  ASSERT_TRUE(WriteMarker(path_, id_).ok());
+  ScopeIdentity more = id_, less = id_;
+  more.fields.emplace_back("store", "kmip");
+  less.fields.pop_back();
+  bool write = false;
+  EXPECT_EQ(CheckMarker(path_, more, true, &write).code(), Code::kFailedPrecondition);
+  EXPECT_EQ(CheckMarker(path_, less, true, &write).code(), Code::kFailedPrecondition);
 }
 
 TEST_F(MarkerTest, EmptyScopeWithMarkerIsRefused) {
