@@ -56,11 +56,40 @@ bool IsUnauthenticated(const std::string& path) {
          path.compare(path.size() - 6, 6, "/login") == 0;
 }
 
-std::vector<std::string> CapabilitiesFor(const std::string& method) {
+// Vault's existence check: a write to a KV entry or a Transit key that
+// exists needs "update", one to a new entry or key needs "create" (a
+// "create, read" policy cannot overwrite a key document). Other writes
+// take either.
+std::vector<std::string> WriteCapabilities(json& ns_doc, const std::string& path) {
+  std::string mount_path, rest;
+  json* mount = FindMount(ns_doc["mounts"], path, &mount_path, &rest);
+  if (mount == nullptr) return {"create", "update"};
+  const std::string type = (*mount).value("type", "");
+  json& data = (*mount)["data"];
+  bool exists = false;
+  if (type == "kv") {
+    json& entries = data["entries"];
+    if ((*mount)["options"].value("version", "1") == "2") {
+      if (rest.compare(0, 5, "data/") != 0) return {"create", "update"};
+      const std::string key = rest.substr(5);
+      exists = entries.contains(key) && entries[key].value("current_version", int64_t{0}) > 0;
+    } else {
+      exists = entries.contains(rest);
+    }
+  } else if (type == "transit" && rest.compare(0, 5, "keys/") == 0 &&
+             rest.find('/', 5) == std::string::npos) {
+    exists = data["keys"].contains(rest.substr(5));
+  } else {
+    return {"create", "update"};
+  }
+  return {exists ? "update" : "create"};
+}
+
+std::vector<std::string> CapabilitiesFor(const std::string& method, json& ns_doc, const std::string& path) {
   if (method == "GET") return {"read"};
   if (method == "LIST") return {"list"};
   if (method == "DELETE") return {"delete"};
-  return {"create", "update"};  // the dev locker does not tell create from update
+  return WriteCapabilities(ns_doc, path);
 }
 
 }  // namespace
@@ -135,7 +164,7 @@ Reply Locker::Process(const httplib::Request& req, const std::string& rel, const
         if (p == "default") texts.push_back(kDefaultPolicy);
         if (ctx.ns_doc["policies"].contains(p)) texts.push_back(ctx.ns_doc["policies"][p].get<std::string>());
       }
-      if (!root_policy && !PolicyAllows(texts, rel, CapabilitiesFor(method))) return PermissionDenied();
+      if (!root_policy && !PolicyAllows(texts, rel, CapabilitiesFor(method, ctx.ns_doc, rel))) return PermissionDenied();
       ctx.is_root = root_policy;
     }
     ctx.token_id = token;

@@ -62,7 +62,10 @@ write_secret() {  # file
 }
 
 # What the server's non-root credentials may do: exactly its keys' paths.
+# The Transit key exists first, as docs/locker-setup.md sets it up: the
+# policy has no "create" on transit/keys (Vault tells create from update).
 ensure_policy() {
+  api POST /v1/transit/keys/mtr '{"type":"aes256-gcm96"}'
   api PUT /v1/sys/policies/acl/mtr-keys '{"policy":"path \"secret/*\" { capabilities = [\"create\", \"read\", \"update\", \"list\"] }\npath \"transit/*\" { capabilities = [\"read\", \"update\"] }"}'
 }
 

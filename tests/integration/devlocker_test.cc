@@ -288,6 +288,27 @@ TEST_F(DevLockerTest, PoliciesLimitTokens) {
   EXPECT_EQ(L().Call("GET", "sys/policies/acl/kv-only").body["data"]["name"], "kv-only");
 }
 
+// Vault tells create from update by whether the entry exists: the least-
+// privilege policy of docs/locker-setup.md ("create", "read") must not be
+// able to overwrite a key document (it could on the dev locker before).
+TEST_F(DevLockerTest, CreateOnlyPolicyCannotOverwrite) {
+  ASSERT_EQ(L().Call("PUT", "sys/policies/acl/create-only",
+                     {{"policy", "path \"secret/data/co/*\" { capabilities = [\"create\", \"read\"] }\n"
+                                 "path \"transit/keys/co-*\" { capabilities = [\"create\"] }"}})
+                .status, 204);
+  ASSERT_EQ(L().Call("PUT", "sys/policies/acl/update-only",
+                     {{"policy", "path \"secret/data/co/*\" { capabilities = [\"update\", \"read\"] }"}})
+                .status, 204);
+  const std::string creator = Token({"create-only"}), updater = Token({"update-only"});
+  EXPECT_EQ(L().Call("POST", "secret/data/co/new", {{"data", {{"doc", 1}}}}, updater).status, 403);
+  EXPECT_EQ(L().Call("POST", "secret/data/co/new", {{"data", {{"doc", 1}}}}, creator).status, 200);
+  EXPECT_EQ(L().Call("POST", "secret/data/co/new", {{"data", {{"x", "y"}}}}, creator).status, 403);
+  EXPECT_EQ(L().Call("GET", "secret/data/co/new", nullptr, creator).body["data"]["data"]["doc"], 1);
+  EXPECT_EQ(L().Call("POST", "secret/data/co/new", {{"data", {{"doc", 2}}}}, updater).status, 200);
+  EXPECT_EQ(L().Call("POST", "transit/keys/co-kek", json::object(), creator).status, 200);
+  EXPECT_EQ(L().Call("POST", "transit/keys/co-kek", json::object(), creator).status, 403);
+}
+
 TEST_F(DevLockerTest, NamespacesIsolate) {
   ASSERT_EQ(L().Call("POST", "sys/namespaces/team1").status, 200);
   EXPECT_EQ(L().Call("LIST", "sys/namespaces").body["data"]["keys"], json({"team1/"}));
