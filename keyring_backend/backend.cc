@@ -1,8 +1,8 @@
 #include "keyring_backend/backend.h"
 
 #include "keyring_backend/http/curl_resources.h"
-#include "keyring_backend/vault/vault_locker.h"
 #include "keyring_backend/http/operation_deadline.h"
+#include "keyring_backend/vault/vault_locker.h"
 #include "keyring_backend/vault/vault_namespace.h"
 
 namespace keyring_locker {
@@ -28,7 +28,7 @@ StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool requ
   VaultLocker* vault = locker.get();  // Connect() is Vault's: adapters see only Locker
   b->locker_ = vault;
   b->keys_ = std::make_unique<KeyService>(std::move(locker), config.keys, config.cache, std::move(audit), actor,
-                                          config.http.total_timeout);
+                                          config.call_budget());
 
   // Reaching the locker: login, mount checks, the scope's versions. A
   // permission or mount problem is always fatal (it would not fix itself);

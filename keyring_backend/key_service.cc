@@ -162,7 +162,6 @@ StatusOr<KeyHandle> KeyService::Load(const std::string& name, uint32_t version) 
   if (bytes->size() != length) return bad("unwrapped length " + std::to_string(bytes->size()) + " != " + std::to_string(length));
   auto material = std::make_shared<KeyMaterial>();
   material->bytes = std::move(bytes).value();
-  if (d.contains("type") && !d["type"].is_string()) return bad("type is not a string");
   material->type = type;
   Audit("fetch", name, version, Status::Ok(), started, bound ? "" : "unbound");
   return KeyHandle(std::move(material));

@@ -5,9 +5,9 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "common/printable.h"
 #include "keyring_backend/auth/secret_source.h"
 #include "keyring_backend/json/strict_json.h"
+#include "keyring_backend/vault/vault_errors.h"
 #include "keyring_backend/vault/vault_namespace.h"
 
 namespace keyring_locker::auth {
@@ -21,18 +21,10 @@ struct BodyGuard {
   ~BodyGuard() { Wipe(body); }
 };
 
-// "errors":[...] of a Vault error answer, for messages. Vault's error texts
-// name paths and reasons, never token values.
+// Vault's error texts for a message; they never hold token values.
 std::string ErrorsOf(const json& body) {
-  std::string out;
-  if (body.is_object() && body.contains("errors") && body["errors"].is_array()) {
-    for (const json& e : body["errors"]) {
-      if (!e.is_string()) continue;
-      if (!out.empty()) out += "; ";
-      out += Printable(e.get_ref<const std::string&>());  // whoever answers may send CR/LF or ESC
-    }
-  }
-  return out.empty() ? "no error text" : out;
+  const std::string text = VaultErrorText(body);
+  return text.empty() ? "no error text" : text;
 }
 
 // A credential refused with a namespace configured is as often a wrong
@@ -88,9 +80,7 @@ class ParsedReply {
       return DataLoss(what + " returned a body that is not a JSON object; is locker.urls pointing "
                       "at a Vault/OpenBao server?");
     if (!duplicate_.empty())
-      return DataLoss(what + " returned a reply holding the field \"" + duplicate_.substr(0, 100) +
-                      "\" twice; Vault never does that, so something between keyring_locker and the locker "
-                      "altered it: check locker.urls, TLS interception and the locker's host");
+      return DuplicateFieldError(what + " answered", duplicate_);
     return Status::Ok();
   }
 

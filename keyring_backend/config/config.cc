@@ -2,7 +2,6 @@
 // tls groups live in config_auth_tls.cc.
 #include "keyring_backend/config/config.h"
 
-
 #include <openssl/crypto.h>
 
 #include "common/safe_file.h"

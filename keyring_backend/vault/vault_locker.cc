@@ -4,10 +4,10 @@
 
 #include <utility>
 
-#include "common/printable.h"
 #include "crypto/crypto.h"
 #include "keyring_backend/http/operation_deadline.h"
 #include "keyring_backend/json/strict_json.h"
+#include "keyring_backend/vault/vault_errors.h"
 
 namespace keyring_locker {
 namespace {
@@ -16,19 +16,6 @@ using nlohmann::json;
 
 // Strings that held key bytes (base64 or raw) or tokens are wiped before release.
 void Wipe(std::string& s) { crypto::WipeString(&s); }
-
-// Vault's {"errors":[...]} as one line; never includes request bodies.
-std::string VaultErrors(const json& body) {
-  std::string out;
-  if (body.is_object() && body.contains("errors") && body["errors"].is_array()) {
-    for (const auto& e : body["errors"]) {
-      if (!e.is_string()) continue;
-      if (!out.empty()) out += "; ";
-      out += Printable(e.get_ref<const std::string&>());  // whoever answers may send CR/LF or ESC
-    }
-  }
-  return out;
-}
 
 bool Contains(const std::string& haystack, const char* needle) {
   return haystack.find(needle) != std::string::npos;
@@ -159,10 +146,8 @@ StatusOr<VaultLocker::Reply> VaultLocker::Call(const std::string& method, const 
       if (!parsed.duplicate.empty()) {
         // Which of two "wrapped" or "plaintext" fields is real? Neither is used.
         WipeJsonStrings(&parsed.value);
-        return DataLoss("locker at " + reply.endpoint + " answered " + method + " " + path +
-                        " with a reply holding the field \"" + parsed.duplicate.substr(0, 100) +
-                        "\" twice; Vault never does that, so something between keyring_locker and the locker "
-                        "altered it: check locker.urls, TLS interception and the locker's host");
+        return DuplicateFieldError("locker at " + reply.endpoint + " answered " + method + " " + path,
+                                   parsed.duplicate);
       }
       reply.body = std::move(parsed.value);
     }
@@ -173,7 +158,7 @@ StatusOr<VaultLocker::Reply> VaultLocker::Call(const std::string& method, const 
 }
 
 Status VaultLocker::ErrorFor(const Reply& reply, const std::string& what, const std::string& path) const {
-  const std::string errors = VaultErrors(reply.body);
+  const std::string errors = VaultErrorText(reply.body);
   const std::string where = what + " (" + path + " at " + reply.endpoint + "): HTTP " + std::to_string(reply.status) +
                             (errors.empty() ? "" : " \"" + errors + "\"");
   switch (reply.status) {
@@ -284,7 +269,7 @@ Status VaultLocker::Store(const std::string& path, const json& document) {
     json body = {{"options", {{"cas", 0}}}, {"data", document}};
     ASSIGN_OR_RETURN(Reply r, Call("POST", data_path, body.dump()));
     if (r.status / 100 == 2) return Status::Ok();
-    if (r.status == 400 && Contains(VaultErrors(r.body), "check-and-set")) {
+    if (r.status == 400 && Contains(VaultErrorText(r.body), "check-and-set")) {
       return AlreadyExists("a key document already exists at " + options_.kv_mount + "/" + path +
                            "; keys are never overwritten");
     }

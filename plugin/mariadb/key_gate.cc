@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "keyring_backend/http/operation_deadline.h"
+#include "keyring_backend/key_rules.h"
 
 namespace keyring_locker::mariadb {
 
@@ -117,11 +118,13 @@ unsigned KeyGate::GetKey(unsigned key_id, unsigned version, unsigned char* buf, 
   }
   const auto& bytes = (*key)->bytes;
   const unsigned size = static_cast<unsigned>(bytes.size());
-  // KeyService serves MariaDB only AES keys of 16, 24 or 32 bytes (KeyRules);
-  // checked again here because any other length aborts InnoDB.
-  if (size != 16 && size != 24 && size != 32) {
-    log_error_("ENCRYPTION_KEY_ID " + std::to_string(key_id) + " version " + std::to_string(version) + " is " +
-               std::to_string(size) + " bytes long; MariaDB can use only 16, 24 or 32: refused");
+  // KeyService already serves MariaDB only keys its rules allow; the same
+  // rules are asked again here because any other key aborts InnoDB.
+  Status usable = KeyRules{KeyServer::kMariaDb}.Check((*key)->type, size,
+                                                       "ENCRYPTION_KEY_ID " + std::to_string(key_id) + " version " +
+                                                           std::to_string(version));
+  if (!usable.ok()) {
+    log_error_(usable.message() + ": refused");
     return kKeyVersionInvalid;
   }
   if (buf == nullptr || *buflen < size) {

@@ -2,32 +2,24 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <fstream>
 #include <string>
 
-#include <unistd.h>
-
 #include "tests/support/fifo_util.h"
+#include "tests/support/temp_dir.h"
 
 namespace keyring_locker::mariadb {
 namespace {
 
-class MarkerTest : public ::testing::Test {
+class MarkerTest : public keyring_locker::testing::TempDirTest {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/klk_marker_XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
+    TempDirTest::SetUp();
     path_ = dir_ + "/" + kMarkerFileName;
     id_.fields = {{"namespace", ""}, {"kv_mount", "secret"}, {"prefix", "keyring_locker"}, {"scope", "prod/db1"}};
     id_.urls = "https://v1:8200";
   }
-  void TearDown() override {
-    std::remove(path_.c_str());
-    rmdir(dir_.c_str());
-  }
-  std::string dir_, path_;
+  std::string path_;
   ScopeIdentity id_;
 };
 
