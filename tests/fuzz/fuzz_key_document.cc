@@ -8,12 +8,11 @@
 // Input: "<document JSON>\n%%\n<unwrapped plaintext bytes>" (text seeds in
 // tests/fuzz/corpus/key_document/).
 #include <cstdint>
-#include <cstdio>
-#include <exception>
 #include <string>
 
 #include "keyring_backend/json/strict_json.h"
 #include "keyring_backend/key_service.h"
+#include "tests/fuzz/no_exception.h"
 
 namespace keyring_locker {
 namespace {
@@ -86,13 +85,5 @@ void Run(const uint8_t* data, size_t size) {
 }  // namespace keyring_locker
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  try {
-    keyring_locker::Run(data, size);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "exception escaped KeyService: %s\n", e.what());
-    __builtin_trap();
-  } catch (...) {
-    __builtin_trap();
-  }
-  return 0;
+  return keyring_locker::fuzz::RunWithoutExceptions("KeyService", [&] { keyring_locker::Run(data, size); });
 }

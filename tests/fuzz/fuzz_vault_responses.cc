@@ -7,13 +7,12 @@
 // "\n%%\n", each "NNN\n<body>" (NNN = HTTP status; 000 = transport error).
 // The text form keeps the seed corpus readable (tests/fuzz/corpus/).
 #include <cstdint>
-#include <cstdio>
-#include <exception>
 #include <cstdlib>
 #include <string>
 
 #include "keyring_backend/vault/vault_locker.h"
 #include "tests/fuzz/vault_replay.h"
+#include "tests/fuzz/no_exception.h"
 
 namespace keyring_locker {
 namespace {
@@ -59,14 +58,5 @@ void Run(const uint8_t* data, size_t size) {
 }  // namespace keyring_locker
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  try {
-    keyring_locker::Run(data, size);
-  } catch (const std::exception& e) {
-    // The contract: no exception ever leaves the core.
-    std::fprintf(stderr, "exception escaped VaultLocker: %s\n", e.what());
-    __builtin_trap();
-  } catch (...) {
-    __builtin_trap();
-  }
-  return 0;
+  return keyring_locker::fuzz::RunWithoutExceptions("VaultLocker", [&] { keyring_locker::Run(data, size); });
 }
