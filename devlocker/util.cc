@@ -5,6 +5,7 @@
 #include <ctime>
 #include <set>
 
+#include "common/rfc3339.h"
 #include "crypto/crypto.h"
 
 namespace devlocker {
@@ -64,26 +65,9 @@ int64_t NowUnix() {
       .count();
 }
 
-std::string Rfc3339(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string Rfc3339(int64_t unix_seconds) { return keyring_locker::Rfc3339(static_cast<std::time_t>(unix_seconds)); }
 
-std::string NowRfc3339() {
-  auto now = std::chrono::system_clock::now();
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
-  std::time_t t = static_cast<std::time_t>(us / 1000000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[48];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%06lldZ", static_cast<long long>(us % 1000000));
-  return buf;
-}
+std::string NowRfc3339() { return keyring_locker::NowRfc3339Micros(); }
 
 std::string NewUuid() {
   uint8_t b[16] = {};

@@ -2,7 +2,7 @@
 
 #include "keyring_backend/http/curl_resources.h"
 #include "keyring_backend/http/operation_deadline.h"
-#include "keyring_backend/vault/vault_locker.h"
+#include "keyring_backend/open_locker.h"
 #include "keyring_backend/vault/vault_namespace.h"
 
 namespace keyring_locker {
@@ -24,9 +24,7 @@ StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool requ
     opts.actor = actor;
     ASSIGN_OR_RETURN(audit, AuditLog::Open(opts));
   }
-  auto locker = std::make_unique<VaultLocker>(config.vault, b->http_.get(), b->auth_.get());
-  VaultLocker* vault = locker.get();  // Connect() is Vault's: adapters see only Locker
-  b->locker_ = vault;
+  ASSIGN_OR_RETURN(KeyLocker locker, OpenKeyLocker(config, b->http_.get(), b->auth_.get()));
   b->keys_ = std::make_unique<KeyService>(std::move(locker), config.keys, config.cache, std::move(audit), actor,
                                           config.call_budget());
 
@@ -36,7 +34,8 @@ StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool requ
   // step bounds its own requests; an adapter that opens the backend on a
   // server thread puts the whole start under one budget (OperationDeadline).
   Status s = b->auth_->Login();
-  if (s.ok()) s = vault->Connect();
+  if (s.ok()) s = b->keys_->store().Connect();
+  if (s.ok()) s = b->keys_->wrapper().Connect();
   bool versions_cut = false;
   if (s.ok() && read_versions) {
     s = b->keys_->RefreshVersions(Sweep::kPerRequest);
@@ -72,7 +71,7 @@ BackendStatus Backend::status() const {
   s.keys = keys_->stats();
   s.http = http_->stats();
   s.auth = auth_->info();
-  s.locker = locker_->Describe();
+  s.locker = keys_->Describe();
   return s;
 }
 

@@ -1,7 +1,9 @@
 // Backend: everything one loaded adapter needs, built from a Config in the
-// right order: HTTP client -> authenticator (login, renewal) -> Vault locker
-// (mount checks) -> key service (version refresh) -> audit log. Adapters hold
-// one Backend and translate the server's calls into backend().keys() calls.
+// right order: the locker's session (Vault: HTTP client, authenticator with
+// login and renewal) -> the store and wrapper the config pairs
+// (open_locker.h; their Connect checks mounts and keys) -> key service
+// (version refresh) -> audit log. Adapters hold one Backend and translate
+// the server's calls into backend().keys() calls.
 #pragma once
 
 #include <memory>
@@ -12,7 +14,6 @@
 #include "keyring_backend/config/config.h"
 #include "keyring_backend/http/http_client.h"
 #include "keyring_backend/key_service.h"
-#include "keyring_backend/locker.h"
 
 namespace keyring_locker {
 
@@ -21,7 +22,7 @@ struct BackendStatus {
   KeyServiceStats keys;
   HttpStats http;
   AuthInfo auth;
-  std::string locker;  // Describe()
+  std::string locker;  // KeyService::Describe()
 };
 
 class Backend {
@@ -38,7 +39,10 @@ class Backend {
   ~Backend();
 
   KeyService& keys() { return *keys_; }
-  Locker& locker() { return *locker_; }
+  KeyStore& store() { return keys_->store(); }
+  KeyWrapper& wrapper() { return keys_->wrapper(); }
+  std::string Describe() const { return keys_->Describe(); }
+  // The Vault session's; adapters only read their status.
   Authenticator& auth() { return *auth_; }
   HttpClient& http() { return *http_; }
   const Config& config() const { return config_; }
@@ -53,7 +57,6 @@ class Backend {
   std::vector<std::string> warnings_;
   std::unique_ptr<HttpClient> http_;
   std::unique_ptr<Authenticator> auth_;
-  Locker* locker_ = nullptr;  // owned by keys_
   std::unique_ptr<KeyService> keys_;
 };
 

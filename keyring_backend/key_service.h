@@ -1,12 +1,12 @@
 // KeyService: the one object each loaded adapter talks to. It names keys
-// inside the configured scope, wraps every key with the locker's KEK before it
-// is stored (create-only), serves keys from the KeyCache, refreshes the latest
+// inside the configured scope, has the envelope seal every key before it is
+// stored (create-only), serves keys from the KeyCache, refreshes the latest
 // versions in the background and writes the audit log. Adapters translate the
 // server's calls into these methods and nothing more.
 //
-// Locker layout, one document per key version (never KV versions, which
-// max_versions prunes):
-//   <kv_mount>/<prefix>/<scope>/keys/<encoded name>/<version>
+// Below it: envelope/envelope.h (sealing, checks), then the two locker
+// roles, store/key_store.h (where records live) and wrapper/key_wrapper.h
+// (who wraps), paired by the configuration (lockers/open_locker.h).
 #pragma once
 
 #include <atomic>
@@ -23,9 +23,10 @@
 #include "keyring_backend/audit/audit_log.h"
 #include "keyring_backend/cache/key_cache.h"
 #include "keyring_backend/config/config.h"
-#include "keyring_backend/envelope/key_binding.h"
+#include "keyring_backend/envelope/envelope.h"
 #include "keyring_backend/http/operation_deadline.h"
-#include "keyring_backend/locker.h"
+#include "keyring_backend/store/key_store.h"
+#include "keyring_backend/wrapper/key_wrapper.h"
 
 namespace keyring_locker {
 
@@ -83,6 +84,12 @@ struct RotateAllResult {
   Status status;  // why it stopped; when the listing failed, both lists are empty
 };
 
+// Where keys live and who wraps them: the pair a configuration chooses.
+struct KeyLocker {
+  std::unique_ptr<KeyStore> store;
+  std::unique_ptr<KeyWrapper> wrapper;
+};
+
 class KeyService {
  public:
   // `audit` may be null (audit log off). The locker must be connected.
@@ -91,7 +98,7 @@ class KeyService {
   // the generation calls): all of its requests together end within it
   // (timeouts.total_ms; 0 = each request bounded on its own, for lockers
   // that answer in-process). Sweeps over many keys use it as Sweep says.
-  KeyService(std::unique_ptr<Locker> locker, KeyScopeOptions scope, CacheOptions cache,
+  KeyService(KeyLocker locker, KeyScopeOptions scope, CacheOptions cache,
              std::unique_ptr<AuditLog> audit, std::string actor, std::chrono::milliseconds call_budget);
   ~KeyService();
 
@@ -128,10 +135,9 @@ class KeyService {
 
   // Generations: the model for servers whose keys are not versioned but can
   // be removed and stored again under the same id (MySQL). Each store makes
-  // version latest+1; a removal writes a create-only marker document
-  //   <prefix>/<scope>/keys/<encoded name>/<version>.deleted
-  // beside the key document, which stays (recoverable) until PurgeDeleted.
-  // The one listing of the name's folder tells both the latest version and
+  // version latest+1; a removal writes a create-only deletion marker beside
+  // the key record, which stays (recoverable) until PurgeDeleted. The one
+  // listing of the name's versions tells both the latest version and
   // whether it is deleted, so a restart costs no extra requests.
   //
   // Bytes of the live generation; kNotFound if the name has none.
@@ -171,18 +177,19 @@ class KeyService {
   void RefreshSoon();
 
   KeyServiceStats stats() const;
-  Locker& locker() { return *locker_; }
-  // Where this service's keys live: the locker's identity plus prefix and
-  // scope (what the MariaDB datadir marker records and compares).
-  KeyHomeIdentity Identity() const;
-  std::string DocumentPath(const std::string& name, uint32_t version) const;
-  // Key names become one path segment: [A-Za-z0-9_.-] kept, others %XX.
+  KeyStore& store() { return *store_; }
+  KeyWrapper& wrapper() { return *wrapper_; }
+  // "vault https://host:8200 kv=secret(v2) transit=transit/keyring_locker"
+  std::string Describe() const { return store_->Describe() + " " + wrapper_->Describe(); }
+  // Where this service's keys live, with prefix and scope (what the MariaDB
+  // datadir marker records and compares).
+  KeyHomeIdentity Identity() const { return store_->Identity(); }
+  // Key names as one printable token ([A-Za-z0-9_.-] kept, others %XX):
+  // status variable names, document paths.
   static std::string EncodeName(const std::string& name);
   static StatusOr<std::string> DecodeName(const std::string& segment);
 
  private:
-  std::string KeysRoot() const;  // "<prefix>/<scope>/keys"
-  KeyBinding Binding(const std::string& name, uint32_t version) const;
   StatusOr<KeyHandle> Load(const std::string& name, uint32_t version);
   StatusOr<uint32_t> RotateImpl(const std::string& name, size_t length, const std::string& type, bool must_exist);
   void Audit(const char* op, const std::string& name, int64_t version, const Status& result,
@@ -194,20 +201,21 @@ class KeyService {
     uint32_t version = 0;  // 0 = the name has none
     bool deleted = false;  // marker present, or the document was purged
   };
-  static Generation ScanGeneration(const std::vector<std::string>& entries);
-  // From the memo, else one listing of the name's folder.
+  static Generation ScanGeneration(const std::vector<VersionEntry>& entries);
+  // From the memo, else one listing of the name's versions.
   StatusOr<Generation> CurrentGeneration(const std::string& name, bool from_locker);
   // Memo updates only move forward (newer version, or same version now
   // deleted), so a refresh that raced a removal cannot resurrect a key.
   void NoteGeneration(const std::string& name, Generation g);
-  std::string MarkerPath(const std::string& name, uint32_t version) const;
 
-  std::unique_ptr<Locker> locker_;
+  std::unique_ptr<KeyStore> store_;
+  std::unique_ptr<KeyWrapper> wrapper_;
   const std::chrono::milliseconds call_budget_;
   KeyScopeOptions scope_;
   CacheOptions cache_options_;
   std::unique_ptr<AuditLog> audit_;
   std::string actor_;
+  Envelope envelope_;
   KeyCache cache_;
 
   std::atomic<uint64_t> locker_requests_{0}, locker_errors_{0}, stale_serves_{0}, keys_created_{0};

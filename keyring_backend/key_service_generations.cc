@@ -6,33 +6,23 @@
 
 #include "common/crash_point.h"
 #include "common/printable.h"
+#include "common/rfc3339.h"
 #include "keyring_backend/key_service.h"
 #include "keyring_backend/http/operation_deadline.h"
-#include "keyring_backend/key_service_internal.h"
 
 namespace keyring_locker {
 
-using nlohmann::json;
-using namespace key_service_internal;
-
-KeyService::Generation KeyService::ScanGeneration(const std::vector<std::string>& entries) {
-  uint32_t latest_doc = 0, latest_marker = 0;
-  std::set<uint32_t> docs, markers;
-  for (const auto& e : entries) {
-    uint32_t v = 0;
-    if (ParseVersion(e, &v)) {
-      docs.insert(v);
-      latest_doc = std::max(latest_doc, v);
-    } else if (ParseDeletedMarker(e, &v)) {
-      markers.insert(v);
-      latest_marker = std::max(latest_marker, v);
-    }
-  }
+KeyService::Generation KeyService::ScanGeneration(const std::vector<VersionEntry>& entries) {
   Generation g;
-  g.version = std::max(latest_doc, latest_marker);
-  // A marker without its document is a purged generation: still deleted,
-  // and its number stays taken.
-  g.deleted = g.version > 0 && (markers.count(g.version) > 0 || docs.count(g.version) == 0);
+  const VersionEntry* latest = nullptr;
+  for (const auto& e : entries) {
+    if (latest == nullptr || e.version > latest->version) latest = &e;
+  }
+  if (latest == nullptr) return g;
+  g.version = latest->version;
+  // A marker without its record is a purged generation: still deleted, and
+  // its number stays taken.
+  g.deleted = latest->deleted || !latest->has_record;
   return g;
 }
 
@@ -42,10 +32,6 @@ void KeyService::NoteGeneration(const std::string& name, Generation g) {
   if (g.version > cur.version || (g.version == cur.version && g.deleted)) cur = g;
 }
 
-std::string KeyService::MarkerPath(const std::string& name, uint32_t version) const {
-  return DocumentPath(name, version) + kDeletedSuffix;
-}
-
 StatusOr<KeyService::Generation> KeyService::CurrentGeneration(const std::string& name, bool from_locker) {
   if (!from_locker) {
     std::lock_guard<std::mutex> lock(generations_mu_);
@@ -53,7 +39,7 @@ StatusOr<KeyService::Generation> KeyService::CurrentGeneration(const std::string
     if (it != generations_.end()) return it->second;
   }
   locker_requests_.fetch_add(1, std::memory_order_relaxed);
-  auto entries = locker_->List(KeysRoot() + "/" + EncodeName(name));
+  auto entries = store_->ListVersions(name);
   if (!entries.ok()) {
     NoteError(entries.status());
     return entries.status().Annotate("reading the generations of key " + name);
@@ -92,11 +78,9 @@ Status KeyService::SoftRemove(const std::string& name) {
   ASSIGN_OR_RETURN(Generation g, CurrentGeneration(name, true));
   if (g.version == 0 || g.deleted) return NotFound("key " + name + " does not exist (or was already removed)");
   const std::time_t now = std::time(nullptr);
-  json marker = {{"format", kDeletedFormat}, {"name", name},          {"version", g.version},
-                 {"deleted_at", Rfc3339(now)}, {"deleted_unix", static_cast<int64_t>(now)},
-                 {"deleted_by", actor_}};
+  const DeletionMarker marker{name, g.version, Rfc3339(now), static_cast<int64_t>(now), actor_};
   locker_requests_.fetch_add(1, std::memory_order_relaxed);
-  Status s = locker_->Store(MarkerPath(name, g.version), marker);
+  Status s = store_->MarkDeleted(marker);
   // A marker already there (our retried request, or another server) means
   // the generation is deleted either way.
   if (s.code() == Code::kAlreadyExists) s = Status::Ok();
@@ -128,23 +112,17 @@ StatusOr<std::vector<DeletedKeyInfo>> KeyService::ListDeleted(Sweep how) {
   std::vector<DeletedKeyInfo> out;
   for (const auto& name : names) {
     locker_requests_.fetch_add(1, std::memory_order_relaxed);
-    ASSIGN_OR_RETURN(std::vector<std::string> entries, locker_->List(KeysRoot() + "/" + EncodeName(name)));
-    std::set<uint32_t> docs;
+    ASSIGN_OR_RETURN(std::vector<VersionEntry> entries, store_->ListVersions(name));
     for (const auto& e : entries) {
-      uint32_t v = 0;
-      if (ParseVersion(e, &v)) docs.insert(v);
-    }
-    for (const auto& e : entries) {
-      uint32_t v = 0;
-      if (!ParseDeletedMarker(e, &v)) continue;
-      ASSIGN_OR_RETURN(json m, locker_->Fetch(MarkerPath(name, v)));
+      if (!e.deleted) continue;
+      ASSIGN_OR_RETURN(DeletionMarker m, store_->ReadMarker(name, e.version));
       DeletedKeyInfo info;
       info.name = name;
-      info.version = v;
-      info.deleted_at = Printable(StringField(m, "deleted_at"), 40);
-      info.deleted_unix = IntField(m, "deleted_unix");
-      info.deleted_by = Printable(StringField(m, "deleted_by"), 100);
-      info.purged = docs.count(v) == 0;
+      info.version = e.version;
+      info.deleted_at = Printable(m.deleted_at, 40);
+      info.deleted_unix = m.deleted_unix;
+      info.deleted_by = Printable(m.deleted_by, 100);
+      info.purged = !e.has_record;
       out.push_back(std::move(info));
     }
   }
@@ -163,14 +141,14 @@ Status KeyService::Restore(const std::string& name, uint32_t version) {
                               "); only the latest can be restored - remove the newer one first");
   }
   if (!g.deleted) return FailedPrecondition("key " + name + " version " + std::to_string(version) + " is not deleted");
-  auto doc = locker_->Fetch(DocumentPath(name, version));
-  if (!doc.ok()) {
-    if (doc.status().code() == Code::kNotFound) {
+  auto record = store_->Read(name, version);
+  if (!record.ok()) {
+    if (record.status().code() == Code::kNotFound) {
       return NotFound("key " + name + " version " + std::to_string(version) + " was purged; it cannot be restored");
     }
-    return doc.status();
+    return record.status();
   }
-  Status s = locker_->Remove(MarkerPath(name, version));
+  Status s = store_->Undelete(name, version);
   Audit("restore", name, version, s, started);
   if (!s.ok()) return s.Annotate("removing the deleted marker of key " + name);
   std::lock_guard<std::mutex> lock(generations_mu_);
@@ -186,7 +164,7 @@ StatusOr<size_t> KeyService::PurgeDeleted(std::chrono::seconds retention, Sweep 
   for (const auto& d : deleted) {
     if (d.purged || d.deleted_unix + retention.count() > now) continue;
     const auto started = std::chrono::steady_clock::now();
-    Status s = locker_->Remove(DocumentPath(d.name, d.version));
+    Status s = store_->Purge(d.name, d.version);
     Audit("purge", d.name, d.version, s, started);
     if (!s.ok()) {
       return s.Annotate("purging key " + d.name + " version " + std::to_string(d.version) + " after " +

@@ -7,28 +7,13 @@
 
 #include "common/printable.h"
 #include "keyring_backend/key_service.h"
-#include "keyring_backend/key_service_internal.h"
 
 namespace keyring_locker {
 
-using key_service_internal::kFormat;
-using key_service_internal::ParseVersion;
-using key_service_internal::StringField;
-using key_service_internal::UintField;
-
 StatusOr<std::vector<std::string>> KeyService::ListNames() {
   locker_requests_.fetch_add(1, std::memory_order_relaxed);
-  auto entries = locker_->List(KeysRoot());
-  if (!entries.ok()) {
-    NoteError(entries.status());
-    return entries.status();
-  }
-  std::vector<std::string> names;
-  for (const auto& e : *entries) {
-    if (e.empty() || e.back() != '/') continue;
-    auto decoded = DecodeName(e.substr(0, e.size() - 1));
-    if (decoded.ok()) names.push_back(std::move(decoded).value());
-  }
+  auto names = store_->ListNames();
+  if (!names.ok()) NoteError(names.status());
   return names;
 }
 
@@ -82,30 +67,30 @@ StatusOr<std::vector<KeyVersionInfo>> KeyService::ListKeyVersions(Sweep how) {
   std::vector<KeyVersionInfo> out;
   for (const auto& name : names) {
     locker_requests_.fetch_add(1, std::memory_order_relaxed);
-    ASSIGN_OR_RETURN(std::vector<std::string> versions, locker_->List(KeysRoot() + "/" + EncodeName(name)));
-    for (const auto& vs : versions) {
-      uint32_t v = 0;
-      if (!ParseVersion(vs, &v)) continue;
-      auto doc = locker_->Fetch(DocumentPath(name, v));
-      if (!doc.ok()) {
-        // A document that vanished since the listing, or is damaged, is left
+    ASSIGN_OR_RETURN(std::vector<VersionEntry> versions, store_->ListVersions(name));
+    for (const auto& e : versions) {
+      if (!e.has_record) continue;
+      const uint32_t v = e.version;
+      auto record = store_->Read(name, v);
+      if (!record.ok()) {
+        // A record that vanished since the listing, or is damaged, is left
         // out; a locker that stopped answering (or a budget that ran out)
         // fails the call, or a partial listing would pass for a whole one.
-        const Code c = doc.status().code();
+        const Code c = record.status().code();
         if (c == Code::kNotFound || c == Code::kDataLoss) continue;
-        NoteError(doc.status());
-        return doc.status().Annotate("reading the metadata of key " + name + " version " + std::to_string(v));
+        NoteError(record.status());
+        return record.status().Annotate("reading the metadata of key " + name + " version " + std::to_string(v));
       }
       KeyVersionInfo info;
       info.name = name;
       info.version = v;
       // Shown in SHOW STATUS, logs and a DBA's terminal: bounded, printable.
-      info.type = Printable(StringField(*doc, "type"), 16);
-      info.length = static_cast<size_t>(UintField(*doc, "length"));
-      info.created = Printable(StringField(*doc, "created"), 40);
-      info.creator = Printable(StringField(*doc, "creator"), 100);
-      info.origin = Printable(StringField(*doc, "origin"), 16);
-      info.bound = StringField(*doc, "format") == kFormat;
+      info.type = Printable(record->type, 16);
+      info.length = static_cast<size_t>(record->length);
+      info.created = Printable(record->created, 40);
+      info.creator = Printable(record->creator, 100);
+      info.origin = Printable(record->origin, 16);
+      info.bound = record->format == Envelope::kBoundFormat || record->format == Envelope::kStoreProtectedFormat;
       out.push_back(std::move(info));
     }
   }

@@ -101,7 +101,7 @@ int Main(int argc, char** argv) {
   Backend& b = **backend;
   for (const auto& w : b.warnings()) std::fprintf(stderr, "keyring-locker: WARNING: %s\n", w.c_str());
   if (cmd == "health") {
-    auto h = b.locker().Health();
+    auto h = b.store().Health();
     if (!h.ok()) return Fail(h.status());
     std::printf("health:            %s\n", h->detail.c_str());
     PrintStatus(b);

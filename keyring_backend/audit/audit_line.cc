@@ -1,5 +1,7 @@
 #include "keyring_backend/audit/audit_line.h"
 
+#include "common/rfc3339.h"
+
 #include <ctime>
 
 #include <nlohmann/json.hpp>
@@ -39,17 +41,7 @@ const char* const kFields[] = {"seq",    "ts",     "actor",      "op",     "key_
 const std::string kZeroHash(64, '0');
 
 std::string FormatTimestamp(std::chrono::system_clock::time_point when) {
-  using namespace std::chrono;
-  auto micros = duration_cast<microseconds>(when.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(micros / 1000000);
-  long frac = static_cast<long>(micros % 1000000);
-  if (frac < 0) frac += 1000000, secs -= 1;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%06ldZ", frac);
-  return buf;
+  return Rfc3339Micros(std::chrono::duration_cast<std::chrono::microseconds>(when.time_since_epoch()).count());
 }
 
 std::string ChainHash(const std::string& prev_hex, const std::string& canonical) {

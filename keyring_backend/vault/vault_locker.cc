@@ -75,7 +75,6 @@ std::string VaultLocker::Describe() const {
   for (const auto& e : eps) s += " " + e;
   if (!options_.ns.empty()) s += " ns=" + options_.ns;
   s += " kv=" + options_.kv_mount + "(v" + std::to_string(kv_version_.load()) + ")";
-  s += " transit=" + options_.transit_mount + "/" + options_.transit_key;
   return s;
 }
 

@@ -1,8 +1,10 @@
-// VaultLocker: the Locker backend for HashiCorp Vault and OpenBao.
-// Documents live in a KV mount (v2 preferred: create-only writes with cas=0;
-// v1 supported with check-then-write), key bytes are wrapped by a Transit key
-// that never leaves the locker. A reader of the KV mount without Transit
-// decrypt rights learns nothing (separation of duties).
+// VaultLocker: one session with HashiCorp Vault or OpenBao (HTTP client,
+// login, mount checks), in both locker roles: the document backend of the KV
+// store (DocumentKeyStore over its KV mount; v2 preferred: create-only writes
+// with cas=0; v1 supported with check-then-write) and the Transit calls of
+// TransitWrapper (a key-encryption key that never leaves the locker). A
+// reader of the KV mount without Transit decrypt rights learns nothing
+// (separation of duties).
 #pragma once
 
 #include <atomic>
@@ -13,11 +15,16 @@
 #include "keyring_backend/auth/authenticator.h"
 #include "keyring_backend/config/config.h"
 #include "keyring_backend/http/http_client.h"
-#include "keyring_backend/locker.h"
+#include "keyring_backend/store/document_backend.h"
 
 namespace keyring_locker {
 
-class VaultLocker : public Locker {
+struct WrappedKey {
+  crypto::SecureBuffer plaintext;  // the key itself
+  std::string ciphertext;          // the same key wrapped by the Transit key
+};
+
+class VaultLocker : public DocumentBackend {
  public:
   // `http` and `auth` must outlive the locker. Connect() must succeed before use.
   VaultLocker(VaultOptions options, HttpClient* http, Authenticator* auth);
@@ -26,7 +33,7 @@ class VaultLocker : public Locker {
   // falling back to sys/mounts) and checks that both mounts exist, so
   // permission problems show at startup, not at the first rotation. All of
   // its requests share one timeouts.total_ms (or the caller's shorter one).
-  Status Connect();
+  Status Connect() override;
   // Connect() on first use when it could not run at startup (locker down).
   Status EnsureConnected();
   int kv_version() const { return kv_version_.load(); }
@@ -36,9 +43,12 @@ class VaultLocker : public Locker {
   StatusOr<nlohmann::json> Fetch(const std::string& path) override;
   StatusOr<std::vector<std::string>> List(const std::string& prefix) override;
   Status Remove(const std::string& path) override;
-  StatusOr<std::string> Wrap(const crypto::SecureBuffer& plaintext, const std::string& context) override;
-  StatusOr<crypto::SecureBuffer> Unwrap(const std::string& ciphertext, const std::string& context) override;
-  StatusOr<WrappedKey> GenerateDataKey(size_t bytes, const std::string& context) override;
+  // Transit, with the configured key. `context` is bound where the Transit
+  // key is a derived key (it is not by default: docs/locker-setup.md).
+  StatusOr<std::string> Wrap(const crypto::SecureBuffer& plaintext, const std::string& context);
+  StatusOr<crypto::SecureBuffer> Unwrap(const std::string& ciphertext, const std::string& context);
+  StatusOr<WrappedKey> GenerateDataKey(size_t bytes, const std::string& context);
+  const VaultOptions& options() const { return options_; }
   StatusOr<LockerHealth> Health() override;
   KeyHomeIdentity Identity() const override;
 

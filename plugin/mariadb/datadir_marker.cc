@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/rfc3339.h"
 #include "common/durable_file.h"
 #include "common/safe_file.h"
 #include "keyring_backend/config/config.h"  // CheckNoNulByte
@@ -19,14 +20,7 @@ namespace {
 
 constexpr const char* kFormat = "keyring_locker-datadir/1";
 
-std::string NowUtc() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string NowUtc() { return NowRfc3339(); }
 
 }  // namespace
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "keyring_backend/locker.h"
+#include "keyring_backend/store/key_store.h"
 
 namespace keyring_locker::mariadb {
 

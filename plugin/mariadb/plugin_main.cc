@@ -162,7 +162,7 @@ int InitEncryption(void*) {
       return 1;
     }
     if (!st.backup_tool) {
-      st.metadata = std::make_unique<KeyMetadata>(&st.backend->keys(), st.backend->locker().Describe(),
+      st.metadata = std::make_unique<KeyMetadata>(&st.backend->keys(), st.backend->Describe(),
                                                   st.backend->config().cache.version_refresh);
       // 1+N+V requests in what is left of the budget; when they do not fit
       // (a large scope, or the version read was already cut) the background
@@ -174,7 +174,7 @@ int InitEncryption(void*) {
                    "now and every keyring_locker_version_refresh_s seconds");
       }
     }
-    LogNote("ready: " + st.backend->locker().Describe() +
+    LogNote("ready: " + st.backend->Describe() +
             (st.backup_tool ? " (backup tool: existing keys only)" : ""));
     return 0;
   } catch (const std::exception& e) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/rfc3339.h"
 #include "crypto/secure_buffer.h"
 #include "plugin/mariadb/plugin_state.h"
 
@@ -140,12 +141,7 @@ int ShowKeys(MYSQL_THD, struct st_mysql_show_var* var, void*, struct system_stat
 
 std::string SnapshotTime(const KeyMetadataSnapshot& s) {
   if (s.taken == std::chrono::system_clock::time_point{}) return "never";
-  const std::time_t t = std::chrono::system_clock::to_time_t(s.taken);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return Rfc3339(s.taken);
 }
 
 int ShowKeysListed(struct st_mysql_show_var* var, void* buff, bool error) {

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/rfc3339.h"
 #include "common/safe_file.h"
 #include "crypto/secure_buffer.h"
 #include "keyring_backend/http/operation_deadline.h"
@@ -78,12 +79,7 @@ StatusOr<std::pair<Config, std::string>> ReadConfig(const char* component_path, 
 }  // namespace
 
 void Log(const char* level, const std::string& message) {
-  char when[32];
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  std::fprintf(stderr, "%s [%s] [%s] %s\n", when, level, kComponentName, message.c_str());
+  std::fprintf(stderr, "%s [%s] [%s] %s\n", NowRfc3339().c_str(), level, kComponentName, message.c_str());
 }
 
 std::shared_ptr<Instance> Current() {

@@ -12,7 +12,7 @@ struct Fixture {
   Fixture() {
     KeyScopeOptions scope;
     scope.scope = "bench";
-    service = std::make_unique<KeyService>(std::make_unique<testing::LockerRef>(&locker), scope, CacheOptions{},
+    service = std::make_unique<KeyService>(testing::FakeKeyLocker(&locker, scope), scope, CacheOptions{},
                                            nullptr, "bench", std::chrono::milliseconds(0));
     for (int id = 1; id <= 64; ++id) {
       (void)service->EnsureKey(std::to_string(id));

@@ -9,6 +9,7 @@
 #include "keyring_backend/backend.h"
 #include "keyring_backend/vault/vault_locker.h"
 #include "tests/integration/devlocker_fixture.h"
+#include "tests/support/backend_parts.h"
 
 namespace keyring_locker {
 namespace {
@@ -33,7 +34,7 @@ struct World {
     backend = std::move(b).value();
     std::remove(token_file.c_str());
     (void)backend->keys().EnsureKey("1");
-    path = backend->keys().DocumentPath("1", 1);
+    path = testing::DocumentPathOf(*backend, "1", 1);
   }
   std::unique_ptr<testing::DevLocker> locker;
   std::unique_ptr<Backend> backend;
@@ -47,7 +48,7 @@ World& W() {
 
 // One KV read: one HTTPS request on a kept-alive connection.
 void BM_KvFetchRoundTrip(benchmark::State& state) {
-  VaultLocker& v = dynamic_cast<VaultLocker&>(W().backend->locker());
+  VaultLocker& v = testing::VaultOf(*W().backend);
   for (auto _ : state) {
     auto doc = v.Fetch(W().path);
     if (!doc.ok()) state.SkipWithError("fetch failed");
@@ -57,7 +58,7 @@ BENCHMARK(BM_KvFetchRoundTrip)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // A full cache miss: KV read + Transit unwrap (two round trips).
 void BM_UncachedKeyLoad(benchmark::State& state) {
-  VaultLocker& v = dynamic_cast<VaultLocker&>(W().backend->locker());
+  VaultLocker& v = testing::VaultOf(*W().backend);
   for (auto _ : state) {
     auto doc = v.Fetch(W().path);
     auto key = v.Unwrap((*doc)["wrapped"].get<std::string>(), "");

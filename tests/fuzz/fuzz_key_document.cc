@@ -12,16 +12,16 @@
 
 #include "keyring_backend/json/strict_json.h"
 #include "keyring_backend/key_service.h"
+#include "keyring_backend/store/document_key_store.h"
 #include "tests/fuzz/no_exception.h"
 
 namespace keyring_locker {
 namespace {
 
-// Answers every Fetch with the fuzzed document and every Unwrap with the
-// fuzzed plaintext; nothing else is reached by Get.
-class FuzzLocker : public Locker {
+// Answers every Fetch with the fuzzed document; nothing else is reached by Get.
+class FuzzDocuments : public DocumentBackend {
  public:
-  FuzzLocker(std::string doc, std::string plain) : doc_(std::move(doc)), plain_(std::move(plain)) {}
+  explicit FuzzDocuments(std::string doc) : doc_(std::move(doc)) {}
   std::string Describe() const override { return "fuzz"; }
   Status Store(const std::string&, const nlohmann::json&) override { return Unavailable("read-only"); }
   StatusOr<nlohmann::json> Fetch(const std::string&) override {
@@ -31,18 +31,30 @@ class FuzzLocker : public Locker {
   }
   StatusOr<std::vector<std::string>> List(const std::string&) override { return std::vector<std::string>{}; }
   Status Remove(const std::string&) override { return Unavailable("read-only"); }
+  StatusOr<LockerHealth> Health() override { return LockerHealth{}; }
+  KeyHomeIdentity Identity() const override { return {}; }
+
+ private:
+  std::string doc_;
+};
+
+// Answers every Unwrap with the fuzzed plaintext.
+class FuzzWrapper : public KeyWrapper {
+ public:
+  explicit FuzzWrapper(std::string plain) : plain_(std::move(plain)) {}
+  std::string Id() const override { return "fuzz"; }
+  std::string Describe() const override { return "fuzz"; }
   StatusOr<std::string> Wrap(const crypto::SecureBuffer&, const std::string&) override {
     return Unavailable("read-only");
   }
   StatusOr<crypto::SecureBuffer> Unwrap(const std::string&, const std::string&) override {
     return crypto::SecureBuffer::CopyOf(plain_);
   }
-  StatusOr<WrappedKey> GenerateDataKey(size_t, const std::string&) override { return Unavailable("read-only"); }
-  StatusOr<LockerHealth> Health() override { return LockerHealth{}; }
-  KeyHomeIdentity Identity() const override { return {}; }
+  bool CanGenerate(size_t) const override { return false; }
+  StatusOr<crypto::SecureBuffer> Generate(size_t) override { return Unavailable("read-only"); }
 
  private:
-  std::string doc_, plain_;
+  std::string plain_;
 };
 
 void Check(bool ok) {
@@ -53,7 +65,9 @@ void ReadAs(KeyServer server, const std::string& doc, const std::string& plain) 
   KeyScopeOptions scope;
   scope.scope = "fuzz";
   scope.rules.server = server;
-  KeyService keys(std::make_unique<FuzzLocker>(doc, plain), scope, CacheOptions{}, nullptr, "fuzz",
+  KeyLocker pair{std::make_unique<DocumentKeyStore>(std::make_shared<FuzzDocuments>(doc), scope.prefix, scope.scope),
+                 std::make_unique<FuzzWrapper>(plain)};
+  KeyService keys(std::move(pair), scope, CacheOptions{}, nullptr, "fuzz",
                   std::chrono::milliseconds(0));
   auto got = keys.Get("7", 3);
   if (!got.ok()) {

@@ -16,6 +16,7 @@
 #include "keyring_backend/vault/vault_locker.h"
 #include "tests/integration/devlocker_fixture.h"
 #include "tests/integration/fault_matrix_support.h"
+#include "keyring_backend/open_locker.h"
 
 namespace keyring_locker {
 namespace {
@@ -88,9 +89,8 @@ class FaultMatrixTest : public ::testing::Test {
   // every Get goes to the locker, as a newly rotated key would.
   std::unique_ptr<KeyService> FreshKeys(Backend& b, HttpClient* http = nullptr) {
     const Config& c = b.config();
-    return std::make_unique<KeyService>(
-        std::make_unique<VaultLocker>(c.vault, http != nullptr ? http : &b.http(), &b.auth()), c.keys, c.cache,
-        nullptr, "fault-matrix", c.http.total_timeout);
+    return std::make_unique<KeyService>(std::move(OpenKeyLocker(c, http != nullptr ? http : &b.http(), &b.auth())).value(), c.keys,
+                                        c.cache, nullptr, "fault-matrix", c.http.total_timeout);
   }
 
   // The common assertions of every case.

@@ -20,6 +20,7 @@
 #include "tests/integration/devlocker_fixture.h"
 #if KLK_HAVE_MARIADB_CORE
 #include "plugin/mariadb/key_metadata.h"
+#include "keyring_backend/open_locker.h"
 #endif
 
 namespace keyring_locker {
@@ -97,8 +98,10 @@ class LimitsSweeps : public ::testing::Test {
   // connected yet, on the same HTTP client and token.
   std::unique_ptr<KeyService> FreshKeys(VaultOptions vault) {
     const Config& c = backend_->config();
-    return std::make_unique<KeyService>(std::make_unique<VaultLocker>(vault, &backend_->http(), &backend_->auth()),
-                                        c.keys, c.cache, nullptr, "sweeps", c.http.total_timeout);
+    Config with_vault = c;
+    with_vault.vault = vault;
+    return std::make_unique<KeyService>(std::move(OpenKeyLocker(with_vault, &backend_->http(), &backend_->auth())).value(), c.keys,
+                                        c.cache, nullptr, "sweeps", c.http.total_timeout);
   }
   // How often the dev locker has seen `path` (relative to /v1/, any method).
   int Seen(const std::string& path) { return locker_->Stats()["by_path"].value(path, 0); }

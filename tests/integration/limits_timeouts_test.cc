@@ -20,6 +20,7 @@
 #include "tests/integration/devlocker_fixture.h"
 #if KLK_HAVE_MARIADB_CORE
 #include "plugin/mariadb/key_gate.h"
+#include "keyring_backend/open_locker.h"
 #endif
 
 namespace keyring_locker {
@@ -72,8 +73,8 @@ class LimitsTimeouts : public ::testing::Test {
   // A KeyService with an empty cache on the same client: every Get is a miss.
   std::unique_ptr<KeyService> FreshKeys() {
     const Config& c = backend_->config();
-    return std::make_unique<KeyService>(std::make_unique<VaultLocker>(c.vault, &backend_->http(), &backend_->auth()),
-                                        c.keys, c.cache, nullptr, "limits", c.http.total_timeout);
+    return std::make_unique<KeyService>(std::move(OpenKeyLocker(c, &backend_->http(), &backend_->auth())).value(), c.keys, c.cache,
+                                        nullptr, "limits", c.http.total_timeout);
   }
 
   static std::chrono::milliseconds Since(Clock::time_point start) {

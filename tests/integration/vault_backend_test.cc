@@ -12,6 +12,7 @@
 #include "keyring_backend/backend.h"
 #include "keyring_backend/vault/vault_locker.h"
 #include "tests/integration/devlocker_fixture.h"
+#include "tests/support/backend_parts.h"
 
 namespace keyring_locker {
 namespace {
@@ -19,8 +20,8 @@ namespace {
 using testing::DevLocker;
 using nlohmann::json;
 
-// These tests know their locker is Vault; the adapters only see Locker.
-VaultLocker& Vault(Backend& b) { return dynamic_cast<VaultLocker&>(b.locker()); }
+// These tests know their locker is Vault; the adapters only see the seam.
+VaultLocker& Vault(Backend& b) { return testing::VaultOf(b); }
 
 std::string WriteSecretFile(const std::string& dir, const std::string& name, const std::string& content) {
   std::string path = dir + "/" + name;
@@ -161,7 +162,7 @@ TEST_F(VaultBackendTest, KvVersionOneMountWorksWithCheckThenWrite) {
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   EXPECT_EQ(Vault(**b).kv_version(), 1);
   ASSERT_EQ(*(*b)->keys().EnsureKey("1"), 1u);
-  EXPECT_EQ((*b)->locker().Store("keyring_locker/it/db1/keys/1/1", json{{"x", 1}}).code(), Code::kAlreadyExists);
+  EXPECT_EQ(Vault(**b).Store("keyring_locker/it/db1/keys/1/1", json{{"x", 1}}).code(), Code::kAlreadyExists);
 }
 
 TEST_F(VaultBackendTest, WrongMountAndTokenGiveClearErrors) {
@@ -235,7 +236,7 @@ TEST_F(VaultBackendTest, SealedLockerIsAClearTransientError) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("seal"), std::string::npos) << r.status().ToString();
   EXPECT_TRUE((*b)->keys().Get("1", 1).ok());  // cached keys still served
-  auto h = (*b)->locker().Health();
+  auto h = (*b)->store().Health();
   ASSERT_TRUE(h.ok());
   EXPECT_TRUE(h->sealed);
   ASSERT_LT(locker_->Call("PUT", "sys/unseal", json{{"key", "any"}}).status, 300);

@@ -24,6 +24,7 @@
 #include "keyring_backend/backend.h"
 #include "tests/mysql_harness/harness_fixture.h"
 #include "tests/mysql_harness/innodb_page0.h"
+#include "tests/support/backend_parts.h"
 
 namespace mysqlh {
 namespace {
@@ -192,8 +193,8 @@ class CrashInnodb : public HarnessTest {
     auto names = keys.ListNames();
     EXPECT_TRUE(names.ok()) << names.status().ToString();
     for (const auto& name : names.ok() ? *names : std::vector<std::string>{}) {
-      const std::string doc = keys.DocumentPath(name, 1);
-      auto entries = (*backend)->locker().List(doc.substr(0, doc.rfind('/')));
+      const std::string doc = klk::testing::DocumentPathOf(**backend, name, 1);
+      auto entries = klk::testing::VaultOf(**backend).List(doc.substr(0, doc.rfind('/')));
       EXPECT_TRUE(entries.ok()) << name;
       for (const auto& e : entries.ok() ? *entries : std::vector<std::string>{}) {
         if (e.empty() || e.find_first_not_of("0123456789") != std::string::npos) continue;  // soft-delete markers

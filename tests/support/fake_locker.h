@@ -1,7 +1,10 @@
-// FakeLocker: an in-memory Locker for unit tests of the layers above it.
-// Wrapping is real AES-256-GCM under a test KEK, so a wrong ciphertext fails
-// the way Transit's does. `down` makes every call fail as an unreachable
-// locker would; counters let tests assert how many calls reached it.
+// FakeLocker: an in-memory locker for unit tests of the layers above it, in
+// both roles: a DocumentBackend (the memory documents the unit tests' key
+// store is made of, through DocumentKeyStore) and a wrapper whose wrapping is
+// real AES-256-GCM under a test KEK, so a wrong ciphertext fails the way
+// Transit's does. `down` makes every call fail as an unreachable locker
+// would; counters let tests assert how many calls reached it.
+// FakeKeyLocker() gives KeyService a store and a wrapper over one FakeLocker.
 #pragma once
 
 #include <atomic>
@@ -11,11 +14,19 @@
 #include <thread>
 
 #include "crypto/crypto.h"
-#include "keyring_backend/locker.h"
+#include "keyring_backend/key_service.h"
+#include "keyring_backend/store/document_backend.h"
+#include "keyring_backend/store/document_key_store.h"
+#include "keyring_backend/wrapper/key_wrapper.h"
 
 namespace keyring_locker::testing {
 
-class FakeLocker : public Locker {
+struct WrappedKey {
+  crypto::SecureBuffer plaintext;
+  std::string ciphertext;
+};
+
+class FakeLocker : public DocumentBackend {
  public:
   FakeLocker() : kek_(std::move(crypto::RandomKey(32)).value()) {}
 
@@ -63,19 +74,19 @@ class FakeLocker : public Locker {
     docs_.erase(path);
     return Status::Ok();
   }
-  StatusOr<std::string> Wrap(const crypto::SecureBuffer& plaintext, const std::string&) override {
+  StatusOr<std::string> Wrap(const crypto::SecureBuffer& plaintext, const std::string&) {
     RETURN_IF_ERROR(Reachable());
     ASSIGN_OR_RETURN(crypto::Bytes sealed, crypto::Aes256GcmSeal(kek_, plaintext.data(), plaintext.size(), nullptr, 0));
     return "fake:v1:" + crypto::Base64Encode(sealed.data(), sealed.size());
   }
-  StatusOr<crypto::SecureBuffer> Unwrap(const std::string& ciphertext, const std::string&) override {
+  StatusOr<crypto::SecureBuffer> Unwrap(const std::string& ciphertext, const std::string&) {
     RETURN_IF_ERROR(Reachable());
     ++unwraps;
     if (ciphertext.rfind("fake:v1:", 0) != 0) return InvalidArgument("not a fake ciphertext");
     ASSIGN_OR_RETURN(crypto::Bytes sealed, crypto::Base64Decode(ciphertext.substr(8)));
     return crypto::Aes256GcmOpen(kek_, sealed.data(), sealed.size(), nullptr, 0);
   }
-  StatusOr<WrappedKey> GenerateDataKey(size_t bytes, const std::string& ctx) override {
+  StatusOr<WrappedKey> GenerateDataKey(size_t bytes, const std::string& ctx) {
     RETURN_IF_ERROR(Reachable());
     ASSIGN_OR_RETURN(crypto::SecureBuffer key, crypto::RandomKey(bytes));
     ASSIGN_OR_RETURN(std::string wrapped, Wrap(key, ctx));
@@ -105,24 +116,54 @@ class FakeLocker : public Locker {
   std::map<std::string, nlohmann::json> docs_;
 };
 
-// Forwards to a Locker owned elsewhere, so several KeyServices (e.g. before
-// and after a simulated restart, or two servers) can share one FakeLocker.
-class LockerRef : public Locker {
+// Forwards to a FakeLocker owned elsewhere, so several KeyServices (e.g.
+// before and after a simulated restart, or two servers) can share one.
+class LockerRef : public DocumentBackend {
  public:
-  explicit LockerRef(Locker* target) : t_(target) {}
+  explicit LockerRef(FakeLocker* target) : t_(target) {}
   std::string Describe() const override { return t_->Describe(); }
   Status Store(const std::string& p, const nlohmann::json& d) override { return t_->Store(p, d); }
   StatusOr<nlohmann::json> Fetch(const std::string& p) override { return t_->Fetch(p); }
   StatusOr<std::vector<std::string>> List(const std::string& p) override { return t_->List(p); }
   Status Remove(const std::string& p) override { return t_->Remove(p); }
-  StatusOr<std::string> Wrap(const crypto::SecureBuffer& k, const std::string& c) override { return t_->Wrap(k, c); }
-  StatusOr<crypto::SecureBuffer> Unwrap(const std::string& w, const std::string& c) override { return t_->Unwrap(w, c); }
-  StatusOr<WrappedKey> GenerateDataKey(size_t n, const std::string& c) override { return t_->GenerateDataKey(n, c); }
   StatusOr<LockerHealth> Health() override { return t_->Health(); }
   KeyHomeIdentity Identity() const override { return t_->Identity(); }
 
  private:
-  Locker* t_;
+  FakeLocker* t_;
 };
+
+// The wrapper role of a FakeLocker.
+class FakeWrapper : public KeyWrapper {
+ public:
+  explicit FakeWrapper(FakeLocker* target) : t_(target) {}
+  std::string Id() const override { return "fake-aead"; }
+  std::string Describe() const override { return "wrapper=fake"; }
+  StatusOr<std::string> Wrap(const crypto::SecureBuffer& k, const std::string& ad) override { return t_->Wrap(k, ad); }
+  StatusOr<crypto::SecureBuffer> Unwrap(const std::string& w, const std::string& ad) override {
+    return t_->Unwrap(w, ad);
+  }
+  bool CanGenerate(size_t n) const override { return n == 16 || n == 32 || n == 64; }
+  StatusOr<crypto::SecureBuffer> Generate(size_t n) override {
+    ASSIGN_OR_RETURN(WrappedKey k, t_->GenerateDataKey(n, ""));
+    return std::move(k.plaintext);
+  }
+
+ private:
+  FakeLocker* t_;
+};
+
+// A KeyService's store and wrapper, both over `locker`, for `scope`.
+inline KeyLocker FakeKeyLocker(FakeLocker* locker, const KeyScopeOptions& scope) {
+  KeyLocker pair;
+  pair.store = std::make_unique<DocumentKeyStore>(std::make_shared<LockerRef>(locker), scope.prefix, scope.scope);
+  pair.wrapper = std::make_unique<FakeWrapper>(locker);
+  return pair;
+}
+
+// Where a key version's document lives in a FakeLocker (DocumentLayout).
+inline std::string FakeDocumentPath(const KeyScopeOptions& scope, const std::string& name, uint32_t version) {
+  return DocumentLayout(scope.prefix, scope.scope).DocumentPath(name, version);
+}
 
 }  // namespace keyring_locker::testing

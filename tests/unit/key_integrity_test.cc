@@ -27,7 +27,7 @@ class KeyIntegrityTest : public ::testing::Test {
     s.scope = scope;
     s.rules.server = server;
     s.read_unbound_documents = read_unbound;
-    return std::make_unique<KeyService>(std::make_unique<LockerRef>(&locker_), s, CacheOptions{}, nullptr, "test:1",
+    return std::make_unique<KeyService>(testing::FakeKeyLocker(&locker_, s), s, CacheOptions{}, nullptr, "test:1",
                                         kNoBudget);
   }
   // A document as keyring_locker/1 wrote it: the key wrapped as it is.

@@ -16,7 +16,7 @@ class GenerationsTest : public ::testing::Test {
   std::unique_ptr<KeyService> NewService() {
     KeyScopeOptions s;
     s.scope = "prod/db1";
-    return std::make_unique<KeyService>(std::make_unique<LockerRef>(&locker_), s, CacheOptions(), nullptr, "test:1",
+    return std::make_unique<KeyService>(testing::FakeKeyLocker(&locker_, s), s, CacheOptions(), nullptr, "test:1",
                                         std::chrono::milliseconds(0));
   }
   static crypto::SecureBuffer Bytes(uint8_t fill, size_t n = 16) {

@@ -25,7 +25,7 @@ class KeyServiceTest : public ::testing::Test {
     s.scope = scope;
     CacheOptions c;
     c.version_refresh = std::chrono::seconds(1);
-    return std::make_unique<KeyService>(std::make_unique<LockerRef>(&locker_), s, c, nullptr, "test:1", kNoBudget);
+    return std::make_unique<KeyService>(testing::FakeKeyLocker(&locker_, s), s, c, nullptr, "test:1", kNoBudget);
   }
   FakeLocker locker_;
 };
@@ -248,10 +248,10 @@ TEST(KeyServiceAuditTest, EveryLockerOperationIsAuditedWithoutKeyBytes) {
   AuditLog* log = audit->get();
   KeyScopeOptions scope;
   scope.scope = "s";
-  KeyService svc(std::make_unique<testing::LockerRef>(&locker), scope, CacheOptions{}, std::move(audit).value(), "db1:42", kNoBudget);
+  KeyService svc(testing::FakeKeyLocker(&locker, scope), scope, CacheOptions{}, std::move(audit).value(), "db1:42", kNoBudget);
   ASSERT_TRUE(svc.EnsureKey("1").ok());
   ASSERT_TRUE(svc.Rotate("1").ok());
-  KeyService fresh(std::make_unique<testing::LockerRef>(&locker), scope, CacheOptions{}, nullptr, "x", kNoBudget);
+  KeyService fresh(testing::FakeKeyLocker(&locker, scope), scope, CacheOptions{}, nullptr, "x", kNoBudget);
   auto key = fresh.Get("1", 2);
   ASSERT_TRUE(key.ok());
   EXPECT_FALSE(svc.Get("1", 99).ok());
@@ -280,15 +280,15 @@ TEST(KeyServiceDamageTest, FieldsOfTheWrongTypeAreDataLossNotExceptions) {
   testing::FakeLocker locker;
   KeyScopeOptions scope;
   scope.scope = "s";
-  KeyService writer(std::make_unique<testing::LockerRef>(&locker), scope, CacheOptions{}, nullptr, "w", kNoBudget);
+  KeyService writer(testing::FakeKeyLocker(&locker, scope), scope, CacheOptions{}, nullptr, "w", kNoBudget);
   ASSERT_TRUE(writer.EnsureKey("1").ok());
-  const std::string path = writer.DocumentPath("1", 1);
+  const std::string path = testing::FakeDocumentPath(scope, "1", 1);
   const nlohmann::json good = locker.Get(path);
   for (const char* field : {"format", "type", "wrapped", "length", "name", "version"}) {
     nlohmann::json bad = good;
     bad[field] = nlohmann::json::array({1, 2});
     locker.Put(path, bad);
-    KeyService reader(std::make_unique<testing::LockerRef>(&locker), scope, CacheOptions{}, nullptr, "r", kNoBudget);
+    KeyService reader(testing::FakeKeyLocker(&locker, scope), scope, CacheOptions{}, nullptr, "r", kNoBudget);
     auto r = reader.Get("1", 1);
     ASSERT_FALSE(r.ok()) << field;
     EXPECT_EQ(r.status().code(), Code::kDataLoss) << field << ": " << r.status().ToString();

@@ -19,7 +19,7 @@ class KeyGateTest : public ::testing::Test {
     KeyScopeOptions s;
     s.scope = "gate/test";
     CacheOptions c;
-    return std::make_unique<KeyService>(std::make_unique<LockerRef>(&locker_), s, c, nullptr, "test:1",
+    return std::make_unique<KeyService>(keyring_locker::testing::FakeKeyLocker(&locker_, s), s, c, nullptr, "test:1",
                                         std::chrono::milliseconds(0));
   }
   KeyGate NewGate(KeyService* svc, bool create = true) {

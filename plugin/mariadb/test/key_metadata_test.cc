@@ -33,7 +33,7 @@ class KeyMetadataTest : public ::testing::Test {
   void SetUp() override {
     KeyScopeOptions s;
     s.scope = "meta/test";
-    svc_ = std::make_unique<KeyService>(std::make_unique<LockerRef>(&locker_), s, CacheOptions{}, nullptr,
+    svc_ = std::make_unique<KeyService>(keyring_locker::testing::FakeKeyLocker(&locker_, s), s, CacheOptions{}, nullptr,
                                         "host-a:42", std::chrono::milliseconds(0));
   }
   FakeLocker locker_;
