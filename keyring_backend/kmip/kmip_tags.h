@@ -132,6 +132,7 @@ namespace enums {
 // Object Type
 inline constexpr uint32_t kObjectSymmetricKey = 0x02;
 // Cryptographic Algorithm
+inline constexpr uint32_t kAlgorithmDes = 0x01;
 inline constexpr uint32_t kAlgorithm3Des = 0x02;
 inline constexpr uint32_t kAlgorithmAes = 0x03;
 // Cryptographic Usage Mask (an Integer bit mask)
