@@ -89,8 +89,8 @@ StatusOr<std::vector<std::string>> ParseLocateResponse(const uint8_t* data, size
   std::vector<std::string> uids;
   for (const TtlvItem* item : payload.FindAll(tag::kUniqueIdentifier)) {
     StatusOr<std::string> uid = item->AsTextString();
-    if (!uid.ok()) return uid.status().Annotate("KMIP Locate response");
-    if (uid->empty()) return DataLoss("KMIP Locate response holds an empty Unique Identifier");
+    if (!uid.ok()) return uid.status().Annotate(internal::ResponseContext(Operation::kLocate));
+    if (uid->empty()) return DataLoss(internal::ResponseContext(Operation::kLocate) + " holds an empty Unique Identifier");
     uids.push_back(std::move(*uid));
   }
   return uids;
@@ -100,12 +100,12 @@ StatusOr<ObjectAttributes> ParseGetAttributesResponse(const uint8_t* data, size_
                                                       const ResponseOptions& options) {
   ASSIGN_OR_RETURN(TtlvItem payload, ParseResponsePayload(data, size, Operation::kGetAttributes, options));
   ObjectAttributes out;
-  Status s = internal::CheckResponseUid(payload, uid, Operation::kGetAttributes);
+  Status s = internal::CheckResponseUid(payload, uid);
   for (const TtlvItem* attribute : payload.FindAll(tag::kAttribute)) {
     if (!s.ok()) break;
     s = ReadAttribute(*attribute, &out);
   }
-  if (!s.ok()) return s.Annotate("KMIP Get Attributes response");
+  if (!s.ok()) return s.Annotate(internal::ResponseContext(Operation::kGetAttributes));
   out.unique_identifier = uid;
   return out;
 }
@@ -113,7 +113,7 @@ StatusOr<ObjectAttributes> ParseGetAttributesResponse(const uint8_t* data, size_
 Status ParseAddAttributeResponse(const uint8_t* data, size_t size, const std::string& uid,
                                  const ResponseOptions& options) {
   ASSIGN_OR_RETURN(TtlvItem payload, ParseResponsePayload(data, size, Operation::kAddAttribute, options));
-  return internal::CheckResponseUid(payload, uid, Operation::kAddAttribute);
+  return internal::CheckResponseUid(payload, uid).Annotate(internal::ResponseContext(Operation::kAddAttribute));
 }
 
 }  // namespace keyring_locker::kmip

@@ -46,8 +46,7 @@ StatusOr<crypto::SecureBuffer> UidOnlyRequest(const RequestOptions& options, Ope
 Status UidOnlyResponse(const uint8_t* data, size_t size, Operation op, const std::string& uid,
                        const ResponseOptions& options) {
   ASSIGN_OR_RETURN(TtlvItem payload, ParseResponsePayload(data, size, op, options));
-  Status s = CheckResponseUid(payload, uid, op);
-  return s;
+  return CheckResponseUid(payload, uid).Annotate(internal::ResponseContext(op));
 }
 
 // Create and Register answer with the new object's identifier.
@@ -58,12 +57,12 @@ StatusOr<std::string> NewObjectResponse(const uint8_t* data, size_t size, Operat
   if (type != nullptr) {
     ASSIGN_OR_RETURN(uint32_t t, type->AsEnumeration());
     if (t != enums::kObjectSymmetricKey) {
-      return DataLoss("KMIP " + DescribeOperation(static_cast<uint32_t>(op)) +
-                      " response reports Object Type " + std::to_string(t) + " for a Symmetric Key request");
+      return DataLoss(internal::ResponseContext(op) + " reports Object Type " + std::to_string(t) +
+                      " for a Symmetric Key request");
     }
   }
   StatusOr<std::string> uid = internal::ResponseUid(payload);
-  if (!uid.ok()) return uid.status().Annotate("KMIP " + DescribeOperation(static_cast<uint32_t>(op)) + " response");
+  if (!uid.ok()) return uid.status().Annotate(internal::ResponseContext(op));
   return uid;
 }
 
@@ -206,7 +205,7 @@ StatusOr<FetchedKey> ParseGetResponse(const uint8_t* data, size_t size, const st
                                       const ResponseOptions& options) {
   ASSIGN_OR_RETURN(TtlvItem payload, ParseResponsePayload(data, size, Operation::kGet, options));
   auto read = [&](FetchedKey* key) -> Status {
-    RETURN_IF_ERROR(CheckResponseUid(payload, uid, Operation::kGet));
+    RETURN_IF_ERROR(CheckResponseUid(payload, uid));
     key->unique_identifier = uid;
     ASSIGN_OR_RETURN(uint32_t type, payload.ChildEnumeration(tag::kObjectType));
     if (type != enums::kObjectSymmetricKey) {
@@ -219,7 +218,7 @@ StatusOr<FetchedKey> ParseGetResponse(const uint8_t* data, size_t size, const st
   };
   FetchedKey key;
   Status s = read(&key);
-  if (!s.ok()) return s.Annotate("KMIP Get response");
+  if (!s.ok()) return s.Annotate(internal::ResponseContext(Operation::kGet));
   return key;
 }
 

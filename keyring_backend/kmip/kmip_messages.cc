@@ -103,14 +103,15 @@ StatusOr<std::string> ResponseUid(const TtlvItem& payload) {
   return uid;
 }
 
-Status CheckResponseUid(const TtlvItem& payload, const std::string& uid, Operation op) {
+Status CheckResponseUid(const TtlvItem& payload, const std::string& uid) {
   ASSIGN_OR_RETURN(std::string got, ResponseUid(payload));
   if (got != uid) {
-    return DataLoss("KMIP " + DescribeOperation(static_cast<uint32_t>(op)) + " response is about object '" +
-                    Shown(got) + "', the request was about '" + Shown(uid) + "'");
+    return DataLoss("it is about object '" + Shown(got) + "', the request was about '" + Shown(uid) + "'");
   }
   return Status::Ok();
 }
+
+std::string ResponseContext(Operation op) { return "KMIP " + DescribeOperation(static_cast<uint32_t>(op)) + " response"; }
 
 std::string Shown(const std::string& server_text) { return Printable(server_text, 200); }
 
@@ -192,7 +193,7 @@ Status ResultToStatus(Operation op, uint32_t result_status, std::optional<uint32
 
 StatusOr<TtlvItem> ParseResponsePayload(const uint8_t* data, size_t size, Operation op,
                                         const ResponseOptions& options) {
-  const std::string what = "KMIP " + DescribeOperation(static_cast<uint32_t>(op)) + " response";
+  const std::string what = internal::ResponseContext(op);
   StatusOr<TtlvItem> decoded = DecodeTtlv(data, size, options.limits);
   if (!decoded.ok()) return decoded.status().Annotate(what);
   TtlvItem& message = *decoded;
@@ -201,7 +202,6 @@ StatusOr<TtlvItem> ParseResponsePayload(const uint8_t* data, size_t size, Operat
                     ", not a Response Message Structure");
   }
   // Envelope checks first, on const views of the tree.
-  uint32_t operation_found = 0;
   bool server_failure = false;  // the server answered with a failure (vs. a malformed reply)
   {
     auto checked = [&]() -> Status {
@@ -223,7 +223,7 @@ StatusOr<TtlvItem> ParseResponsePayload(const uint8_t* data, size_t size, Operat
       ASSIGN_OR_RETURN(const TtlvItem* message_item, item.OptionalChild(tag::kResultMessage));
       ASSIGN_OR_RETURN(const TtlvItem* payload, item.OptionalChild(tag::kResponsePayload));
       if (operation != nullptr) {
-        ASSIGN_OR_RETURN(operation_found, operation->AsEnumeration());
+        ASSIGN_OR_RETURN(uint32_t operation_found, operation->AsEnumeration());
         if (operation_found != static_cast<uint32_t>(op)) {
           return DataLoss("it answers " + DescribeOperation(operation_found) + ", not the operation asked for");
         }

@@ -33,7 +33,10 @@ std::vector<uint8_t> ToVector(const crypto::SecureBuffer& b);
 // The response's Unique Identifier: present, a non-empty Text String.
 StatusOr<std::string> ResponseUid(const TtlvItem& payload);
 // ...and equal to `uid`, the object the request was about.
-Status CheckResponseUid(const TtlvItem& payload, const std::string& uid, Operation op);
+Status CheckResponseUid(const TtlvItem& payload, const std::string& uid);
+
+// "KMIP Get (0x0A) response", the context of every response error.
+std::string ResponseContext(Operation op);
 
 // Server text on its way into a message: printable and bounded.
 std::string Shown(const std::string& server_text);

@@ -107,7 +107,7 @@ StatusOr<std::vector<ProtocolVersion>> ParseDiscoverVersionsResponse(const uint8
     ProtocolVersion v;
     StatusOr<int32_t> major = item->ChildInteger(tag::kProtocolVersionMajor);
     StatusOr<int32_t> minor = major.ok() ? item->ChildInteger(tag::kProtocolVersionMinor) : major;
-    if (!minor.ok()) return minor.status().Annotate("KMIP Discover Versions response");
+    if (!minor.ok()) return minor.status().Annotate(internal::ResponseContext(Operation::kDiscoverVersions));
     v.major = *major;
     v.minor = *minor;
     versions.push_back(v);
@@ -141,7 +141,7 @@ StatusOr<ServerQuery> ParseQueryResponse(const uint8_t* data, size_t size, const
     return Status::Ok();
   };
   Status s = read();
-  if (!s.ok()) return s.Annotate("KMIP Query response");
+  if (!s.ok()) return s.Annotate(internal::ResponseContext(Operation::kQuery));
   return out;
 }
 
@@ -150,7 +150,7 @@ StatusOr<EncryptResult> ParseEncryptResponse(const uint8_t* data, size_t size, c
   ASSIGN_OR_RETURN(TtlvItem payload, ParseResponsePayload(data, size, Operation::kEncrypt, options));
   EncryptResult out;
   auto read = [&]() -> Status {
-    RETURN_IF_ERROR(internal::CheckResponseUid(payload, uid, Operation::kEncrypt));
+    RETURN_IF_ERROR(internal::CheckResponseUid(payload, uid));
     ASSIGN_OR_RETURN(const crypto::SecureBuffer* ciphertext, payload.ChildByteString(tag::kData));
     out.data = internal::ToVector(*ciphertext);
     ASSIGN_OR_RETURN(out.iv_counter_nonce, OptionalBytes(payload, tag::kIvCounterNonce));
@@ -158,17 +158,17 @@ StatusOr<EncryptResult> ParseEncryptResponse(const uint8_t* data, size_t size, c
     return Status::Ok();
   };
   Status s = read();
-  if (!s.ok()) return s.Annotate("KMIP Encrypt response");
+  if (!s.ok()) return s.Annotate(internal::ResponseContext(Operation::kEncrypt));
   return out;
 }
 
 StatusOr<crypto::SecureBuffer> ParseDecryptResponse(const uint8_t* data, size_t size, const std::string& uid,
                                                     const ResponseOptions& options) {
   ASSIGN_OR_RETURN(TtlvItem payload, ParseResponsePayload(data, size, Operation::kDecrypt, options));
-  Status s = internal::CheckResponseUid(payload, uid, Operation::kDecrypt);
-  if (!s.ok()) return s.Annotate("KMIP Decrypt response");
+  Status s = internal::CheckResponseUid(payload, uid);
+  if (!s.ok()) return s.Annotate(internal::ResponseContext(Operation::kDecrypt));
   StatusOr<const crypto::SecureBuffer*> plaintext = payload.ChildByteString(tag::kData);
-  if (!plaintext.ok()) return plaintext.status().Annotate("KMIP Decrypt response");
+  if (!plaintext.ok()) return plaintext.status().Annotate(internal::ResponseContext(Operation::kDecrypt));
   crypto::SecureBuffer out = (*plaintext)->Clone();
   if (out.size() != (*plaintext)->size()) return ResourceExhausted("Decrypt: cannot allocate locked memory");
   return out;
