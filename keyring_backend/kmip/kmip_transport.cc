@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -57,6 +58,55 @@ Status CheckRequestFrame(const crypto::SecureBuffer& request) {
   return Status::Ok();
 }
 
+// One caller at a time on the connection; a caller waiting gives up at its
+// own deadline (a server call must not wait out another thread's budget).
+// A mutex and a condition variable rather than std::timed_mutex and
+// LockWithinDeadline: timed_mutex::try_lock_until(steady_clock) is
+// pthread_mutex_clocklock, which TSan (GCC 12) does not intercept, so TSan
+// would lose track of the lock and of everything it guards.
+class Turnstile {
+ public:
+  // False when `deadline` passed first.
+  bool Enter(const std::optional<Clock::time_point>& deadline) {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto free = [this] { return !busy_; };
+    if (!deadline) {
+      cv_.wait(lock, free);
+    } else if (!cv_.wait_until(lock, *deadline, free)) {
+      return false;
+    }
+    busy_ = true;
+    return true;
+  }
+  void Leave() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      busy_ = false;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool busy_ = false;
+};
+
+class TurnstilePass {
+ public:
+  TurnstilePass(Turnstile* t, const std::optional<Clock::time_point>& deadline)
+      : turnstile_(t->Enter(deadline) ? t : nullptr) {}
+  ~TurnstilePass() {
+    if (turnstile_ != nullptr) turnstile_->Leave();
+  }
+  TurnstilePass(const TurnstilePass&) = delete;
+  TurnstilePass& operator=(const TurnstilePass&) = delete;
+  bool entered() const { return turnstile_ != nullptr; }
+
+ private:
+  Turnstile* turnstile_;
+};
+
 class TlsKmipTransport final : public KmipTransport {
  public:
   TlsKmipTransport(const KmipTransportOptions& options, std::vector<ServerAddress> servers, SslCtxPtr ctx)
@@ -92,7 +142,7 @@ class TlsKmipTransport final : public KmipTransport {
 
  private:
   StatusOr<crypto::SecureBuffer> Exchange(const crypto::SecureBuffer& request, Delivery* fate);
-  // Under mu_: a connection that can take a request, reused when healthy.
+  // Inside the turnstile: a connection that can take a request, reused when healthy.
   Status EnsureConnection(const CallClock& clock, bool* reused);
   Status Connect(const CallClock& clock);
   void Drop() {
@@ -112,13 +162,13 @@ class TlsKmipTransport final : public KmipTransport {
   const SslCtxPtr ctx_;
   const std::string warning_;
 
-  std::timed_mutex mu_;  // one request at a time on the one connection
-  std::unique_ptr<TlsConnection> conn_;  // guarded by mu_
-  size_t conn_server_ = 0;               // guarded by mu_: servers_ index of conn_
-  Clock::time_point last_used_{};        // guarded by mu_
-  size_t preferred_ = 0;                 // guarded by mu_: the server that last worked
-  bool replacing_ = false;               // guarded by mu_: a connection was dropped since the last connect
-  BoundedResolver resolver_;             // guarded by mu_
+  Turnstile turnstile_;  // one request at a time on the one connection; guards what follows
+  std::unique_ptr<TlsConnection> conn_;  // guarded by turnstile_
+  size_t conn_server_ = 0;               // guarded by turnstile_: servers_ index of conn_
+  Clock::time_point last_used_{};        // guarded by turnstile_
+  size_t preferred_ = 0;                 // guarded by turnstile_: the server that last worked
+  bool replacing_ = false;               // guarded by turnstile_: one was dropped since the last connect
+  BoundedResolver resolver_;             // guarded by turnstile_
 
   std::atomic<uint64_t> requests_{0}, connects_{0}, reconnects_{0}, failovers_{0}, errors_{0};
   std::atomic<int> active_{-1};
@@ -226,8 +276,8 @@ StatusOr<crypto::SecureBuffer> TlsKmipTransport::Exchange(const crypto::SecureBu
                                                          Delivery* fate) {
   RETURN_IF_ERROR(CheckRequestFrame(request));
   const CallClock clock;
-  std::unique_lock<std::timed_mutex> lock = LockWithinDeadline(mu_);
-  if (!lock.owns_lock()) {
+  const TurnstilePass pass(&turnstile_, clock.call);
+  if (!pass.entered()) {
     return DeadlineExceeded("the call's time budget ran out while waiting for the KMIP connection, "
                             "which other threads were using (the request was not sent)");
   }

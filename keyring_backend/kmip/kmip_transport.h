@@ -4,11 +4,11 @@
 //
 // What it guarantees
 // - One persistent TLS connection, reused across calls (no handshake per
-//   call). Callers are serialised on it by one mutex: a keyring talks to its
-//   locker on cache misses and rotations only, so one connection keeps the
-//   server's connection count and handshake cost at one per database host,
-//   and a server's per-client connection limit is never hit. A caller
-//   waiting for the mutex gives up at its own OperationDeadline.
+//   call). Callers take turns on it: a keyring talks to its locker on cache
+//   misses and rotations only, so one connection keeps the server's
+//   connection count and handshake cost at one per database host, and a
+//   server's per-client connection limit is never hit. A caller waiting for
+//   its turn gives up at its own OperationDeadline.
 // - Every call ends by the thread's OperationDeadline::Current() (when one
 //   is open) and by the configured timeouts: sockets are non-blocking and
 //   every wait is a poll() with the remaining time, name lookups included

@@ -430,7 +430,8 @@ TEST_F(KmipTransportTest, NoServerReachableNamesEveryServer) {
   auto response = t->RoundTrip(Message(8, 1), &delivery);
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(response.status().code(), Code::kUnavailable);
-  EXPECT_THAT(response.status().message(), HasSubstr("KMIP server " + a + ": TCP connect failed (Connection refused)"));
+  EXPECT_THAT(response.status().message(),
+              HasSubstr("KMIP server " + a + ": TCP connect failed (Connection refused)"));
   EXPECT_THAT(response.status().message(), HasSubstr("KMIP server " + b));
   EXPECT_EQ(delivery, Delivery::kNotSent);
 }
@@ -648,11 +649,13 @@ TEST_F(KmipTransportOptionsTest, TlsFilesAreChecked) {
   EXPECT_THAT(CreateStatus(o).message(), HasSubstr("is a directory, not a regular file"));
 
   o.ca_file = WriteFile(dir, "not-pem.pem", "hello\n", 0644);
-  EXPECT_THAT(CreateStatus(o).message(), HasSubstr("kmip.ca_file '" + o.ca_file + "' holds no PEM certificate"));
+  EXPECT_THAT(CreateStatus(o).message(),
+              HasSubstr("kmip.ca_file '" + o.ca_file + "' holds no PEM certificate"));
 
   o = Client({"127.0.0.1:5696"});
   o.cert_file = WriteFile(dir, "not-cert.pem", "hello\n", 0644);
-  EXPECT_THAT(CreateStatus(o).message(), HasSubstr("kmip.cert_file '" + o.cert_file + "' holds no PEM certificate"));
+  EXPECT_THAT(CreateStatus(o).message(),
+              HasSubstr("kmip.cert_file '" + o.cert_file + "' holds no PEM certificate"));
 
   o.cert_file = pki_->expired_client_cert;
   s = CreateStatus(o);
