@@ -8,14 +8,13 @@
 namespace keyring_locker {
 
 StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool require_locker, bool read_versions) {
-  if (config.locker_type != "vault") {
-    return InvalidArgument("locker.type \"" + config.locker_type + "\" is not supported; use \"vault\"");
-  }
   std::unique_ptr<Backend> b(new Backend());
   b->config_ = config;
-  ASSIGN_OR_RETURN(b->http_, HttpClient::Create(WithVaultNamespace(config.http, config.vault.ns)));
-  if (std::string w = http::CurlMemoryWarning(); !w.empty()) b->warnings_.push_back(std::move(w));
-  ASSIGN_OR_RETURN(b->auth_, Authenticator::Create(config.auth, b->http_.get()));
+  if (config.roles.UsesVault()) {  // the Vault session: one HTTP client, one login
+    ASSIGN_OR_RETURN(b->http_, HttpClient::Create(WithVaultNamespace(config.http, config.vault.ns)));
+    if (std::string w = http::CurlMemoryWarning(); !w.empty()) b->warnings_.push_back(std::move(w));
+    ASSIGN_OR_RETURN(b->auth_, Authenticator::Create(config.auth, b->http_.get()));
+  }
 
   std::unique_ptr<AuditLog> audit;
   const std::string actor = config.audit.actor.empty() ? DefaultAuditActor() : config.audit.actor;
@@ -33,7 +32,7 @@ StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool requ
   // an unreachable locker is fatal only when the caller requires it. Each
   // step bounds its own requests; an adapter that opens the backend on a
   // server thread puts the whole start under one budget (OperationDeadline).
-  Status s = b->auth_->Login();
+  Status s = b->auth_ ? b->auth_->Login() : Status::Ok();
   if (s.ok()) s = b->keys_->store().Connect();
   if (s.ok()) s = b->keys_->wrapper().Connect();
   bool versions_cut = false;
@@ -55,7 +54,7 @@ StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool requ
   }
   const bool transient = s.code() == Code::kUnavailable || s.code() == Code::kDeadlineExceeded;
   if (!s.ok() && (require_locker || !transient)) return s;
-  b->auth_->StartRenewal();
+  if (b->auth_) b->auth_->StartRenewal();
   b->keys_->StartBackgroundRefresh();
   if (versions_cut) b->keys_->RefreshSoon();
   return b;
@@ -69,8 +68,8 @@ Backend::~Backend() {
 BackendStatus Backend::status() const {
   BackendStatus s;
   s.keys = keys_->stats();
-  s.http = http_->stats();
-  s.auth = auth_->info();
+  if (http_) s.http = http_->stats();
+  if (auth_) s.auth = auth_->info();
   s.locker = keys_->Describe();
   return s;
 }

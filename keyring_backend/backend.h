@@ -42,9 +42,11 @@ class Backend {
   KeyStore& store() { return keys_->store(); }
   KeyWrapper& wrapper() { return keys_->wrapper(); }
   std::string Describe() const { return keys_->Describe(); }
-  // The Vault session's; adapters only read their status.
+  // The Vault session's, when a role uses Vault (config.roles); adapters
+  // read status() instead, which works for every locker.
   Authenticator& auth() { return *auth_; }
   HttpClient& http() { return *http_; }
+  bool has_vault_session() const { return auth_ != nullptr; }
   const Config& config() const { return config_; }
   BackendStatus status() const;
   // Problems that do not stop the backend but weaken what docs/security.md

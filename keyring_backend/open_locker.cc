@@ -7,15 +7,24 @@
 namespace keyring_locker {
 
 StatusOr<KeyLocker> OpenKeyLocker(const Config& config, HttpClient* http, Authenticator* auth) {
-  if (config.locker_type != "vault") {
-    return InvalidArgument("locker.type \"" + config.locker_type + "\" is not supported; use \"vault\"");
+  const LockerRoles& roles = config.roles;
+  // One Vault session (HTTP client, token) serves both roles when both are Vault's.
+  std::shared_ptr<VaultLocker> vault;
+  if (roles.UsesVault()) {
+    if (http == nullptr || auth == nullptr) return Internal("the Vault locker needs an HTTP client and a login");
+    vault = std::make_shared<VaultLocker>(config.vault, http, auth);
   }
-  if (http == nullptr || auth == nullptr) return Internal("the Vault locker needs an HTTP client and a login");
-  // One session (HTTP client, token) serves both roles.
-  auto vault = std::make_shared<VaultLocker>(config.vault, http, auth);
   KeyLocker pair;
-  pair.store = std::make_unique<DocumentKeyStore>(vault, config.keys.prefix, config.keys.scope);
-  pair.wrapper = std::make_unique<TransitWrapper>(vault);
+  if (roles.store == "vault") {
+    pair.store = std::make_unique<DocumentKeyStore>(vault, config.keys.prefix, config.keys.scope);
+  } else {
+    return InvalidArgument("store.type \"" + roles.store + "\" is not available in this build; use \"vault\"");
+  }
+  if (roles.wrapper == "vault") {
+    pair.wrapper = std::make_unique<TransitWrapper>(vault);
+  } else {
+    return InvalidArgument("wrapper.type \"" + roles.wrapper + "\" is not available in this build; use \"vault\"");
+  }
   return pair;
 }
 

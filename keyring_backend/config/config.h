@@ -12,6 +12,7 @@
 #include "keyring_backend/auth/authenticator.h"
 #include "keyring_backend/http/http_client.h"
 #include "keyring_backend/key_rules.h"
+#include "keyring_backend/kmip/kmip_options.h"
 
 namespace keyring_locker {
 
@@ -49,11 +50,23 @@ struct AuditOptions {
   std::string actor;  // who: written on every line; default "<hostname>:<pid>"
 };
 
+// Which locker plays each role (the "store" and "wrapper" groups): where
+// keys live, and who wraps them (docs/configuration.md, "Lockers").
+struct LockerRoles {
+  std::string store = "vault";    // "vault" (KV documents), "kmip" (managed objects), "directory"
+  std::string wrapper = "vault";  // "vault" (Transit), "kmip" (Encrypt/Decrypt), "none" (KMIP store only)
+  std::string directory;          // store "directory": where the wrapped keys are kept
+  bool UsesVault() const { return store == "vault" || wrapper == "vault"; }
+  bool UsesKmip() const { return store == "kmip" || wrapper == "kmip"; }
+};
+
 struct Config {
-  std::string locker_type = "vault";  // only "vault" (Vault/OpenBao) for now
+  LockerRoles roles;
+  std::string locker_type = "vault";  // the "locker" group: Vault/OpenBao, when a role uses it
   HttpOptions http;
   AuthOptions auth;
   VaultOptions vault;
+  KmipOptions kmip;
   KeyScopeOptions keys;
   CacheOptions cache;
   AuditOptions audit;
@@ -63,7 +76,8 @@ struct Config {
   std::vector<std::string> warnings;
 
   // timeouts.total_ms: the one budget of every server call that reaches the
-  // locker, whatever the locker. Adapters ask here, not the HTTP options.
+  // locker, whatever the locker (the KMIP connection takes it from the HTTP
+  // options too). Adapters ask here, not the HTTP options.
   std::chrono::milliseconds call_budget() const { return http.total_timeout; }
 };
 

@@ -18,5 +18,9 @@ Status CheckUrls(const GroupReader& group, std::vector<std::string>* urls);
 Status ParseTls(const GroupReader& root, Config* config);
 // Reads auth.*; needs tls already parsed (cert auth needs a client cert).
 Status ParseAuth(const GroupReader& root, Config* config);
+// Reads store.* and wrapper.*, and refuses groups of lockers no role uses.
+Status ParseRoles(const GroupReader& root, Config* config);
+// Reads kmip.*; needs roles and timeouts already parsed.
+Status ParseKmip(const GroupReader& root, Config* config);
 
 }  // namespace keyring_locker::config_internal

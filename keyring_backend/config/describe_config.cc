@@ -34,23 +34,37 @@ std::string AuthLine(const AuthOptions& a) {
 std::string DescribeConfig(const Config& c) {
   try {
     std::ostringstream out;
-    out << "locker:   " << c.locker_type << " at ";
-    for (size_t i = 0; i < c.http.endpoints.size(); ++i) {
-      out << (i ? ", " : "") << c.http.endpoints[i];
+    out << "roles:    keys in " << c.roles.store
+        << (c.roles.store == "directory" ? " " + c.roles.directory : std::string()) << ", wrapped by "
+        << c.roles.wrapper << "\n";
+    if (c.roles.UsesVault()) {
+      out << "locker:   " << c.locker_type << " at ";
+      for (size_t i = 0; i < c.http.endpoints.size(); ++i) {
+        out << (i ? ", " : "") << c.http.endpoints[i];
+      }
+      out << "; namespace " << OrNone(c.vault.ns) << "\n";
+      out << "storage:  kv mount " << c.vault.kv_mount << " (version "
+          << (c.vault.kv_version == 0 ? std::string("auto") : std::to_string(c.vault.kv_version))
+          << "), transit " << c.vault.transit_mount << "/" << c.vault.transit_key << "\n";
     }
-    out << "; namespace " << OrNone(c.vault.ns) << "\n";
-    out << "storage:  kv mount " << c.vault.kv_mount << " (version "
-        << (c.vault.kv_version == 0 ? std::string("auto") : std::to_string(c.vault.kv_version))
-        << "), transit " << c.vault.transit_mount << "/" << c.vault.transit_key << "\n";
+    if (c.roles.UsesKmip()) {
+      const kmip::KmipTransportOptions& k = c.kmip.transport;
+      out << "kmip:     ";
+      for (size_t i = 0; i < k.servers.size(); ++i) out << (i ? ", " : "") << k.servers[i];
+      out << "; KMIP up to " << c.kmip.max_version << "; verify " << (k.verify_peer ? "on" : "OFF") << ", min TLS "
+          << k.min_tls_version << ", ca_file " << OrNone(k.ca_file) << ", client_cert " << OrNone(k.cert_file)
+          << ", client_key " << OrNone(k.key_file) << ", server_name " << OrNone(k.server_name)
+          << ", wrapping key " << OrNone(c.kmip.wrapping_key) << "\n";
+    }
     out << "keys:     " << c.keys.prefix << "/" << c.keys.scope << "\n";
-    out << "auth:     " << AuthLine(c.auth) << "; renew at " << c.auth.renew_fraction
-        << " of TTL\n";
-    const TlsOptions& t = c.http.tls;
-    out << "tls:      verify " << (t.verify ? "on" : "OFF") << ", min " << t.min_version
-        << ", ca_file " << OrNone(t.ca_file) << ", ca_dir " << OrNone(t.ca_dir)
-        << ", client_cert " << OrNone(t.client_cert) << ", client_key " << OrNone(t.client_key)
-        << (t.client_key_password.empty() ? "" : " (password from file)") << ", pin "
-        << OrNone(t.pinned_public_key) << "\n";
+    if (c.roles.UsesVault()) {
+      out << "auth:     " << AuthLine(c.auth) << "; renew at " << c.auth.renew_fraction << " of TTL\n";
+      const TlsOptions& t = c.http.tls;
+      out << "tls:      verify " << (t.verify ? "on" : "OFF") << ", min " << t.min_version << ", ca_file "
+          << OrNone(t.ca_file) << ", ca_dir " << OrNone(t.ca_dir) << ", client_cert " << OrNone(t.client_cert)
+          << ", client_key " << OrNone(t.client_key) << (t.client_key_password.empty() ? "" : " (password from file)")
+          << ", pin " << OrNone(t.pinned_public_key) << "\n";
+    }
     out << "network:  connect " << c.http.connect_timeout.count() << " ms, total "
         << c.http.total_timeout.count() << " ms, " << c.http.max_retries << " retries (backoff "
         << c.http.backoff_initial.count() << ".." << c.http.backoff_max.count()
