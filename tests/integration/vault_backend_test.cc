@@ -83,6 +83,18 @@ TEST_F(VaultBackendTest, CreateRotateFetchOverTls) {
   EXPECT_EQ(doc.body.dump().find(b64), std::string::npos);
 }
 
+TEST_F(VaultBackendTest, OneSessionChecksTheMountsOnceForBothRoles) {
+  // The KV store and the Transit wrapper share one Vault session: opening
+  // the backend reads the Transit key and the KV mount once, not per role.
+  auto b = Backend::Open(MakeConfig());
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  json by_path = locker_->Stats()["by_path"];
+  // A read that finds no key, then its creation (the dev locker starts without one).
+  EXPECT_EQ(by_path.value("transit/keys/keyring_locker", 0), 2) << by_path.dump();
+  EXPECT_EQ(by_path.value("sys/internal/ui/mounts/secret", 0), 1) << by_path.dump();
+  EXPECT_NE((*b)->Describe().find("transit=transit/keyring_locker"), std::string::npos);
+}
+
 TEST_F(VaultBackendTest, NewBackendGetsByteIdenticalKeysAfterLockerRestart) {
   DevLocker::Options opts;
   opts.data_file = dir_ + "/state.json";
