@@ -70,12 +70,18 @@ UniqueFd::~UniqueFd() {
 int UniqueFd::release() { return std::exchange(fd_, -1); }
 
 StatusOr<OpenedFile> OpenRegularFile(const std::string& path, const OpenFileOptions& options) {
-  // No O_NOFOLLOW: secret files are often symlinks (Kubernetes secret
-  // volumes, Vault Agent sinks); fstat below checks the file we really got.
+  return OpenRegularFileAt(AT_FDCWD, path, path, options);
+}
+
+StatusOr<OpenedFile> OpenRegularFileAt(int dir_fd, const std::string& name, const std::string& path,
+                                       const OpenFileOptions& options) {
+  // No O_NOFOLLOW unless options.flags asks: secret files are often
+  // symlinks (Kubernetes secret volumes, Vault Agent sinks); fstat below
+  // checks the file we really got.
   OpenedFile f;
   // O_RDONLY is 0: options.flags alone selects O_RDWR/O_WRONLY.
-  f.fd = UniqueFd(::open(path.c_str(), options.flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
-                         options.create_mode));
+  f.fd = UniqueFd(::openat(dir_fd, name.c_str(), options.flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
+                           options.create_mode));
   if (f.fd.get() < 0) {
     const int err = errno;
     return InvalidArgument(Named(options.what, path) + " cannot be opened (" + ErrnoText(err) +
@@ -112,7 +118,12 @@ StatusOr<UniqueFile> OpenRegularStream(const std::string& path, const OpenFileOp
 }
 
 StatusOr<std::string> ReadRegularFile(const std::string& path, const ReadFileOptions& options) {
-  ASSIGN_OR_RETURN(OpenedFile f, OpenRegularFile(path, options.open));
+  return ReadRegularFileAt(AT_FDCWD, path, path, options);
+}
+
+StatusOr<std::string> ReadRegularFileAt(int dir_fd, const std::string& name, const std::string& path,
+                                        const ReadFileOptions& options) {
+  ASSIGN_OR_RETURN(OpenedFile f, OpenRegularFileAt(dir_fd, name, path, options.open));
   if ((f.st.st_mode & options.refused_mode) != 0) {
     return PermissionDenied(Named(options.open.what, path) + " " + options.mode_problem + " (mode " +
                             Octal(f.st.st_mode) + "); run: " + options.mode_fix);

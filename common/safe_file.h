@@ -57,6 +57,11 @@ struct OpenedFile {
 // Symlinks are followed on purpose (Kubernetes secret mounts and Vault
 // Agent sinks are symlinks); the checks apply to the final file.
 StatusOr<OpenedFile> OpenRegularFile(const std::string& path, const OpenFileOptions& options);
+// The same for `name` inside the directory open at `dir_fd` (openat(2)), for
+// stores that reach their files from a directory descriptor so that no path
+// can lead elsewhere; errors name `shown_path`. AT_FDCWD: a plain path.
+StatusOr<OpenedFile> OpenRegularFileAt(int dir_fd, const std::string& name, const std::string& shown_path,
+                                       const OpenFileOptions& options);
 
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
@@ -78,6 +83,9 @@ struct ReadFileOptions {
 
 // OpenRegularFile, the mode and size checks, then the whole content.
 StatusOr<std::string> ReadRegularFile(const std::string& path, const ReadFileOptions& options);
+// ReadRegularFile through OpenRegularFileAt.
+StatusOr<std::string> ReadRegularFileAt(int dir_fd, const std::string& name, const std::string& shown_path,
+                                        const ReadFileOptions& options);
 
 // A file holding one secret (token, secret ID, key password): no access for
 // group or others, at most 64 KiB, trailing whitespace stripped, not empty,

@@ -1,6 +1,6 @@
 // The contracts of the two locker roles, one test body run over every
-// implementation: KeyStore (memory records; memory documents; Vault KV on
-// the dev locker) and KeyWrapper (the tests' local AEAD; the fake locker's;
+// implementation: KeyStore (memory records; memory documents; a local
+// directory; Vault KV on the dev locker) and KeyWrapper (the tests' local AEAD; the fake locker's;
 // Vault Transit on the dev locker). A new store or wrapper adds one
 // instantiation here and must pass every case unchanged.
 #include <atomic>
@@ -11,6 +11,7 @@
 
 #include "keyring_backend/backend.h"
 #include "keyring_backend/open_locker.h"
+#include "keyring_backend/store/directory_backend.h"
 #include "tests/integration/devlocker_fixture.h"
 #include "tests/support/fake_locker.h"
 #include "tests/support/local_aead_wrapper.h"
@@ -71,11 +72,36 @@ struct VaultWorld {
   }
 };
 
+// One root directory for every Directory case of the run (stores made for
+// one scope share it, as servers sharing a directory would), removed by the
+// test environment's tear-down.
+struct DirectoryWorld {
+  std::string dir;
+  static DirectoryWorld*& Instance() {
+    static DirectoryWorld* w = nullptr;
+    return w;
+  }
+  static DirectoryWorld& Get() {
+    DirectoryWorld*& w = Instance();
+    if (w == nullptr) {
+      w = new DirectoryWorld();
+      char tmpl[] = "/tmp/klk_contract_dir.XXXXXX";
+      if (mkdtemp(tmpl) != nullptr) w->dir = tmpl;
+    }
+    return *w;
+  }
+  ~DirectoryWorld() {
+    if (!dir.empty()) std::system(("rm -rf " + dir).c_str());
+  }
+};
+
 class StopLockers : public ::testing::Environment {
  public:
   void TearDown() override {
     delete VaultWorld::Instance();
     VaultWorld::Instance() = nullptr;
+    delete DirectoryWorld::Instance();
+    DirectoryWorld::Instance() = nullptr;
   }
 };
 [[maybe_unused]] ::testing::Environment* const kStopLockers = ::testing::AddGlobalTestEnvironment(new StopLockers);
@@ -97,6 +123,14 @@ std::vector<StoreMaker> Stores() {
       {"MemoryDocuments",
        [docs](const std::string& s) {
          return std::make_unique<DocumentKeyStore>(std::make_shared<testing::LockerRef>(docs.get()), "keyring_locker", s);
+       }},
+      {"Directory", [](const std::string& s) -> std::unique_ptr<KeyStore> {
+         DirectoryBackendOptions options;
+         options.root = DirectoryWorld::Get().dir + "/store";  // made by the first Open
+         auto backend = DirectoryBackend::Open(options);
+         if (!backend.ok()) return nullptr;
+         return std::make_unique<DocumentKeyStore>(std::shared_ptr<DocumentBackend>(std::move(backend).value()),
+                                                   "keyring_locker", s);
        }},
       {"VaultKv", [](const std::string& s) -> std::unique_ptr<KeyStore> {
          VaultWorld& w = VaultWorld::Get();
