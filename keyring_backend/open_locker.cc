@@ -1,5 +1,6 @@
 #include "keyring_backend/open_locker.h"
 
+#include "keyring_backend/store/directory_backend.h"
 #include "keyring_backend/store/document_key_store.h"
 #include "keyring_backend/vault/transit_wrapper.h"
 #include "keyring_backend/vault/vault_locker.h"
@@ -17,6 +18,12 @@ StatusOr<KeyLocker> OpenKeyLocker(const Config& config, HttpClient* http, Authen
   KeyLocker pair;
   if (roles.store == "vault") {
     pair.store = std::make_unique<DocumentKeyStore>(vault, config.keys.prefix, config.keys.scope);
+  } else if (roles.store == "directory") {
+    DirectoryBackendOptions options;
+    options.root = roles.directory;
+    ASSIGN_OR_RETURN(std::unique_ptr<DirectoryBackend> files, DirectoryBackend::Open(options));
+    pair.store = std::make_unique<DocumentKeyStore>(std::shared_ptr<DocumentBackend>(std::move(files)),
+                                                    config.keys.prefix, config.keys.scope);
   } else {
     return InvalidArgument("store.type \"" + roles.store + "\" is not available in this build; use \"vault\"");
   }

@@ -1,6 +1,6 @@
 // DocumentKeyStore: a KeyStore over any DocumentBackend (Vault KV, a local
 // directory, the tests' memory documents), laid out by DocumentLayout.
-// Create-only comes from the backend (KV v2 cas=0, O_EXCL); the listing of
+// Create-only comes from the backend (KV v2 cas=0, link() in a directory); the listing of
 // one name's folder tells every version and marker in one request.
 #pragma once
 

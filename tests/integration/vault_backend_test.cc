@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "crypto/crypto.h"
@@ -93,6 +94,40 @@ TEST_F(VaultBackendTest, OneSessionChecksTheMountsOnceForBothRoles) {
   EXPECT_EQ(by_path.value("transit/keys/keyring_locker", 0), 2) << by_path.dump();
   EXPECT_EQ(by_path.value("sys/internal/ui/mounts/secret", 0), 1) << by_path.dump();
   EXPECT_NE((*b)->Describe().find("transit=transit/keyring_locker"), std::string::npos);
+}
+
+TEST_F(VaultBackendTest, DirectoryStoreWithTransitWrapperFromConfig) {
+  // store "directory" + wrapper "vault": wrapped keys in files, the KEK in
+  // Transit. Chosen by the config alone; KeyService and the adapters do
+  // not change.
+  Config c = MakeConfig("it/dir");
+  c.roles.store = "directory";
+  c.roles.directory = dir_ + "/keys";
+  ASSERT_EQ(mkdir(c.roles.directory.c_str(), 0700), 0);
+  crypto::SecureBuffer first;
+  {
+    auto b = Backend::Open(c);
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    EXPECT_NE((*b)->Describe().find("directory " + c.roles.directory), std::string::npos) << (*b)->Describe();
+    EXPECT_NE((*b)->Describe().find("transit=transit/keyring_locker"), std::string::npos);
+    ASSERT_EQ(*(*b)->keys().EnsureKey("7"), 1u);
+    first = (*(*b)->keys().Get("7", 1))->bytes.Clone();
+  }
+  const std::string doc_path = c.roles.directory + "/keyring_locker/it/dir/keys/7/1";
+  std::ifstream in(doc_path);
+  ASSERT_TRUE(in.good()) << doc_path;
+  std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(doc.find("\"wrapper\":\"vault-transit:transit/keyring_locker\""), std::string::npos) << doc;
+  EXPECT_EQ(doc.find(std::string(reinterpret_cast<const char*>(first.data()), first.size())), std::string::npos);
+  EXPECT_EQ(json::parse(doc, nullptr, false).value("format", ""), "keyring_locker/2");
+  // Nothing went to KV.
+  EXPECT_EQ(locker_->Stats()["by_path"].value("secret/data/keyring_locker/it/dir/keys/7/1", 0), 0);
+
+  auto again = Backend::Open(c);  // a restart reads the same key from the file
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  auto k = (*again)->keys().Get("7", 1);
+  ASSERT_TRUE(k.ok()) << k.status().ToString();
+  EXPECT_TRUE((*k)->bytes.Equals(first));
 }
 
 TEST_F(VaultBackendTest, NewBackendGetsByteIdenticalKeysAfterLockerRestart) {
