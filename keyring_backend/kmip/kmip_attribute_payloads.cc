@@ -27,6 +27,22 @@ Status ReadAttribute(const TtlvItem& attribute, ObjectAttributes* out) {
     StatusOr<std::string> group = value->AsTextString();
     if (!group.ok()) return bad(group.status());
     out->object_groups.push_back(std::move(*group));
+  } else if (name == attr::kObjectType) {
+    StatusOr<uint32_t> type = value->AsEnumeration();
+    if (!type.ok()) return bad(type.status());
+    out->object_type = *type;
+  } else if (name == attr::kApplicationSpecificInformation) {
+    if (value->type() != ItemType::kStructure) {
+      return DataLoss("attribute Application Specific Information is not a Structure");
+    }
+    ApplicationInfo info;
+    StatusOr<std::string> space = value->ChildTextString(tag::kApplicationNamespace);
+    if (!space.ok()) return bad(space.status());
+    StatusOr<std::string> text = value->ChildTextString(tag::kApplicationData);
+    if (!text.ok()) return bad(text.status());
+    info.application_namespace = std::move(*space);
+    info.application_data = std::move(*text);
+    out->application_info.push_back(std::move(info));
   } else if (name == attr::kState) {
     StatusOr<uint32_t> state = value->AsEnumeration();
     if (!state.ok()) return bad(state.status());
@@ -58,6 +74,7 @@ StatusOr<crypto::SecureBuffer> BuildLocateRequest(const RequestOptions& options,
   if (query.object_type) payload.Add(internal::EnumAttribute(attr::kObjectType, *query.object_type));
   if (!query.name.empty()) payload.Add(internal::NameAttribute(query.name));
   if (!query.object_group.empty()) payload.Add(internal::TextAttribute(attr::kObjectGroup, query.object_group));
+  if (query.state) payload.Add(internal::EnumAttribute(attr::kState, *query.state));
   return internal::EncodeRequest(options, Operation::kLocate, std::move(payload));
 }
 

@@ -1,5 +1,6 @@
 // Payloads of the key life cycle: Create, Register, Activate, Get, Revoke,
-// Destroy (KMIP 1.2 spec sections 4.1, 4.3, 4.11, 4.19, 4.20, 4.21).
+// Destroy (KMIP 1.2 spec sections 4.1, 4.3, 4.11, 4.19, 4.20, 4.21), for
+// Symmetric Keys and, in Register and Get, Secret Data.
 #include <utility>
 
 #include "keyring_backend/kmip/kmip_messages.h"
@@ -33,6 +34,7 @@ TtlvItem TemplateAttribute(const KeyAttributes& key) {
   t.Add(internal::IntegerAttribute(attr::kCryptographicUsageMask, key.usage_mask));
   if (!key.object_group.empty()) t.Add(internal::TextAttribute(attr::kObjectGroup, key.object_group));
   for (const auto& [name, value] : key.custom) t.Add(internal::TextAttribute(name, value));
+  internal::AddApplicationInfo(key.application_info, &t);
   return t;
 }
 
@@ -51,14 +53,15 @@ Status UidOnlyResponse(const uint8_t* data, size_t size, Operation op, const std
 
 // Create and Register answer with the new object's identifier.
 StatusOr<std::string> NewObjectResponse(const uint8_t* data, size_t size, Operation op,
-                                        const ResponseOptions& options) {
+                                        const ResponseOptions& options,
+                                        uint32_t object_type = enums::kObjectSymmetricKey) {
   ASSIGN_OR_RETURN(TtlvItem payload, ParseResponsePayload(data, size, op, options));
   ASSIGN_OR_RETURN(const TtlvItem* type, payload.OptionalChild(tag::kObjectType));
   if (type != nullptr) {
     ASSIGN_OR_RETURN(uint32_t t, type->AsEnumeration());
-    if (t != enums::kObjectSymmetricKey) {
+    if (t != object_type) {
       return DataLoss(internal::ResponseContext(op) + " reports Object Type " + std::to_string(t) +
-                      " for a Symmetric Key request");
+                      " for a request of Object Type " + std::to_string(object_type));
     }
   }
   StatusOr<std::string> uid = internal::ResponseUid(payload);
@@ -149,6 +152,33 @@ StatusOr<crypto::SecureBuffer> BuildRegisterRequest(const RequestOptions& option
   return internal::EncodeRequest(options, Operation::kRegister, std::move(payload));
 }
 
+StatusOr<crypto::SecureBuffer> BuildRegisterSecretDataRequest(const RequestOptions& options,
+                                                              const SecretDataAttributes& attributes,
+                                                              const crypto::SecureBuffer& data) {
+  if (data.empty()) return InvalidArgument("Register: Secret Data must not be empty");
+  crypto::SecureBuffer material = data.Clone();
+  if (material.size() != data.size()) return ResourceExhausted("Register: cannot allocate locked memory for the data");
+  TtlvItem value = TtlvItem::Structure(tag::kKeyValue);
+  value.Add(TtlvItem::ByteString(tag::kKeyMaterial, std::move(material)));
+  TtlvItem block = TtlvItem::Structure(tag::kKeyBlock);
+  block.Add(TtlvItem::Enumeration(tag::kKeyFormatType, enums::kKeyFormatOpaque));
+  block.Add(std::move(value));
+  TtlvItem secret = TtlvItem::Structure(tag::kSecretData);
+  secret.Add(TtlvItem::Enumeration(tag::kSecretDataType, attributes.secret_data_type));
+  secret.Add(std::move(block));
+
+  TtlvItem t = TtlvItem::Structure(tag::kTemplateAttribute);
+  if (!attributes.name.empty()) t.Add(internal::NameAttribute(attributes.name));
+  if (!attributes.object_group.empty()) t.Add(internal::TextAttribute(attr::kObjectGroup, attributes.object_group));
+  internal::AddApplicationInfo(attributes.application_info, &t);
+
+  TtlvItem payload = TtlvItem::Structure(tag::kRequestPayload);
+  payload.Add(TtlvItem::Enumeration(tag::kObjectType, enums::kObjectSecretData));
+  payload.Add(std::move(t));
+  payload.Add(std::move(secret));
+  return internal::EncodeRequest(options, Operation::kRegister, std::move(payload));
+}
+
 StatusOr<crypto::SecureBuffer> BuildActivateRequest(const RequestOptions& options, const std::string& uid) {
   return UidOnlyRequest(options, Operation::kActivate, uid);
 }
@@ -189,6 +219,11 @@ StatusOr<std::string> ParseRegisterResponse(const uint8_t* data, size_t size, co
   return NewObjectResponse(data, size, Operation::kRegister, options);
 }
 
+StatusOr<std::string> ParseRegisterSecretDataResponse(const uint8_t* data, size_t size,
+                                                      const ResponseOptions& options) {
+  return NewObjectResponse(data, size, Operation::kRegister, options, enums::kObjectSecretData);
+}
+
 Status ParseActivateResponse(const uint8_t* data, size_t size, const std::string& uid, const ResponseOptions& options) {
   return UidOnlyResponse(data, size, Operation::kActivate, uid, options);
 }
@@ -220,6 +255,46 @@ StatusOr<FetchedKey> ParseGetResponse(const uint8_t* data, size_t size, const st
   Status s = read(&key);
   if (!s.ok()) return s.Annotate(internal::ResponseContext(Operation::kGet));
   return key;
+}
+
+StatusOr<FetchedSecretData> ParseGetSecretDataResponse(const uint8_t* data, size_t size, const std::string& uid,
+                                                       const ResponseOptions& options) {
+  ASSIGN_OR_RETURN(TtlvItem payload, ParseResponsePayload(data, size, Operation::kGet, options));
+  auto read = [&](FetchedSecretData* out) -> Status {
+    RETURN_IF_ERROR(CheckResponseUid(payload, uid));
+    out->unique_identifier = uid;
+    const std::string object = "object '" + Shown(uid) + "'";
+    ASSIGN_OR_RETURN(uint32_t type, payload.ChildEnumeration(tag::kObjectType));
+    if (type != enums::kObjectSecretData) {
+      return FailedPrecondition(object + " has Object Type " + std::to_string(type) + ", not Secret Data (7)");
+    }
+    ASSIGN_OR_RETURN(const TtlvItem* secret, payload.ChildStructure(tag::kSecretData));
+    ASSIGN_OR_RETURN(out->secret_data_type, secret->ChildEnumeration(tag::kSecretDataType));
+    ASSIGN_OR_RETURN(const TtlvItem* block, secret->ChildStructure(tag::kKeyBlock));
+    ASSIGN_OR_RETURN(const TtlvItem* wrapping, block->OptionalChild(tag::kKeyWrappingData));
+    if (wrapping != nullptr) {
+      return FailedPrecondition("the server returned " + object +
+                                " wrapped (Key Wrapping Data present); keyring_locker reads unwrapped data only");
+    }
+    ASSIGN_OR_RETURN(uint32_t format, block->ChildEnumeration(tag::kKeyFormatType));
+    if (format != enums::kKeyFormatOpaque) {
+      return FailedPrecondition("the server returned " + object + " in Key Format Type " + std::to_string(format) +
+                                "; keyring_locker reads Secret Data in Opaque (2) format only");
+    }
+    ASSIGN_OR_RETURN(const TtlvItem* value, block->Child(tag::kKeyValue));
+    if (value->type() != ItemType::kStructure) {
+      return FailedPrecondition("the server returned " + object + " with an opaque (wrapped) Key Value");
+    }
+    ASSIGN_OR_RETURN(const crypto::SecureBuffer* material, value->ChildByteString(tag::kKeyMaterial));
+    if (material->empty()) return DataLoss("Key Material of " + object + " is empty");
+    out->data = material->Clone();
+    if (out->data.size() != material->size()) return ResourceExhausted("cannot allocate locked memory for " + object);
+    return Status::Ok();
+  };
+  FetchedSecretData out;
+  Status s = read(&out);
+  if (!s.ok()) return s.Annotate(internal::ResponseContext(Operation::kGet));
+  return out;
 }
 
 }  // namespace keyring_locker::kmip

@@ -91,6 +91,24 @@ TtlvItem NameAttribute(std::string value) {
   return Attribute(attr::kName, std::move(name));
 }
 
+TtlvItem ApplicationInfoAttribute(const ApplicationInfo& info, int32_t index) {
+  TtlvItem value = TtlvItem::Structure(tag::kAttributeValue);
+  value.Add(TtlvItem::TextString(tag::kApplicationNamespace, info.application_namespace));
+  value.Add(TtlvItem::TextString(tag::kApplicationData, info.application_data));
+  TtlvItem a = TtlvItem::Structure(tag::kAttribute);
+  a.Add(TtlvItem::TextString(tag::kAttributeName, attr::kApplicationSpecificInformation));
+  if (index >= 0) a.Add(TtlvItem::Integer(tag::kAttributeIndex, index));
+  a.Add(std::move(value));
+  return a;
+}
+
+void AddApplicationInfo(const std::vector<ApplicationInfo>& infos, TtlvItem* template_attribute) {
+  const bool indexed = infos.size() > 1;
+  for (size_t i = 0; i < infos.size(); ++i) {
+    template_attribute->Add(ApplicationInfoAttribute(infos[i], indexed ? static_cast<int32_t>(i) : -1));
+  }
+}
+
 TtlvItem ByteStringItem(Tag tag, const std::vector<uint8_t>& bytes) {
   return TtlvItem::ByteString(tag, crypto::SecureBuffer::CopyOf(bytes.data(), bytes.size()));
 }

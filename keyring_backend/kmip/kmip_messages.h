@@ -56,6 +56,14 @@ struct ResponseOptions {
 
 // ---- requests ----
 
+// Application Specific Information: a namespace and its text, the one place
+// a standard KMIP server keeps a client's metadata on an object (PyKMIP
+// refuses every custom "x-" attribute; docs/kmip-pykmip-notes.md).
+struct ApplicationInfo {
+  std::string application_namespace;
+  std::string application_data;
+};
+
 // The attributes a new symmetric key gets (Create and Register).
 struct KeyAttributes {
   uint32_t algorithm = enums::kAlgorithmAes;  // Cryptographic Algorithm
@@ -65,6 +73,17 @@ struct KeyAttributes {
   std::string object_group;  // Object Group; empty: none
   // Client-defined text attributes; every name starts with "x-".
   std::vector<std::pair<std::string, std::string>> custom;
+  // Several values get Attribute Index 0, 1, ... (a multi-valued attribute).
+  std::vector<ApplicationInfo> application_info;
+};
+
+// The attributes of a new Secret Data object (Register): opaque bytes the
+// server keeps and returns, with no algorithm or length of their own.
+struct SecretDataAttributes {
+  uint32_t secret_data_type = enums::kSecretDataSeed;  // Secret Data Type: Password or Seed
+  std::string name;          // Name; empty: none
+  std::string object_group;  // Object Group; empty: none
+  std::vector<ApplicationInfo> application_info;
 };
 
 struct GetOptions {
@@ -75,9 +94,10 @@ struct GetOptions {
 
 // Locate criteria; all given ones must match. Empty strings are left out.
 struct LocateQuery {
-  std::optional<uint32_t> object_type = enums::kObjectSymmetricKey;
+  std::optional<uint32_t> object_type = enums::kObjectSymmetricKey;  // nullopt: any type
   std::string name;
   std::string object_group;
+  std::optional<uint32_t> state;  // State (enums::kState*); nullopt: any state
   int32_t max_items = 0;  // Maximum Items; 0 leaves it out
 };
 
@@ -117,6 +137,10 @@ StatusOr<crypto::SecureBuffer> BuildActivateRequest(const RequestOptions& option
 StatusOr<crypto::SecureBuffer> BuildGetRequest(const RequestOptions& options, const std::string& uid,
                                                const GetOptions& get = GetOptions());
 StatusOr<crypto::SecureBuffer> BuildLocateRequest(const RequestOptions& options, const LocateQuery& query);
+// Secret Data in Opaque format holding `data` (non-empty).
+StatusOr<crypto::SecureBuffer> BuildRegisterSecretDataRequest(const RequestOptions& options,
+                                                              const SecretDataAttributes& attributes,
+                                                              const crypto::SecureBuffer& data);
 // Attribute names as the spec spells them (attr::kName, "x-..."); empty asks for all.
 StatusOr<crypto::SecureBuffer> BuildGetAttributesRequest(const RequestOptions& options, const std::string& uid,
                                                          const std::vector<std::string>& names);
@@ -152,12 +176,20 @@ struct ObjectAttributes {
   std::string unique_identifier;
   std::vector<std::string> names;  // Name Values
   std::vector<std::string> object_groups;
+  std::optional<uint32_t> object_type;
   std::optional<uint32_t> state;
   std::optional<uint32_t> algorithm;
   std::optional<int32_t> length_bits;
   std::optional<int64_t> initial_date;  // seconds since the epoch
   // "x-" attributes with text values, in the server's order; others are skipped.
   std::vector<std::pair<std::string, std::string>> custom;
+  std::vector<ApplicationInfo> application_info;  // in the server's order
+};
+
+struct FetchedSecretData {
+  std::string unique_identifier;
+  uint32_t secret_data_type = 0;
+  crypto::SecureBuffer data;  // the Key Material of its Opaque Key Block
 };
 
 struct EncryptResult {
@@ -178,6 +210,8 @@ StatusOr<ServerQuery> ParseQueryResponse(const uint8_t* data, size_t size, const
 // The new object's Unique Identifier.
 StatusOr<std::string> ParseCreateResponse(const uint8_t* data, size_t size, const ResponseOptions& options);
 StatusOr<std::string> ParseRegisterResponse(const uint8_t* data, size_t size, const ResponseOptions& options);
+StatusOr<std::string> ParseRegisterSecretDataResponse(const uint8_t* data, size_t size,
+                                                      const ResponseOptions& options);
 // Responses about an existing object must name `uid`, the object asked about.
 Status ParseActivateResponse(const uint8_t* data, size_t size, const std::string& uid, const ResponseOptions& options);
 Status ParseRevokeResponse(const uint8_t* data, size_t size, const std::string& uid, const ResponseOptions& options);
@@ -188,6 +222,10 @@ Status ParseAddAttributeResponse(const uint8_t* data, size_t size, const std::st
 // object types are refused with FAILED_PRECONDITION naming what came back.
 StatusOr<FetchedKey> ParseGetResponse(const uint8_t* data, size_t size, const std::string& uid,
                                       const ResponseOptions& options);
+// Secret Data in Opaque format only; other object types and formats are
+// refused with FAILED_PRECONDITION naming what came back.
+StatusOr<FetchedSecretData> ParseGetSecretDataResponse(const uint8_t* data, size_t size, const std::string& uid,
+                                                       const ResponseOptions& options);
 StatusOr<std::vector<std::string>> ParseLocateResponse(const uint8_t* data, size_t size,
                                                        const ResponseOptions& options);
 StatusOr<ObjectAttributes> ParseGetAttributesResponse(const uint8_t* data, size_t size, const std::string& uid,

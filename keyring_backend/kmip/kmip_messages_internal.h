@@ -26,6 +26,12 @@ TtlvItem EnumAttribute(const char* name, uint32_t value);
 TtlvItem IntegerAttribute(const char* name, int32_t value);
 // Name: Name Value + Name Type (Uninterpreted Text String).
 TtlvItem NameAttribute(std::string value);
+// Application Specific Information: Application Namespace + Application
+// Data; `index` >= 0 adds an Attribute Index (values of a multi-valued
+// attribute in one request need them).
+TtlvItem ApplicationInfoAttribute(const ApplicationInfo& info, int32_t index);
+// Each value as above, indexed when there are several.
+void AddApplicationInfo(const std::vector<ApplicationInfo>& infos, TtlvItem* template_attribute);
 
 TtlvItem ByteStringItem(Tag tag, const std::vector<uint8_t>& bytes);
 std::vector<uint8_t> ToVector(const crypto::SecureBuffer& b);

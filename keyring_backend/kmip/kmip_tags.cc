@@ -12,6 +12,9 @@ struct NamedTag {
 
 constexpr NamedTag kTagNames[] = {
     {tag::kActivationDate, "Activation Date"},
+    {tag::kApplicationData, "Application Data"},
+    {tag::kApplicationNamespace, "Application Namespace"},
+    {tag::kApplicationSpecificInformation, "Application Specific Information"},
     {tag::kAttribute, "Attribute"},
     {tag::kAttributeIndex, "Attribute Index"},
     {tag::kAttributeName, "Attribute Name"},
@@ -57,6 +60,8 @@ constexpr NamedTag kTagNames[] = {
     {tag::kRevocationMessage, "Revocation Message"},
     {tag::kRevocationReason, "Revocation Reason"},
     {tag::kRevocationReasonCode, "Revocation Reason Code"},
+    {tag::kSecretData, "Secret Data"},
+    {tag::kSecretDataType, "Secret Data Type"},
     {tag::kServerInformation, "Server Information"},
     {tag::kState, "State"},
     {tag::kSymmetricKey, "Symmetric Key"},

@@ -31,6 +31,9 @@ bool IsKnownItemType(uint8_t type);
 
 namespace tag {
 inline constexpr Tag kActivationDate = 0x420001;
+inline constexpr Tag kApplicationData = 0x420002;
+inline constexpr Tag kApplicationNamespace = 0x420003;
+inline constexpr Tag kApplicationSpecificInformation = 0x420004;
 inline constexpr Tag kAttribute = 0x420008;
 inline constexpr Tag kAttributeIndex = 0x420009;
 inline constexpr Tag kAttributeName = 0x42000A;
@@ -76,6 +79,8 @@ inline constexpr Tag kResultStatus = 0x42007F;
 inline constexpr Tag kRevocationMessage = 0x420080;
 inline constexpr Tag kRevocationReason = 0x420081;
 inline constexpr Tag kRevocationReasonCode = 0x420082;
+inline constexpr Tag kSecretData = 0x420085;
+inline constexpr Tag kSecretDataType = 0x420086;
 inline constexpr Tag kServerInformation = 0x420088;
 inline constexpr Tag kState = 0x42008D;
 inline constexpr Tag kSymmetricKey = 0x42008F;
@@ -98,6 +103,7 @@ std::string DescribeTag(Tag t);
 
 // Attribute names (spec section 3): the Attribute Name text of each attribute.
 namespace attr {
+inline constexpr char kApplicationSpecificInformation[] = "Application Specific Information";
 inline constexpr char kCryptographicAlgorithm[] = "Cryptographic Algorithm";
 inline constexpr char kCryptographicLength[] = "Cryptographic Length";
 inline constexpr char kCryptographicUsageMask[] = "Cryptographic Usage Mask";
@@ -131,6 +137,10 @@ std::string DescribeOperation(uint32_t op);
 namespace enums {
 // Object Type
 inline constexpr uint32_t kObjectSymmetricKey = 0x02;
+inline constexpr uint32_t kObjectSecretData = 0x07;
+// Secret Data Type
+inline constexpr uint32_t kSecretDataPassword = 0x01;
+inline constexpr uint32_t kSecretDataSeed = 0x02;
 // Cryptographic Algorithm
 inline constexpr uint32_t kAlgorithmDes = 0x01;
 inline constexpr uint32_t kAlgorithm3Des = 0x02;
@@ -142,6 +152,7 @@ inline constexpr int32_t kUsageDecrypt = 0x08;
 inline constexpr uint32_t kNameUninterpretedTextString = 0x01;
 // Key Format Type
 inline constexpr uint32_t kKeyFormatRaw = 0x01;
+inline constexpr uint32_t kKeyFormatOpaque = 0x02;
 inline constexpr uint32_t kKeyFormatTransparentSymmetricKey = 0x07;
 // Result Status
 inline constexpr uint32_t kResultSuccess = 0x00;
