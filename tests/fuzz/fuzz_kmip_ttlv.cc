@@ -6,6 +6,11 @@
 // a printable, bounded message; a key that Get returns is non-empty and
 // agrees with its Cryptographic Length.
 //
+// The same bytes, as text, are also what a server returns as an object's
+// Name, its keyring_locker metadata (Application Specific Information) and
+// a wrapped key (Secret Data): their parsers refuse with a Status, and what
+// they accept is the one canonical encoding (it encodes back to the input).
+//
 // Seeds in tests/fuzz/corpus/kmip_ttlv/ are real responses from the KMIP
 // use-case and test-case documents.
 #include <cstdint>
@@ -13,6 +18,8 @@
 #include <string>
 
 #include "keyring_backend/kmip/kmip_messages.h"
+#include "keyring_backend/kmip/kmip_object_layout.h"
+#include "keyring_backend/kmip/kmip_wrapper.h"
 #include "keyring_backend/kmip/ttlv.h"
 #include "tests/fuzz/no_exception.h"
 
@@ -63,6 +70,10 @@ void ParseAsEveryResponse(const uint8_t* data, size_t size, const std::string& u
   CheckResult(ParseGetAttributesResponse(data, size, uid, options));
   CheckResult(ParseEncryptResponse(data, size, uid, options));
   CheckResult(ParseDecryptResponse(data, size, uid, options));
+  CheckResult(ParseRegisterSecretDataResponse(data, size, options));
+  StatusOr<FetchedSecretData> secret = ParseGetSecretDataResponse(data, size, uid, options);
+  CheckResult(secret);
+  if (secret.ok()) Check(!secret->data.empty() && secret->unique_identifier == uid);
   StatusOr<FetchedKey> key = ParseGetResponse(data, size, uid, options);
   CheckResult(key);
   if (key.ok()) {
@@ -74,7 +85,27 @@ void ParseAsEveryResponse(const uint8_t* data, size_t size, const std::string& u
   }
 }
 
+// The KMIP store's and wrapper's text formats, from the server.
+void ParseAsStoreText(const std::string& text) {
+  StatusOr<RecordMetadata> record = KmipObjectLayout::DecodeRecord(text, "KMIP object x");
+  CheckResult(record);
+  if (record.ok()) Check(KmipObjectLayout::EncodeRecord(*record) == text);
+  StatusOr<MarkerMetadata> marker = KmipObjectLayout::DecodeMarker(text, "KMIP object x");
+  CheckResult(marker);
+  if (marker.ok()) Check(KmipObjectLayout::EncodeMarker(*marker) == text);
+  StatusOr<KmipWrapper::Sealed> sealed = KmipWrapper::Parse(text);
+  CheckResult(sealed);
+  if (sealed.ok()) Check(KmipWrapper::Format(*sealed) == text);
+  const KmipObjectLayout layout("keyring_locker", "fuzz/scope");
+  auto parsed = layout.Parse(text);
+  if (parsed) {
+    Check(text == (parsed->marker ? layout.MarkerName(parsed->name, parsed->version)
+                                  : layout.KeyName(parsed->name, parsed->version)));
+  }
+}
+
 void Run(const uint8_t* data, size_t size) {
+  ParseAsStoreText(std::string(reinterpret_cast<const char*>(data), size));
   TtlvLimits limits;
   limits.max_message_bytes = 64 * 1024;
   StatusOr<TtlvItem> item = DecodeTtlv(data, size, limits);
