@@ -195,6 +195,27 @@ std::unique_ptr<PyKmipServer> PyKmipServer::Start(const Options& options) {
   return server;
 }
 
+std::unique_ptr<PyKmipServer> PyKmipServer::Attach(const std::string& dir, std::string* error) {
+  std::ifstream in(dir + "/server.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json state = nlohmann::json::parse(text.str(), nullptr, false);
+  if (!in || state.is_discarded() || !state.contains("port") || !state["port"].is_number_integer() ||
+      !state.contains("host") || !state["host"].is_string()) {
+    *error = "no readable server state in " + dir + "/server.json";
+    return nullptr;
+  }
+  std::unique_ptr<PyKmipServer> server(new PyKmipServer(Options()));
+  server->dir_ = dir;
+  server->attached_ = true;
+  server->state_ = state;
+  server->host_ = state["host"].get<std::string>();
+  server->port_ = state["port"].get<int>();
+  server->start_seconds_ = state.value("start_seconds", 0.0);
+  server->running_ = true;
+  return server;
+}
+
 bool PyKmipServer::RunLauncher(const std::string& command, bool expect_state) {
   std::vector<std::string> args = LauncherArgs(command);
   args.insert(args.end(), {"--dir", dir_});
@@ -258,6 +279,7 @@ bool PyKmipServer::Pause() { return RunLauncher("pause", false); }
 bool PyKmipServer::Resume() { return RunLauncher("resume", false); }
 
 PyKmipServer::~PyKmipServer() {
+  if (attached_) return;  // another process's server
   // Also after a failed Start: the launcher stops whatever server.json names.
   RunLauncher("stop", false);
   if (own_dir_) {

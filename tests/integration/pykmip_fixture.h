@@ -35,7 +35,11 @@ class PyKmipServer {
   // stderr: the server's log tail) and nullptr.
   static std::unique_ptr<PyKmipServer> Start(const Options& options);
   static std::unique_ptr<PyKmipServer> Start() { return Start(Options()); }
-  ~PyKmipServer();  // Stop; remove the temp dir when it made one
+  // A server another process started in `dir` (tests/kmip/shared_server.sh,
+  // one per ctest run): used, never stopped by this object. nullptr and
+  // `error` when DIR/server.json is missing or unreadable.
+  static std::unique_ptr<PyKmipServer> Attach(const std::string& dir, std::string* error);
+  ~PyKmipServer();  // Stop (unless attached); remove the temp dir when it made one
 
   bool Stop();     // SIGINT, SIGTERM, SIGKILL (bounded, ~3 s at most)
   bool Restart();  // same port, certificates and database: keys survive
@@ -91,6 +95,7 @@ class PyKmipServer {
   Options options_;
   std::string dir_;
   bool own_dir_ = false;
+  bool attached_ = false;
   bool running_ = false;
   std::string host_ = "127.0.0.1";
   int port_ = 0;
