@@ -1,9 +1,13 @@
 #include "keyring_backend/open_locker.h"
 
+#include "keyring_backend/kmip/kmip_client.h"
+#include "keyring_backend/kmip/kmip_key_store.h"
+#include "keyring_backend/kmip/kmip_wrapper.h"
 #include "keyring_backend/store/directory_backend.h"
 #include "keyring_backend/store/document_key_store.h"
 #include "keyring_backend/vault/transit_wrapper.h"
 #include "keyring_backend/vault/vault_locker.h"
+#include "keyring_backend/wrapper/no_wrapper.h"
 
 namespace keyring_locker {
 
@@ -15,6 +19,12 @@ StatusOr<KeyLocker> OpenKeyLocker(const Config& config, HttpClient* http, Authen
     if (http == nullptr || auth == nullptr) return Internal("the Vault locker needs an HTTP client and a login");
     vault = std::make_shared<VaultLocker>(config.vault, http, auth);
   }
+  // Likewise one KMIP client (one persistent TLS connection).
+  std::shared_ptr<kmip::KmipClient> kmip;
+  if (roles.UsesKmip()) {
+    ASSIGN_OR_RETURN(std::unique_ptr<kmip::KmipClient> client, kmip::KmipClient::Open(config.kmip));
+    kmip = std::move(client);
+  }
   KeyLocker pair;
   if (roles.store == "vault") {
     pair.store = std::make_unique<DocumentKeyStore>(vault, config.keys.prefix, config.keys.scope);
@@ -24,11 +34,20 @@ StatusOr<KeyLocker> OpenKeyLocker(const Config& config, HttpClient* http, Authen
     ASSIGN_OR_RETURN(std::unique_ptr<DirectoryBackend> files, DirectoryBackend::Open(options));
     pair.store = std::make_unique<DocumentKeyStore>(std::shared_ptr<DocumentBackend>(std::move(files)),
                                                     config.keys.prefix, config.keys.scope);
+  } else if (roles.store == "kmip") {
+    KmipStoreOptions options;
+    options.prefix = config.keys.prefix;
+    options.scope = config.keys.scope;
+    ASSIGN_OR_RETURN(pair.store, KmipKeyStore::Open(kmip, options));
   } else {
     return InvalidArgument("store.type \"" + roles.store + "\" is not available in this build; use \"vault\"");
   }
   if (roles.wrapper == "vault") {
     pair.wrapper = std::make_unique<TransitWrapper>(vault);
+  } else if (roles.wrapper == "kmip") {
+    ASSIGN_OR_RETURN(pair.wrapper, KmipWrapper::Open(kmip, config.kmip.wrapping_key));
+  } else if (roles.wrapper == "none") {
+    pair.wrapper = std::make_unique<NoWrapper>();
   } else {
     return InvalidArgument("wrapper.type \"" + roles.wrapper + "\" is not available in this build; use \"vault\"");
   }

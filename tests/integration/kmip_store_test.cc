@@ -21,6 +21,8 @@
 
 #include "crypto/crypto.h"
 #include "keyring_backend/http/operation_deadline.h"
+#include "keyring_backend/backend.h"
+#include "keyring_backend/config/config.h"
 #include "keyring_backend/key_service.h"
 #include "keyring_backend/kmip/kmip_key_store.h"
 #include "keyring_backend/kmip/kmip_wrapper.h"
@@ -613,6 +615,94 @@ TEST_F(KmipServerFaultTest, PausedServerCacheServesAndErrorsStayWithinTheBudget)
   auto later = cached->Get("1", 2);
   ASSERT_TRUE(later.ok()) << "served again once the server answers: " << later.status().ToString();
   EXPECT_EQ(*cached->LatestVersionFromLocker("1"), 2u);
+}
+
+}  // namespace
+}  // namespace keyring_locker::testing
+
+namespace keyring_locker::testing {
+namespace {
+
+// The whole path an adapter takes: a JSON config file naming the KMIP store
+// (and, second, the KMIP wrapper too), Backend::Open, keys, a restart. No
+// Vault session is opened, and the adapters' status works without one.
+class KmipBackendTest : public KmipWorldTest {
+ protected:
+  std::string WriteConfig(const nlohmann::json& extra) {
+    char tmpl[] = "/tmp/klk_kmip_backend.XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    const KmipOptions o = world().Options();
+    nlohmann::json c = {
+        {"store", {{"type", "kmip"}}},
+        {"kmip",
+         {{"servers", o.transport.servers},
+          {"ca_file", o.transport.ca_file},
+          {"client_cert", o.transport.cert_file},
+          {"client_key", o.transport.key_file}}},
+        {"keys", {{"prefix", world().RunPrefix()}, {"scope", "backend/" + std::to_string(getpid())}}},
+        {"timeouts", {{"connect_ms", 2000}, {"total_ms", 8000}}}};
+    c.merge_patch(extra);
+    const std::string path = dir_ + "/keyring_locker.json";
+    FILE* f = std::fopen(path.c_str(), "w");
+    std::fputs(c.dump().c_str(), f);
+    std::fclose(f);
+    return path;
+  }
+  void TearDown() override {
+    if (!dir_.empty()) std::system(("rm -rf " + dir_).c_str());
+  }
+  std::string dir_;
+};
+
+TEST_F(KmipBackendTest, ConfigFileChoosesTheKmipStore) {
+  auto config = LoadConfigFile(WriteConfig(nlohmann::json::object()));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  crypto::SecureBuffer first;
+  {
+    auto b = Backend::Open(*config);
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    EXPECT_FALSE((*b)->has_vault_session());
+    EXPECT_THAT((*b)->Describe(), HasSubstr("kmip "));
+    EXPECT_THAT((*b)->Describe(), HasSubstr("wrapper=none"));
+    ASSERT_EQ(*(*b)->keys().EnsureKey("1"), 1u);
+    ASSERT_EQ(*(*b)->keys().Rotate("1"), 2u);
+    first = (*(*b)->keys().Get("1", 2))->bytes.Clone();
+    BackendStatus s = (*b)->status();
+    EXPECT_THAT(s.locker, HasSubstr("kmip "));
+    EXPECT_EQ(s.keys.keys_created, 2u);
+  }
+  auto again = Backend::Open(*config);  // a restarted server
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ((*again)->keys().LatestVersionCached("1"), 2u) << "the start read the scope's versions";
+  auto k = (*again)->keys().Get("1", 2);
+  ASSERT_TRUE(k.ok()) << k.status().ToString();
+  EXPECT_TRUE((*k)->bytes.Equals(first));
+}
+
+TEST_F(KmipBackendTest, ConfigFileChoosesTheKmipWrapperToo) {
+  const std::string kek = world().RunPrefix() + "/backend-kek";
+  ASSERT_TRUE(world().MakeKek(kek));
+  auto config = LoadConfigFile(
+      WriteConfig({{"wrapper", {{"type", "kmip"}}}, {"kmip", {{"wrapping_key", kek}}}}));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  auto b = Backend::Open(*config);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  ASSERT_EQ(*(*b)->keys().EnsureKey("9"), 1u);
+  auto record = (*b)->store().Read("9", 1);
+  ASSERT_TRUE(record.ok()) << record.status().ToString();
+  EXPECT_EQ(record->wrapper, "kmip:" + kek);
+  EXPECT_TRUE(record->plaintext.empty()) << "kept wrapped, as Secret Data";
+}
+
+TEST_F(KmipBackendTest, AnUnreachableKmipServerIsAClearStartError) {
+  auto config = LoadConfigFile(WriteConfig({{"kmip", {{"servers", {"127.0.0.1:1"}}}}}));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  const auto started = Clock::now();
+  auto b = Backend::Open(*config);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), Code::kUnavailable) << b.status().ToString();
+  EXPECT_THAT(b.status().message(), HasSubstr("127.0.0.1:1"));
+  EXPECT_LT(Clock::now() - started, std::chrono::seconds(10));
 }
 
 }  // namespace
