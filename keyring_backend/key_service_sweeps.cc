@@ -40,19 +40,21 @@ RotateAllResult KeyService::RotateAll(Sweep how) {
 
 Status KeyService::RefreshVersions(Sweep how) {
   OperationDeadline budget(SweepBudget(how));
-  auto names = ListNames();
-  Status result = names.status();
-  if (names.ok()) {
-    for (size_t i = 0; i < names->size(); ++i) {
-      auto v = LatestVersionFromLocker((*names)[i]);
-      if (!v.ok()) {
-        result = v.status().Annotate("re-read the versions of " + std::to_string(i) + " of " +
-                                     std::to_string(names->size()) + " keys, then key " + (*names)[i]);
-        break;
-      }
+  // One request for the whole scope where the store can (KMIP), else one
+  // listing of names plus one per name (Vault KV, a directory). Versions
+  // read before a failure are kept.
+  locker_requests_.fetch_add(1, std::memory_order_relaxed);
+  Status result = store_->ListScope([this](const std::string& name, const std::vector<VersionEntry>& entries) {
+    uint32_t latest = 0;
+    for (const auto& e : entries) {
+      if (e.has_record) latest = std::max(latest, e.version);
     }
-  }
+    if (latest > 0) cache_.RaiseLatest(name, latest);
+    Generation g = ScanGeneration(entries);
+    if (g.version > 0) NoteGeneration(name, g);
+  });
   if (!result.ok()) {
+    NoteError(result);
     stale_serves_.fetch_add(1, std::memory_order_relaxed);
     return result;
   }

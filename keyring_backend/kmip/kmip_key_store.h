@@ -89,6 +89,8 @@ class KmipKeyStore : public KeyStore {
   StatusOr<KeyRecord> Read(const std::string& name, uint32_t version) override;
   StatusOr<std::vector<std::string>> ListNames() override;
   StatusOr<std::vector<VersionEntry>> ListVersions(const std::string& name) override;
+  // One Locate for the whole scope (ListVersions costs the same for one name).
+  Status ListScope(const VersionsVisitor& each) override;
   Status MarkDeleted(const DeletionMarker& marker) override;
   StatusOr<DeletionMarker> ReadMarker(const std::string& name, uint32_t version) override;
   Status Undelete(const std::string& name, uint32_t version) override;

@@ -99,11 +99,13 @@ StatusOr<std::vector<std::string>> KmipKeyStore::ListNames() {
   return std::vector<std::string>(names.begin(), names.end());
 }
 
-StatusOr<std::vector<VersionEntry>> KmipKeyStore::ListVersions(const std::string& name) {
-  ASSIGN_OR_RETURN(auto index, Index());
+namespace {
+
+// The versions of `name` in an index (sorted by name, version, marker).
+template <typename Index>
+std::vector<VersionEntry> VersionsIn(const Index& index, typename Index::const_iterator it, const std::string& name) {
   std::map<uint32_t, VersionEntry> by_version;
-  for (auto it = index.lower_bound(Slot{name, 0, false}); it != index.end() && std::get<0>(it->first) == name;
-       ++it) {
+  for (; it != index.end() && std::get<0>(it->first) == name; ++it) {
     const auto& [n, version, marker] = it->first;
     VersionEntry& e = by_version[version];
     e.version = version;
@@ -113,6 +115,23 @@ StatusOr<std::vector<VersionEntry>> KmipKeyStore::ListVersions(const std::string
   out.reserve(by_version.size());
   for (const auto& [v, e] : by_version) out.push_back(e);
   return out;
+}
+
+}  // namespace
+
+StatusOr<std::vector<VersionEntry>> KmipKeyStore::ListVersions(const std::string& name) {
+  ASSIGN_OR_RETURN(auto index, Index());
+  return VersionsIn(index, index.lower_bound(Slot{name, 0, false}), name);
+}
+
+Status KmipKeyStore::ListScope(const VersionsVisitor& each) {
+  ASSIGN_OR_RETURN(auto index, Index());
+  for (auto it = index.begin(); it != index.end();) {
+    const std::string name = std::get<0>(it->first);
+    each(name, VersionsIn(index, it, name));
+    while (it != index.end() && std::get<0>(it->first) == name) ++it;
+  }
+  return Status::Ok();
 }
 
 StatusOr<std::string> KmipKeyStore::Find(const Slot& slot, bool use_memo) {

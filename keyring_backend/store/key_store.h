@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -108,6 +109,23 @@ class KeyStore {
   virtual StatusOr<std::vector<std::string>> ListNames() = 0;
   // One request where the store allows: every version of `name`, ascending.
   virtual StatusOr<std::vector<VersionEntry>> ListVersions(const std::string& name) = 0;
+  // Every name with its versions, handed to `each` as they are read (so a
+  // sweep cut short keeps what it read). A store that sees the whole scope
+  // in one request (KMIP: one Locate) overrides it; by default one listing
+  // of the names, then one per name.
+  using VersionsVisitor = std::function<void(const std::string& name, const std::vector<VersionEntry>& versions)>;
+  virtual Status ListScope(const VersionsVisitor& each) {
+    ASSIGN_OR_RETURN(std::vector<std::string> names, ListNames());
+    for (size_t i = 0; i < names.size(); ++i) {
+      auto versions = ListVersions(names[i]);
+      if (!versions.ok()) {
+        return versions.status().Annotate("re-read the versions of " + std::to_string(i) + " of " +
+                                          std::to_string(names.size()) + " keys, then key " + names[i]);
+      }
+      each(names[i], *versions);
+    }
+    return Status::Ok();
+  }
 
   // Create-only marker; kAlreadyExists when one is there.
   virtual Status MarkDeleted(const DeletionMarker& marker) = 0;

@@ -145,6 +145,33 @@ TEST_F(KmipStoreTest, KeyServiceKeepsKeysAsKmipObjects) {
   EXPECT_EQ(*svc->LatestVersionFromLocker("1"), 3u);
 }
 
+TEST_F(KmipStoreTest, ARefreshOfTheWholeScopeIsOneLocate) {
+  // KMIP has no prefix search: a refresh that listed each key's versions
+  // would Locate the whole scope once per key. ListScope reads it once.
+  const std::string scope = NewScope();
+  {
+    auto writer = Service(KmipPlain(scope), Scope(world().RunPrefix(), scope));
+    for (int i = 1; i <= 6; ++i) ASSERT_TRUE(writer->EnsureKey(std::to_string(i)).ok());
+    ASSERT_EQ(*writer->Rotate("3"), 2u);
+  }
+  auto store = world().NewStore(scope);
+  KmipKeyStore* kmip_store = store.get();
+  KeyLocker pair;
+  pair.store = std::move(store);
+  pair.wrapper = std::make_unique<NoWrapper>();
+  auto reader = Service(std::move(pair), Scope(world().RunPrefix(), scope));
+  const uint64_t before = kmip_store->client().stats().operations;
+  ASSERT_TRUE(reader->RefreshVersions().ok());
+  const uint64_t first = kmip_store->client().stats().operations - before;
+  // One Locate, then the Name of each of the 7 objects once (cached after).
+  EXPECT_EQ(first, 1u + 7u);
+  EXPECT_EQ(reader->LatestVersionCached("3"), 2u);
+  EXPECT_EQ(reader->LatestVersionCached("6"), 1u);
+  const uint64_t again_before = kmip_store->client().stats().operations;
+  ASSERT_TRUE(reader->RefreshVersions().ok());
+  EXPECT_EQ(kmip_store->client().stats().operations - again_before, 1u) << "a later refresh is one Locate";
+}
+
 TEST_F(KmipStoreTest, GenerationsSoftDeleteRestoreAndPurge) {
   const std::string scope = NewScope();
   auto svc = Service(KmipPlain(scope), Scope(world().RunPrefix(), scope));
