@@ -23,7 +23,11 @@ StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool requ
     opts.actor = actor;
     ASSIGN_OR_RETURN(audit, AuditLog::Open(opts));
   }
-  ASSIGN_OR_RETURN(KeyLocker locker, OpenKeyLocker(config, b->http_.get(), b->auth_.get()));
+  if (config.roles.UsesKmip()) {  // one KMIP client (one TLS connection) for both roles
+    ASSIGN_OR_RETURN(std::unique_ptr<kmip::KmipClient> client, kmip::KmipClient::Open(config.kmip));
+    b->kmip_ = std::move(client);
+  }
+  ASSIGN_OR_RETURN(KeyLocker locker, OpenKeyLocker(config, b->http_.get(), b->auth_.get(), b->kmip_));
   b->keys_ = std::make_unique<KeyService>(std::move(locker), config.keys, config.cache, std::move(audit), actor,
                                           config.call_budget());
 
@@ -69,6 +73,9 @@ BackendStatus Backend::status() const {
   BackendStatus s;
   s.keys = keys_->stats();
   if (http_) s.http = http_->stats();
+  // Without a Vault session the KMIP server answers: which kmip.servers
+  // entry the connection reached (the status variables' active endpoint).
+  if (!http_ && kmip_) s.http.active_endpoint = kmip_->stats().transport.active_server;
   if (auth_) s.auth = auth_->info();
   s.locker = keys_->Describe();
   return s;

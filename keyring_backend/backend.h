@@ -1,6 +1,6 @@
 // Backend: everything one loaded adapter needs, built from a Config in the
 // right order: the locker's session (Vault: HTTP client, authenticator with
-// login and renewal) -> the store and wrapper the config pairs
+// login and renewal; KMIP: one client) -> the store and wrapper the config pairs
 // (open_locker.h; their Connect checks mounts and keys) -> key service
 // (version refresh) -> audit log. Adapters hold one Backend and translate
 // the server's calls into backend().keys() calls.
@@ -14,6 +14,7 @@
 #include "keyring_backend/config/config.h"
 #include "keyring_backend/http/http_client.h"
 #include "keyring_backend/key_service.h"
+#include "keyring_backend/kmip/kmip_client.h"
 
 namespace keyring_locker {
 
@@ -59,6 +60,8 @@ class Backend {
   std::vector<std::string> warnings_;
   std::unique_ptr<HttpClient> http_;
   std::unique_ptr<Authenticator> auth_;
+  // The KMIP client both roles share, when a role uses KMIP: its status.
+  std::shared_ptr<kmip::KmipClient> kmip_;
   std::unique_ptr<KeyService> keys_;
 };
 

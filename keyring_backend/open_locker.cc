@@ -11,7 +11,8 @@
 
 namespace keyring_locker {
 
-StatusOr<KeyLocker> OpenKeyLocker(const Config& config, HttpClient* http, Authenticator* auth) {
+StatusOr<KeyLocker> OpenKeyLocker(const Config& config, HttpClient* http, Authenticator* auth,
+                                  std::shared_ptr<kmip::KmipClient> kmip) {
   const LockerRoles& roles = config.roles;
   // One Vault session (HTTP client, token) serves both roles when both are Vault's.
   std::shared_ptr<VaultLocker> vault;
@@ -20,8 +21,7 @@ StatusOr<KeyLocker> OpenKeyLocker(const Config& config, HttpClient* http, Authen
     vault = std::make_shared<VaultLocker>(config.vault, http, auth);
   }
   // Likewise one KMIP client (one persistent TLS connection).
-  std::shared_ptr<kmip::KmipClient> kmip;
-  if (roles.UsesKmip()) {
+  if (roles.UsesKmip() && kmip == nullptr) {
     ASSIGN_OR_RETURN(std::unique_ptr<kmip::KmipClient> client, kmip::KmipClient::Open(config.kmip));
     kmip = std::move(client);
   }

@@ -8,11 +8,15 @@
 #include "keyring_backend/config/config.h"
 #include "keyring_backend/http/http_client.h"
 #include "keyring_backend/key_service.h"
+#include "keyring_backend/kmip/kmip_client.h"
 
 namespace keyring_locker {
 
 // `http` and `auth` are the Vault session's (they must outlive the pair);
-// null for a configuration without one.
-StatusOr<KeyLocker> OpenKeyLocker(const Config& config, HttpClient* http, Authenticator* auth);
+// null for a configuration without one. `kmip`: the KMIP client both roles
+// share, when the caller opened it (Backend does, for its status); null
+// opens one here when a role uses KMIP.
+StatusOr<KeyLocker> OpenKeyLocker(const Config& config, HttpClient* http, Authenticator* auth,
+                                  std::shared_ptr<kmip::KmipClient> kmip = nullptr);
 
 }  // namespace keyring_locker

@@ -697,6 +697,9 @@ TEST_F(KmipBackendTest, ConfigFileChoosesTheKmipStore) {
     BackendStatus s = (*b)->status();
     EXPECT_THAT(s.locker, HasSubstr("kmip "));
     EXPECT_EQ(s.keys.keys_created, 2u);
+    // The adapters' active endpoint: the kmip.servers entry connected to
+    // (it was empty without a Vault session).
+    EXPECT_EQ(s.http.active_endpoint, world().Options().transport.servers[0]);
   }
   auto again = Backend::Open(*config);  // a restarted server
   ASSERT_TRUE(again.ok()) << again.status().ToString();

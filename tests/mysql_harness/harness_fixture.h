@@ -1,31 +1,64 @@
-// A dev locker plus config files for the .so under test, and the path of
+// A locker plus config files for the .so under test, and the path of
 // each built .so (set by CMake).
+//
+// One test body, two lockers: KLK_HARNESS_LOCKER picks which one the
+// fixture starts and ConfigJson points at.
+//   unset or "vault"  the dev locker (a fresh one per test, Vault KV +
+//                     Transit), locker_ is set
+//   "kmip"            PyKMIP through KmipWorld (the ctest run's shared
+//                     server, or one this process starts), store.type
+//                     "kmip" with the wrapper "none"; kmip_ is set, locker_
+//                     is null. Each test gets a keys.prefix of its own, so
+//                     tests sharing one server never see each other's keys.
+// Tests that look inside the dev locker (its stats, fault injection,
+// planted documents) start with KLK_VAULT_ONLY("why").
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <set>
 #include <string>
 
 #include "tests/integration/devlocker_fixture.h"
+#include "tests/integration/kmip_world_fixture.h"
 #include "tests/mysql_harness/mysql_host.h"
 
 namespace mysqlh {
+
+enum class LockerKind { kVault, kKmip };
+// From KLK_HARNESS_LOCKER; an unknown value fails the test that asks.
+LockerKind HarnessLocker();
+const char* LockerKindName(LockerKind kind);  // "vault", "kmip"
 
 class HarnessTest : public ::testing::Test {
  protected:
   void SetUp() override;
   void TearDown() override;
 
-  // The shared JSON schema pointing at the dev locker; `extra` is merged in
-  // at the top level (e.g. {"read_local_config": true}).
+  bool kmip() const { return kind_ == LockerKind::kKmip; }
+  // The shared JSON schema pointing at the locker under test; `extra` is
+  // merged in at the top level (e.g. {"read_local_config": true}).
   std::string ConfigJson(const std::string& scope, const std::string& extra_json = "{}");
   std::string WriteConfig(const std::string& file_name, const std::string& scope, const std::string& extra = "{}");
   // Loads and inits the plugin against `scope`; fails the test on error.
   std::unique_ptr<PluginHost> StartPlugin(const std::string& scope = "mysql/db1");
   void StopPlugin(std::unique_ptr<PluginHost>& host);
 
-  std::unique_ptr<keyring_locker::testing::DevLocker> locker_;
+  // What the adapters' status reports as the active endpoint: the dev
+  // locker's URL, or the KMIP server as configured ("127.0.0.1:PORT").
+  std::string LockerEndpoint() const;
+  // keys.prefix of this test's configs ("keyring_locker" under Vault).
+  const std::string& KeyPrefix() const { return prefix_; }
+  // KMIP: destroys the objects of `scope` (TearDown does it for every
+  // scope ConfigJson wrote); under Vault nothing (the dev locker goes).
+  void DropScope(const std::string& scope);
+
+  LockerKind kind_ = LockerKind::kVault;
+  std::unique_ptr<keyring_locker::testing::DevLocker> locker_;  // Vault only
+  keyring_locker::testing::KmipWorld* kmip_ = nullptr;          // KMIP only
+  std::string prefix_ = "keyring_locker";
+  std::set<std::string> scopes_;  // every scope ConfigJson wrote
   std::string dir_;
 };
 
@@ -33,3 +66,13 @@ const char* PluginPath();
 const char* ComponentPath();
 
 }  // namespace mysqlh
+
+// For a test (or fixture SetUp) that looks inside the Vault dev locker:
+// skipped, with the reason, when the harness runs against KMIP.
+#define KLK_VAULT_ONLY(why)                                                                    \
+  do {                                                                                         \
+    if (::mysqlh::HarnessLocker() != ::mysqlh::LockerKind::kVault) {                           \
+      GTEST_SKIP() << "needs the Vault dev locker (" << (why) << "); KLK_HARNESS_LOCKER=" \
+                   << ::mysqlh::LockerKindName(::mysqlh::HarnessLocker());                     \
+    }                                                                                          \
+  } while (0)

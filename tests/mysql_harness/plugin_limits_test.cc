@@ -38,6 +38,7 @@ class PluginLimits : public HarnessTest {
 };
 
 TEST_F(PluginLimits, EveryKeyringCallReturnsWithinTotalWhileTheLockerHangsOrCrawls) {
+  KLK_VAULT_ONLY("hangs and delays the dev locker by fault injection");
   auto host = Start("mysql/limits");
   ASSERT_NE(host, nullptr);
   ASSERT_FALSE(host->Generate("cached", "AES", 32));
@@ -80,6 +81,7 @@ TEST_F(PluginLimits, EveryKeyringCallReturnsWithinTotalWhileTheLockerHangsOrCraw
 // one each. The plugin starts anyway (a slow locker must not keep mysqld
 // down) and works once the locker is fast again.
 TEST_F(PluginLimits, InitTakesOneBudgetAtMostWhileTheLockerCrawls) {
+  KLK_VAULT_ONLY("hangs and delays the dev locker by fault injection");
   {
     auto seeded = Start("mysql/limits-init");  // a scope with keys, so the open has versions to read
     ASSERT_NE(seeded, nullptr);

@@ -2,10 +2,13 @@
 // the operator (keyring-locker deleted / restore / purge-deleted).
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
+#include "keyring_backend/kmip/kmip_tags.h"
 #include "tests/mysql_harness/harness_fixture.h"
+#include "tests/mysql_harness/kmip_objects.h"
 
 namespace mysqlh {
 namespace {
@@ -23,7 +26,37 @@ class SoftDelete : public HarnessTest {
     const int rc = pclose(p);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   }
+  // What the locker itself holds for server key `id` (no '/', so its
+  // folder or Name segment is the id): the entries of its KV folder, or
+  // the KMIP objects named "<id>/..." with any state but Active and any
+  // object type but the expected one shown, sorted.
+  std::vector<std::string> HeldInLocker(const std::string& scope, const std::string& id) {
+    std::vector<std::string> held;
+    if (kmip()) {
+      namespace enums = keyring_locker::kmip::enums;
+      std::string error;
+      auto objects = KmipObjectsOfScope(*kmip_, KeyPrefix(), scope, &error);
+      EXPECT_TRUE(error.empty()) << error;
+      for (const auto& [name, object] : objects) {
+        if (name.rfind(id + "/", 0) != 0) continue;
+        std::string entry = name.substr(id.size() + 1);
+        const bool marker = entry.size() > 8 && entry.substr(entry.size() - 8) == ".deleted";
+        // AES keys held bare are Symmetric Keys, markers Secret Data.
+        const uint32_t want_type = marker ? enums::kObjectSecretData : enums::kObjectSymmetricKey;
+        if (object.state != enums::kStateActive) entry += std::string(" (") + KmipStateName(object.state) + ")";
+        if (object.object_type != want_type) entry += " (object type " + std::to_string(object.object_type) + ")";
+        held.push_back(entry);
+      }
+    } else {
+      auto list = locker_->Call("LIST", "secret/metadata/keyring_locker/" + scope + "/keys/" + id);
+      EXPECT_TRUE(list.status == 200 || list.status == 404) << list.status;
+      if (list.status == 200) held = list.body["data"]["keys"].get<std::vector<std::string>>();
+    }
+    std::sort(held.begin(), held.end());
+    return held;
+  }
 };
+using Held = std::vector<std::string>;
 
 TEST_F(SoftDelete, RemovedKeyIsListedRestoredAndPurgedByTheCli) {
   auto host = StartPlugin("mysql/soft");
@@ -33,6 +66,9 @@ TEST_F(SoftDelete, RemovedKeyIsListedRestoredAndPurgedByTheCli) {
   const auto original = host->Fetch(id).key;
   ASSERT_FALSE(host->Remove(id));
   EXPECT_FALSE(host->Fetch(id).found);
+  // Gone for the server, kept by the locker: the record untouched (a KMIP
+  // object still Active, never revoked or destroyed) beside its marker.
+  EXPECT_EQ(HeldInLocker("mysql/soft", id), (Held{"1", "1.deleted"}));
   StopPlugin(host);
 
   const std::string config = WriteConfig("cli.json", "mysql/soft");
@@ -42,6 +78,7 @@ TEST_F(SoftDelete, RemovedKeyIsListedRestoredAndPurgedByTheCli) {
   EXPECT_NE(out.find("held"), std::string::npos) << out;
   EXPECT_NE(Cli(config, "restore " + id + " 2", &out), 0) << out;  // not its latest generation
   ASSERT_EQ(Cli(config, "restore " + id + " 1", &out), 0) << out;
+  EXPECT_EQ(HeldInLocker("mysql/soft", id), (Held{"1"})) << "restore removes the marker only";
 
   host = StartPlugin("mysql/soft");
   ASSERT_NE(host, nullptr);
@@ -49,11 +86,14 @@ TEST_F(SoftDelete, RemovedKeyIsListedRestoredAndPurgedByTheCli) {
   ASSERT_FALSE(host->Remove(id));
   ASSERT_FALSE(host->Store(id, "AES", std::vector<uint8_t>(32, 3)));  // a new generation
   StopPlugin(host);
+  EXPECT_EQ(HeldInLocker("mysql/soft", id), (Held{"1", "1.deleted", "2"}));
 
   ASSERT_EQ(Cli(config, "purge-deleted 1", &out), 0) << out;
   EXPECT_NE(out.find("purged 0"), std::string::npos) << out;  // inside the retention
   ASSERT_EQ(Cli(config, "purge-deleted 0", &out), 0) << out;
   EXPECT_NE(out.find("purged 1"), std::string::npos) << out;
+  // The purged record is gone; its marker stays, so version 1 is never reused.
+  EXPECT_EQ(HeldInLocker("mysql/soft", id), (Held{"1.deleted", "2"}));
   ASSERT_EQ(Cli(config, "deleted", &out), 0) << out;
   EXPECT_NE(out.find("purged"), std::string::npos) << out;
   EXPECT_NE(Cli(config, "restore " + id + " 1", &out), 0) << out;
