@@ -2,6 +2,7 @@
 
 #include "keyring_backend/http/curl_resources.h"
 #include "keyring_backend/http/operation_deadline.h"
+#include "keyring_backend/kmip/kmip_client.h"
 #include "keyring_backend/open_locker.h"
 #include "keyring_backend/vault/vault_namespace.h"
 
@@ -23,7 +24,7 @@ StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool requ
     opts.actor = actor;
     ASSIGN_OR_RETURN(audit, AuditLog::Open(opts));
   }
-  ASSIGN_OR_RETURN(KeyLocker locker, OpenKeyLocker(config, b->http_.get(), b->auth_.get()));
+  ASSIGN_OR_RETURN(KeyLocker locker, OpenKeyLocker(config, b->http_.get(), b->auth_.get(), &b->kmip_));
   b->keys_ = std::make_unique<KeyService>(std::move(locker), config.keys, config.cache, std::move(audit), actor,
                                           config.call_budget());
 
@@ -69,7 +70,17 @@ BackendStatus Backend::status() const {
   BackendStatus s;
   s.keys = keys_->stats();
   if (http_) s.http = http_->stats();
+  if (kmip_ && (config_.roles.store == "kmip" || !http_)) {
+    const kmip::KmipClientStats k = kmip_->stats();
+    s.http.requests = k.transport.requests;
+    s.http.retries = k.retries;
+    s.http.failovers = k.transport.failovers;
+    s.http.errors = k.transport.errors;
+    s.http.active_endpoint = k.transport.active_server;
+  }
   if (auth_) s.auth = auth_->info();
+  s.tls_verify = !(config_.roles.UsesVault() && !config_.http.tls.verify) &&
+                 !(config_.roles.UsesKmip() && !config_.kmip.transport.verify_peer);
   s.locker = keys_->Describe();
   return s;
 }

@@ -14,15 +14,21 @@
 #include "keyring_backend/config/config.h"
 #include "keyring_backend/http/http_client.h"
 #include "keyring_backend/key_service.h"
+#include "keyring_backend/open_locker.h"
 
 namespace keyring_locker {
 
 // One flat view for status variables and the CLI; never secrets.
 struct BackendStatus {
   KeyServiceStats keys;
+  // The connection to the store's locker: Vault's HTTP client, or with a
+  // KMIP store the KMIP client's (requests, retries, failovers, the server).
   HttpStats http;
   AuthInfo auth;
   std::string locker;  // KeyService::Describe()
+  // False while any locker in use is reached without verifying its
+  // certificate (tls.verify or kmip.verify false).
+  bool tls_verify = true;
 };
 
 class Backend {
@@ -59,6 +65,7 @@ class Backend {
   std::vector<std::string> warnings_;
   std::unique_ptr<HttpClient> http_;
   std::unique_ptr<Authenticator> auth_;
+  std::shared_ptr<kmip::KmipClient> kmip_;  // shared with the store/wrapper; null without a KMIP role
   std::unique_ptr<KeyService> keys_;
 };
 

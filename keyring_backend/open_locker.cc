@@ -11,7 +11,8 @@
 
 namespace keyring_locker {
 
-StatusOr<KeyLocker> OpenKeyLocker(const Config& config, HttpClient* http, Authenticator* auth) {
+StatusOr<KeyLocker> OpenKeyLocker(const Config& config, HttpClient* http, Authenticator* auth,
+                                  std::shared_ptr<kmip::KmipClient>* kmip_session) {
   const LockerRoles& roles = config.roles;
   // One Vault session (HTTP client, token) serves both roles when both are Vault's.
   std::shared_ptr<VaultLocker> vault;
@@ -25,6 +26,7 @@ StatusOr<KeyLocker> OpenKeyLocker(const Config& config, HttpClient* http, Authen
     ASSIGN_OR_RETURN(std::unique_ptr<kmip::KmipClient> client, kmip::KmipClient::Open(config.kmip));
     kmip = std::move(client);
   }
+  if (kmip_session != nullptr) *kmip_session = kmip;
   KeyLocker pair;
   if (roles.store == "vault") {
     pair.store = std::make_unique<DocumentKeyStore>(vault, config.keys.prefix, config.keys.scope);
@@ -38,6 +40,7 @@ StatusOr<KeyLocker> OpenKeyLocker(const Config& config, HttpClient* http, Authen
     KmipStoreOptions options;
     options.prefix = config.keys.prefix;
     options.scope = config.keys.scope;
+    options.abandoned_after = config.kmip.abandoned_after;
     ASSIGN_OR_RETURN(pair.store, KmipKeyStore::Open(kmip, options));
   } else {
     return InvalidArgument("store.type \"" + roles.store + "\" is not available in this build; use \"vault\"");
