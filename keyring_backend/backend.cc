@@ -2,6 +2,7 @@
 
 #include "keyring_backend/http/curl_resources.h"
 #include "keyring_backend/http/operation_deadline.h"
+#include "keyring_backend/kmip/kmip_client.h"
 #include "keyring_backend/open_locker.h"
 #include "keyring_backend/vault/vault_namespace.h"
 
@@ -73,10 +74,17 @@ BackendStatus Backend::status() const {
   BackendStatus s;
   s.keys = keys_->stats();
   if (http_) s.http = http_->stats();
-  // Without a Vault session the KMIP server answers: which kmip.servers
-  // entry the connection reached (the status variables' active endpoint).
-  if (!http_ && kmip_) s.http.active_endpoint = kmip_->stats().transport.active_server;
+  if (kmip_ && (config_.roles.store == "kmip" || !http_)) {
+    const kmip::KmipClientStats k = kmip_->stats();
+    s.http.requests = k.transport.requests;
+    s.http.retries = k.retries;
+    s.http.failovers = k.transport.failovers;
+    s.http.errors = k.transport.errors;
+    s.http.active_endpoint = k.transport.active_server;
+  }
   if (auth_) s.auth = auth_->info();
+  s.tls_verify = !(config_.roles.UsesVault() && !config_.http.tls.verify) &&
+                 !(config_.roles.UsesKmip() && !config_.kmip.transport.verify_peer);
   s.locker = keys_->Describe();
   return s;
 }

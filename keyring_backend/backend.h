@@ -21,9 +21,14 @@ namespace keyring_locker {
 // One flat view for status variables and the CLI; never secrets.
 struct BackendStatus {
   KeyServiceStats keys;
+  // The connection to the store's locker: Vault's HTTP client, or with a
+  // KMIP store the KMIP client's (requests, retries, failovers, the server).
   HttpStats http;
   AuthInfo auth;
   std::string locker;  // KeyService::Describe()
+  // False while any locker in use is reached without verifying its
+  // certificate (tls.verify or kmip.verify false).
+  bool tls_verify = true;
 };
 
 class Backend {

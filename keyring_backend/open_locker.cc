@@ -38,6 +38,7 @@ StatusOr<KeyLocker> OpenKeyLocker(const Config& config, HttpClient* http, Authen
     KmipStoreOptions options;
     options.prefix = config.keys.prefix;
     options.scope = config.keys.scope;
+    options.abandoned_after = config.kmip.abandoned_after;
     ASSIGN_OR_RETURN(pair.store, KmipKeyStore::Open(kmip, options));
   } else {
     return InvalidArgument("store.type \"" + roles.store + "\" is not available in this build; use \"vault\"");

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Runs the MariaDB plugin's mysql-test-run suite (mysql-test/keyring_locker)
-# with Debian's mariadb-test-run.pl against a dev locker started here and
-# stopped on exit. Extra arguments go to MTR (test names, --verbose, ...).
-#   scripts/mtr.sh                    every test
-#   scripts/mtr.sh basic rotation     some tests
+# Runs the MariaDB plugin's mysql-test-run suites with Debian's
+# mariadb-test-run.pl in one MTR invocation: mysql-test/keyring_locker
+# against a dev locker, and mysql-test/keyring_locker_kmip (the core tests
+# with the KMIP key store) against a PyKMIP server; both are started here
+# and stopped on exit. Extra arguments go to MTR (test names, --verbose, ...).
+#   scripts/mtr.sh                    every test of both suites
+#   scripts/mtr.sh basic rotation     these tests, in each suite that has them
+#   scripts/mtr.sh keyring_locker_kmip.basic
 # BUILD_DIR (default build) must hold bin/devlocker and plugin/mariadb/keyring_locker.so.
+# Without PyKMIP (scripts/deps.sh installs it) the KMIP suite is left out,
+# unless KLK_REQUIRE_PYKMIP=1 (scripts/test.sh), which makes that an error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -24,7 +29,13 @@ mkdir -p "$KLK_LOCKER_DIR"
 export KLK_ROOT_TOKEN_FILE=$KLK_LOCKER_DIR/root-token
 head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24 >"$KLK_ROOT_TOKEN_FILE"
 CTL=$ROOT/mysql-test/keyring_locker/locker_ctl.sh
-cleanup() { "$CTL" stop || true; [ -n "${KEEP:-}" ] || rm -rf "$WORK"; }
+KMIP_LAUNCHER=$ROOT/tests/kmip/pykmip_server.py
+export KLK_KMIP_DIR=$WORK/kmip
+cleanup() {
+  "$CTL" stop || true
+  [ ! -f "$KLK_KMIP_DIR/server.json" ] || /usr/bin/python3 "$KMIP_LAUNCHER" stop --dir "$KLK_KMIP_DIR" || true
+  [ -n "${KEEP:-}" ] || rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 export KLK_LOCKER_PORT=0
@@ -67,15 +78,77 @@ export KLK_CRASH_POINT_FILE=$WORK/var/tmp/klk_crash_point
 export KLK_LOCKER_CTL=$CTL KLK_PLUGIN_DIR=$BUILD/plugin/mariadb KLK_SUITE_DIR=$ROOT/mysql-test/keyring_locker
 echo "mtr.sh: dev locker at $URL (work dir $WORK)"
 
+# The KMIP suite: one PyKMIP server for the whole run (its own folder, its
+# database and TLS files inside the work dir; the watchdog ends it if this
+# script dies), and one config file per test of the suite, scope mtr/<test>,
+# plus mtr/default for the tests without one (the suite's my.cnf). A test's
+# t/<test>.json, when present, is merged into its file (e.g. cache settings).
+KMIP_SUITE=$ROOT/mysql-test/keyring_locker_kmip
+SUITES="$WORK/suites/keyring_locker"
+if /usr/bin/python3 "$KMIP_LAUNCHER" which >/dev/null 2>&1; then
+  /usr/bin/python3 "$KMIP_LAUNCHER" start --dir "$KLK_KMIP_DIR" --owner-pid $$ >/dev/null
+  export KLK_KMIP_LAUNCHER=$KMIP_LAUNCHER KLK_KMIP_CTL=$KMIP_SUITE/kmip_ctl.sh KLK_KMIP_SUITE_DIR=$KMIP_SUITE
+  export KLK_KMIP_CONFIG_DIR=$WORK/kmip-config KLK_KMIP_CONFIG_FILE=$WORK/kmip-config/default.json
+  export KLK_KMIP_SERVER=127.0.0.1:$(/usr/bin/python3 "$KMIP_LAUNCHER" get --dir "$KLK_KMIP_DIR" port)
+  /usr/bin/python3 - "$KLK_KMIP_DIR/server.json" "$KLK_KMIP_CONFIG_DIR" "$KMIP_SUITE/t" <<'PY'
+import glob, json, os, sys
+server, out, tests = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+os.makedirs(out, exist_ok=True)
+def merge(a, b):
+    for k, v in b.items():
+        a[k] = merge(a.get(k, {}), v) if isinstance(v, dict) else v
+    return a
+names = ["default"] + sorted(os.path.basename(t)[:-5] for t in glob.glob(tests + "/*.test"))
+for name in names:
+    config = {
+        "store": {"type": "kmip"},
+        "kmip": {"servers": ["%s:%d" % (server["host"], server["port"])], "ca_file": server["ca"],
+                 "client_cert": server["client_cert"], "client_key": server["client_key"]},
+        "keys": {"scope": "mtr/" + name},
+        "timeouts": {"connect_ms": 1000, "total_ms": 3000},
+    }
+    extra = os.path.join(tests, name + ".json")
+    if os.path.exists(extra):
+        merge(config, json.load(open(extra)))
+    with open(os.path.join(out, name + ".json"), "w") as f:
+        json.dump(config, f, indent=1)
+PY
+  SUITES="$SUITES,$WORK/suites/keyring_locker_kmip"
+  echo "mtr.sh: PyKMIP at $KLK_KMIP_SERVER (folder $KLK_KMIP_DIR)"
+elif [ -n "${KLK_REQUIRE_PYKMIP:-}" ] && [ "$KLK_REQUIRE_PYKMIP" != 0 ]; then
+  echo "mtr.sh: PyKMIP (pykmip-server) is not installed: run scripts/deps.sh"
+  exit 1
+else
+  echo "mtr.sh: PyKMIP is not installed: the KMIP suite (mysql-test/keyring_locker_kmip) is left out"
+fi
+
 # MTR reads a '-' in a suite path as a combination separator: reach the
 # suite through a link without one.
 mkdir -p "$WORK/suites"
 ln -s "$ROOT/mysql-test/keyring_locker" "$WORK/suites/keyring_locker"
+ln -s "$KMIP_SUITE" "$WORK/suites/keyring_locker_kmip"
+# MTR knows these suites by their paths (which it cannot parse in a test
+# name): SUITE.TEST runs TEST in that suite only, by running only that
+# suite when every suite-qualified name is of the same one.
+args=() named=""
+for a in "$@"; do
+  case "$a" in
+    keyring_locker_kmip.*) args+=("${a#keyring_locker_kmip.}"); named="$named kmip" ;;
+    keyring_locker.*) args+=("${a#keyring_locker.}"); named="$named vault" ;;
+    *) args+=("$a") ;;
+  esac
+done
+case "$named" in
+  *kmip*vault*|*vault*kmip*) ;;
+  *kmip*) [[ "$SUITES" == *,* ]] || { echo "mtr.sh: the KMIP suite needs PyKMIP (scripts/deps.sh)"; exit 1; }
+          SUITES="$WORK/suites/keyring_locker_kmip" ;;
+  *vault*) SUITES="$WORK/suites/keyring_locker" ;;
+esac
 cd "$MTR_DIR"
 set +e
 start=$(date +%s)
-perl mariadb-test-run.pl --suite="$WORK/suites/keyring_locker" --vardir="$WORK/var" \
-  --mysqld=--plugin-dir="$BUILD/plugin/mariadb" --parallel=1 --force --max-test-fail=0 "$@"
+perl mariadb-test-run.pl --suite="$SUITES" --vardir="$WORK/var" \
+  --mysqld=--plugin-dir="$BUILD/plugin/mariadb" --parallel=1 --force --max-test-fail=0 ${args[@]+"${args[@]}"}
 rc=$?
 echo "mtr.sh: suite finished in $(( $(date +%s) - start )) s, exit $rc"
 
@@ -88,7 +161,7 @@ echo "mtr.sh: suite finished in $(( $(date +%s) - start )) s, exit $rc"
 others=()
 for d in /tmp/klk_mtr.* /tmp/bash_jobs.*; do [ "$d" = "$WORK" ] || others+=(--exclude "$d"); done
 /usr/bin/python3 "$ROOT/tests/keyscan/keyscan.py" --token-file "$KLK_TOKEN_FILE" --newer-than "$WORK/.started" \
-  --exclude "$KLK_LOCKER_DIR" "${others[@]}" "$WORK" /tmp
+  --exclude "$KLK_LOCKER_DIR" --exclude "$KLK_KMIP_DIR" "${others[@]}" "$WORK" /tmp
 scan=$?
 [ $scan -eq 0 ] || echo "mtr.sh: key material or a token was found on disk (above): the suite fails"
 [ $rc -ne 0 ] || rc=$scan

@@ -84,7 +84,7 @@ Status ParseRoles(const GroupReader& root, Config* config) {
 Status ParseKmip(const GroupReader& root, Config* config) {
   GroupReader g = root.Group("kmip");
   RETURN_IF_ERROR(g.Expect({"servers", "ca_file", "client_cert", "client_key", "server_name", "verify",
-                            "min_tls_version", "max_version", "wrapping_key"}));
+                            "min_tls_version", "max_version", "wrapping_key", "abandoned_after_s"}));
   KmipOptions& k = config->kmip;
   if (!g.Has("servers")) {
     return g.Error("servers", "is required", "list the KMIP servers, e.g. [\"kmip1.example.com:5696\"]");
@@ -140,6 +140,9 @@ Status ParseKmip(const GroupReader& root, Config* config) {
     return g.Error("wrapping_key", "is set but wrapper.type is \"" + config->roles.wrapper + "\"",
                    "remove it, or set wrapper.type to \"kmip\"");
   }
+  int64_t abandoned = k.abandoned_after.count();
+  RETURN_IF_ERROR(g.Int("abandoned_after_s", 1, 86400, "seconds", &abandoned));
+  k.abandoned_after = std::chrono::seconds(abandoned);
   // The connection's timeouts are the config's one pair (timeouts group).
   k.transport.connect_timeout = config->http.connect_timeout;
   k.transport.io_timeout = config->http.total_timeout;

@@ -4,6 +4,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/crash_point.h"
 #include "common/printable.h"
 #include "crypto/crypto.h"
 #include "keyring_backend/http/operation_deadline.h"
@@ -234,6 +235,9 @@ StatusOr<RaceOutcome> RunCreateRace(KmipClient& client, const RaceRequest& reque
                               Printable(request.object_name, 200));
   }
   if (request.before_activate) RETURN_IF_ERROR(request.before_activate());
+  // Won, not yet Active: a kill here leaves a Pre-Active object that only
+  // the clearing above removes (docs/crash-safety.md).
+  CrashPoint("kmip.before_activate");
   Status activated = client.Activate(request.own_uid);
   if (activated.ok()) return RaceOutcome::kWon;
   // Cleared by a senior writer meanwhile, or our own Activate landed and

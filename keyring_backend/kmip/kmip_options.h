@@ -3,6 +3,7 @@
 // KmipTransportOptions; timeouts come from the top-level "timeouts" group.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "keyring_backend/kmip/kmip_transport.h"
@@ -20,6 +21,13 @@ struct KmipOptions {
   // Wrapper "kmip": the Name of the AES-256 key-encryption key, held in the
   // KMIP server and used through Encrypt/Decrypt. Never leaves the server.
   std::string wrapping_key;
+  // KMIP store: a Pre-Active object of a key version this much older (by
+  // the server's Initial Dates) than a new writer's own is taken as left by
+  // a writer that died between Register and Activate, and cleared; until
+  // then, creating that version fails with "being created by another
+  // writer" (kmip_create_race.h). Clearing is always safe; a smaller value
+  // only makes a writer slower than it lose its create.
+  std::chrono::seconds abandoned_after{60};
 };
 
 }  // namespace keyring_locker

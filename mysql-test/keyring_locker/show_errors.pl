@@ -19,9 +19,10 @@ while (my $line = <$fh>) {
 my %seen;
 for my $msg (@msgs) {
   $msg =~ s{https://127\.0\.0\.1:\d+}{LOCKER_URL}g;
+  $msg =~ s{127\.0\.0\.1:\d+}{KMIP_SERVER}g;  # the KMIP suite's PyKMIP
   $msg =~ s{port \d+}{port PORT}g;
   $msg =~ s{after \d+ ms}{after N ms}g;
-  for my $var (qw(KLK_LOCKER_DIR MYSQLTEST_VARDIR KLK_SUITE_DIR)) {
+  for my $var (qw(KLK_LOCKER_DIR KLK_KMIP_CONFIG_DIR KLK_KMIP_DIR MYSQLTEST_VARDIR KLK_SUITE_DIR)) {
     my $v = $ENV{$var};
     $msg =~ s{\Q$v\E}{$var}g if $v;
   }

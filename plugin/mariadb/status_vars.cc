@@ -77,14 +77,9 @@ KLK_TEXT(ShowLastError, s.keys.last_error)
 KLK_TEXT(ShowActiveEndpoint, s.http.active_endpoint)
 KLK_TEXT(ShowLocker, s.locker)
 
-// tls.verify=false stays visible for as long as it is in force, not only in
-// the one warning at startup (issue #15).
-int ShowTlsVerify(MYSQL_THD, struct st_mysql_show_var* var, void* buff, struct system_status_var*, enum enum_var_type) {
-  return ShowText(var, buff, [](const BackendStatus&) -> std::string {
-    const Backend* b = State().backend.get();  // ShowText calls this only with a backend
-    return b != nullptr && !b->config().http.tls.verify ? "OFF" : "ON";
-  });
-}
+// tls.verify=false (or kmip.verify=false) stays visible for as long as it
+// is in force, not only in the one warning at startup (issue #15).
+KLK_TEXT(ShowTlsVerify, s.tls_verify ? "ON" : "OFF")
 
 // Key memory the kernel may swap out (mlock refused: RLIMIT_MEMLOCK, no
 // CAP_IPC_LOCK). Process-wide counters, readable without a backend.

@@ -697,9 +697,11 @@ TEST_F(KmipBackendTest, ConfigFileChoosesTheKmipStore) {
     BackendStatus s = (*b)->status();
     EXPECT_THAT(s.locker, HasSubstr("kmip "));
     EXPECT_EQ(s.keys.keys_created, 2u);
-    // The adapters' active endpoint: the kmip.servers entry connected to
-    // (it was empty without a Vault session).
-    EXPECT_EQ(s.http.active_endpoint, world().Options().transport.servers[0]);
+    // The status variables' transport view is the KMIP client's (there is
+    // no HTTP client): the server that answers, and its requests.
+    EXPECT_EQ(s.http.active_endpoint, config->kmip.transport.servers[0]);
+    EXPECT_GT(s.http.requests, 0u);
+    EXPECT_TRUE(s.tls_verify);
   }
   auto again = Backend::Open(*config);  // a restarted server
   ASSERT_TRUE(again.ok()) << again.status().ToString();
@@ -707,6 +709,15 @@ TEST_F(KmipBackendTest, ConfigFileChoosesTheKmipStore) {
   auto k = (*again)->keys().Get("1", 2);
   ASSERT_TRUE(k.ok()) << k.status().ToString();
   EXPECT_TRUE((*k)->bytes.Equals(first));
+}
+
+TEST_F(KmipBackendTest, KmipVerificationOffShowsInStatus) {
+  auto config = LoadConfigFile(WriteConfig({{"kmip", {{"verify", false}}}}));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  auto b = Backend::Open(*config);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  // keyring_locker_tls_verify reads this: OFF for as long as kmip.verify is false.
+  EXPECT_FALSE((*b)->status().tls_verify);
 }
 
 TEST_F(KmipBackendTest, ConfigFileChoosesTheKmipWrapperToo) {

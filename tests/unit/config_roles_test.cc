@@ -51,6 +51,7 @@ TEST(ConfigRolesTest, AKmipStoreNeedsNoVaultAndDefaultsToNoWrapper) {
   EXPECT_EQ(t.io_timeout.count(), 4000);
   EXPECT_EQ(c->call_budget().count(), 4000);
   EXPECT_EQ(c->kmip.max_version, "1.4");
+  EXPECT_EQ(c->kmip.abandoned_after.count(), 60);
   EXPECT_TRUE(c->warnings.empty());
   const std::string d = DescribeConfig(*c);
   EXPECT_THAT(d, HasSubstr("keys in kmip, wrapped by none"));
@@ -132,6 +133,15 @@ TEST(ConfigRolesTest, KmipGroupIsCheckedFieldByField) {
   j = KmipConfig();
   j["kmip"]["min_tls_version"] = "1.1";
   ExpectConfigError(j, "kmip.min_tls_version", "\"1.2\"");
+  j = KmipConfig();
+  j["kmip"]["abandoned_after_s"] = 0;
+  ExpectConfigError(j, "kmip.abandoned_after_s", "1..86400");
+  j["kmip"]["abandoned_after_s"] = "5s";
+  ExpectConfigError(j, "kmip.abandoned_after_s", "without quotes");
+  j["kmip"]["abandoned_after_s"] = 5;
+  auto c = ParseTestConfig(j);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->kmip.abandoned_after.count(), 5);
 }
 
 TEST(ConfigRolesTest, KmipWrapperNeedsItsKeyName) {
