@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "common/crash_point.h"
 #include "crypto/crypto.h"
@@ -220,9 +221,9 @@ class CrashInnodb : public HarnessTest {
 
   // Versions() of a KMIP scope, from the server's objects: every Active key
   // object must be a complete version; objects in other states (a create
-  // cut short before its Activate) are never served and are counted in
-  // unfinished_objects_. No crash point lies between the KMIP store's
-  // Register and Activate, so the tests expect none.
+  // cut short before its Activate, kmip.before_activate) are never served.
+  // After the rerun none may be left (counted in unfinished_objects_): the
+  // rerun's create of that version clears the dead writer's object.
   void KmipVersions(const std::string& scope, klk::KeyService& keys, std::map<std::string, std::string>* out) {
     std::string error;
     auto objects = KmipObjectsOfScope(*kmip_, KeyPrefix(), scope, &error);
@@ -233,7 +234,7 @@ class CrashInnodb : public HarnessTest {
       EXPECT_TRUE(parsed.has_value()) << "an object of the scope the layout did not name: " << name;
       if (!parsed || parsed->marker) continue;
       if (object.state != klk::kmip::enums::kStateActive) {
-        ++unfinished_objects_;
+        if (after_rerun_) ++unfinished_objects_;
         continue;
       }
       auto key = keys.Get(parsed->name, parsed->version);
@@ -309,9 +310,15 @@ class CrashInnodb : public HarnessTest {
       }
       // The server runs the operation again after its restart: it completes,
       // and what the killed run left in the locker is kept, not overwritten.
+      // A Pre-Active KMIP object left at kmip.before_activate holds its
+      // version until it is kmip.abandoned_after_s (1 s here) older than
+      // the next writer's: a restarted server waits that long at most.
+      if (point == "kmip.before_activate") std::this_thread::sleep_for(std::chrono::milliseconds(2200));
       ASSERT_EQ(RunChild(last_scope_, data, step, "", ""), 0);
       EXPECT_EQ(OpenAll(data), kTablespaces);
+      after_rerun_ = true;
       const auto rerun = Versions(last_scope_);
+      after_rerun_ = false;
       for (const auto& [version, fingerprint] : after) {
         auto it = rerun.find(version);
         ASSERT_NE(it, rerun.end()) << version << " vanished in the re-run";
@@ -332,6 +339,7 @@ class CrashInnodb : public HarnessTest {
   std::string last_scope_;
   int crashes_ = 0;
   int unfinished_objects_ = 0;
+  bool after_rerun_ = false;  // KmipVersions counts leftovers only after a rerun
 };
 
 TEST_F(CrashInnodb, FirstMasterKeyAndPage0) {

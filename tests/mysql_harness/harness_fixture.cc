@@ -82,7 +82,12 @@ std::string HarnessTest::ConfigJson(const std::string& scope, const std::string&
          {{"servers", {LockerEndpoint()}},
           {"ca_file", kmip_->server().ca_file()},
           {"client_cert", kmip_->server().client_cert()},
-          {"client_key", kmip_->server().client_key()}}},
+          {"client_key", kmip_->server().client_key()},
+          // A writer killed between Register and Activate (crash point
+          // kmip.before_activate) holds its version until its Pre-Active
+          // object is this old (docs/crash-safety.md): short here, so the
+          // crash tests can rerun the step after a short wait.
+          {"abandoned_after_s", 1}}},
         {"keys", {{"prefix", prefix_}, {"scope", scope}}},
         {"timeouts", {{"connect_ms", 2000}, {"total_ms", 8000}}},
     };
