@@ -59,21 +59,22 @@ int BioCreate(BIO* b) {
 
 int BioDestroy(BIO*) { return 1; }  // the socket belongs to TlsConnection
 
-// Made once per process (per load of the plugin) and never freed: BIOs of a
-// connection that outlived it would point at freed memory.
-const BIO_METHOD* NoSigpipeSocketMethod() {
-  static BIO_METHOD* method = [] {
-    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
-                                 "keyring_locker socket");
-    if (m == nullptr) return m;
-    BIO_meth_set_write(m, BioWrite);
-    BIO_meth_set_read(m, BioRead);
-    BIO_meth_set_ctrl(m, BioCtrl);
-    BIO_meth_set_create(m, BioCreate);
-    BIO_meth_set_destroy(m, BioDestroy);
-    return m;
-  }();
-  return method;
+// One method per connection, freed with it (after SSL_free has freed the
+// BIO that uses it): a method made once and kept in a static would outlive
+// an unloaded plugin as a leak, and freeing a shared one at unload could
+// race a connection destroyed later.
+BIO_METHOD* NewNoSigpipeSocketMethod() {
+  // The type index once per load: OpenSSL hands out only 255 of them.
+  static const int index = BIO_get_new_index();
+  if (index == -1) return nullptr;
+  BIO_METHOD* m = BIO_meth_new(index | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR, "keyring_locker socket");
+  if (m == nullptr) return m;
+  BIO_meth_set_write(m, BioWrite);
+  BIO_meth_set_read(m, BioRead);
+  BIO_meth_set_ctrl(m, BioCtrl);
+  BIO_meth_set_create(m, BioCreate);
+  BIO_meth_set_destroy(m, BioDestroy);
+  return m;
 }
 
 // --- Waiting and error text -----------------------------------------------
@@ -215,8 +216,8 @@ StatusOr<std::unique_ptr<TlsConnection>> TlsConnection::Open(SSL_CTX* ctx, const
   c->bio_state_.fd = fd;
   ERR_clear_error();
   c->ssl_ = SSL_new(ctx);
-  const BIO_METHOD* method = NoSigpipeSocketMethod();
-  BIO* bio = method != nullptr ? BIO_new(method) : nullptr;
+  c->bio_method_ = NewNoSigpipeSocketMethod();
+  BIO* bio = c->bio_method_ != nullptr ? BIO_new(c->bio_method_) : nullptr;
   if (c->ssl_ == nullptr || bio == nullptr) {
     BIO_free(bio);
     return Unavailable("out of memory for a TLS connection (" + OpenSslReason(nullptr) + ")");
@@ -279,6 +280,7 @@ TlsConnection::~TlsConnection() {
     SSL_free(ssl_);
     ERR_clear_error();
   }
+  BIO_meth_free(bio_method_);  // after the BIO that used it
 }
 
 Status TlsConnection::WaitForSsl(int ssl_error, Clock::time_point until, const char* doing) {

@@ -74,6 +74,7 @@ class TlsConnection {
   UniqueFd fd_;
   BioState bio_state_;
   SSL* ssl_ = nullptr;
+  BIO_METHOD* bio_method_ = nullptr;  // this connection's socket BIO method
   std::string address_text_;
   bool handshake_done_ = false;
   bool broken_ = false;  // a fatal error: no close_notify, never reused
