@@ -164,6 +164,20 @@ Status KmipWrapper::Connect() {
   return KekUid(true).status();
 }
 
+// The AES-GCM request Wrap and Unwrap both send: our nonce, a 16-byte tag,
+// the key's identity as associated data.
+kmip::CipherRequest KmipWrapper::GcmRequest(const std::string& uid, const std::vector<uint8_t>& nonce,
+                                            const std::string& associated_data) {
+  kmip::CipherRequest request;
+  request.unique_identifier = uid;
+  request.parameters.block_cipher_mode = enums::kModeGcm;
+  request.parameters.padding_method.reset();
+  request.parameters.tag_length = static_cast<int32_t>(kTagBytes);
+  request.iv_counter_nonce = nonce;
+  request.additional_data = Bytes(associated_data);
+  return request;
+}
+
 StatusOr<std::string> KmipWrapper::Wrap(const crypto::SecureBuffer& plaintext, const std::string& associated_data) {
   if (plaintext.empty() || plaintext.size() > kMaxCiphertext) {
     return InvalidArgument("the kmip wrapper wraps 1 to 65536 bytes, not " + std::to_string(plaintext.size()));
@@ -176,13 +190,7 @@ StatusOr<std::string> KmipWrapper::Wrap(const crypto::SecureBuffer& plaintext, c
   // Active (replaced by the operator).
   for (int attempt = 0;; ++attempt) {
     ASSIGN_OR_RETURN(std::string uid, KekUid(attempt > 0));
-    kmip::CipherRequest request;
-    request.unique_identifier = uid;
-    request.parameters.block_cipher_mode = enums::kModeGcm;
-    request.parameters.padding_method.reset();
-    request.parameters.tag_length = static_cast<int32_t>(kTagBytes);
-    request.iv_counter_nonce = sealed.nonce;
-    request.additional_data = Bytes(associated_data);
+    kmip::CipherRequest request = GcmRequest(uid, sealed.nonce, associated_data);
     StatusOr<kmip::EncryptResult> r = client_->Encrypt(request, plaintext);
     if (!r.ok() && attempt == 0 && Retryable(r.status())) continue;
     if (!r.ok()) return r.status().Annotate("wrapping with KMIP key \"" + wrapping_key_ + "\"");
@@ -204,13 +212,7 @@ StatusOr<crypto::SecureBuffer> KmipWrapper::Unwrap(const std::string& wrapped, c
   RETURN_IF_ERROR(CheckVersion());
   for (int attempt = 0;; ++attempt) {
     ASSIGN_OR_RETURN(std::string uid, KekUid(attempt > 0));
-    kmip::CipherRequest request;
-    request.unique_identifier = uid;
-    request.parameters.block_cipher_mode = enums::kModeGcm;
-    request.parameters.padding_method.reset();
-    request.parameters.tag_length = static_cast<int32_t>(kTagBytes);
-    request.iv_counter_nonce = sealed.nonce;
-    request.additional_data = Bytes(associated_data);
+    kmip::CipherRequest request = GcmRequest(uid, sealed.nonce, associated_data);
     request.tag = sealed.tag;
     StatusOr<crypto::SecureBuffer> r = client_->Decrypt(request, sealed.ciphertext);
     if (!r.ok() && attempt == 0 && Retryable(r.status())) continue;

@@ -62,6 +62,8 @@ class KmipWrapper : public KeyWrapper {
   static StatusOr<Sealed> Parse(const std::string& wrapped);
 
  private:
+  static kmip::CipherRequest GcmRequest(const std::string& uid, const std::vector<uint8_t>& nonce,
+                                        const std::string& associated_data);
   // The KEK's Unique Identifier, found once and cached; `refresh` looks again.
   StatusOr<std::string> KekUid(bool refresh);
   StatusOr<std::string> FindKek();
