@@ -38,6 +38,8 @@ std::string DirOf(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
+}  // namespace
+
 bool WriteAll(int fd, std::string_view text) {
   size_t done = 0;
   while (done < text.size()) {
@@ -51,8 +53,6 @@ bool WriteAll(int fd, std::string_view text) {
   }
   return true;
 }
-
-}  // namespace
 
 Status WriteFileDurably(const std::string& path, std::string_view text, mode_t mode, const char* crash_point) {
   const std::string tmp = path + ".tmp";

@@ -18,6 +18,10 @@ namespace keyring_locker {
 // between the fsync and the rename (docs/crash-safety.md). On failure the
 // temporary file is removed and the error names the step, the file and
 // errno's text; the caller adds what the operator should do about it.
+// Writes all of `text` to `fd`, retrying short writes and EINTR. False
+// with errno set on failure (EIO when write(2) wrote nothing).
+bool WriteAll(int fd, std::string_view text);
+
 Status WriteFileDurably(const std::string& path, std::string_view text, mode_t mode,
                         const char* crash_point = nullptr);
 

@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/percent_escape.h"
 #include "common/printable.h"
 #include "keyring_backend/store/document_layout.h"
 
@@ -15,12 +16,6 @@ constexpr char kMarkerSuffix[] = ".deleted";
 constexpr size_t kMaxMetadata = 4096;  // a real one is ~150 bytes
 
 bool Plain(unsigned char c) { return c >= 0x21 && c <= 0x7E && c != '%' && c != ';' && c != '='; }
-
-int Nibble(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;  // lower-case hex is not the canonical form
-}
 
 // "k=v;k=v" after the tag, in the order of `keys`, each exactly once.
 StatusOr<std::vector<std::string>> Fields(const std::string& data, const char* tag,
@@ -113,39 +108,10 @@ std::optional<KmipObjectLayout::Parsed> KmipObjectLayout::Parse(const std::strin
   return std::nullopt;
 }
 
-std::string KmipObjectLayout::EncodeValue(const std::string& value) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if (Plain(c)) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
+std::string KmipObjectLayout::EncodeValue(const std::string& value) { return PercentEscape(value, Plain); }
 
 StatusOr<std::string> KmipObjectLayout::DecodeValue(const std::string& text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c != '%') {
-      if (!Plain(c)) return InvalidArgument("byte " + std::to_string(i) + " should have been escaped");
-      out += static_cast<char>(c);
-      continue;
-    }
-    if (i + 2 >= text.size()) return InvalidArgument("escape cut short");
-    const int hi = Nibble(text[i + 1]), lo = Nibble(text[i + 2]);
-    if (hi < 0 || lo < 0) return InvalidArgument("bad escape at byte " + std::to_string(i));
-    const unsigned char decoded = static_cast<unsigned char>(hi * 16 + lo);
-    if (Plain(decoded)) return InvalidArgument("needless escape at byte " + std::to_string(i));
-    out += static_cast<char>(decoded);
-    i += 2;
-  }
-  return out;
+  return PercentUnescape(text, UnescapeRules{Plain});
 }
 
 std::string KmipObjectLayout::EncodeRecord(const RecordMetadata& m) {

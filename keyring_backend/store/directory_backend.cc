@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "common/crash_point.h"
+#include "common/durable_file.h"
 #include "keyring_backend/http/operation_deadline.h"
 #include "keyring_backend/json/strict_json.h"
 #include "keyring_backend/store/directory_tree.h"
@@ -45,20 +46,6 @@ StatusOr<std::string> Serialize(const nlohmann::json& document, const std::strin
   } catch (const nlohmann::json::exception&) {  // only a string that is not UTF-8
     return InvalidArgument("document for " + shown + " holds a string that is not valid UTF-8; nothing was written");
   }
-}
-
-bool WriteAll(int fd, const std::string& text) {
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (n == 0) errno = EIO;
-      return false;
-    }
-    done += static_cast<size_t>(n);
-  }
-  return true;
 }
 
 StatusOr<std::string> CanonicalPath(const std::string& path) {

@@ -1,5 +1,6 @@
 #include "keyring_backend/store/document_layout.h"
 
+#include "common/percent_escape.h"
 #include "keyring_backend/json/json_fields.h"
 
 namespace keyring_locker {
@@ -19,44 +20,25 @@ std::string DocumentLayout::MarkerPath(const std::string& name, uint32_t version
   return DocumentPath(name, version) + kMarkerSuffix;
 }
 
+namespace {
+// Path-safe bytes. A name of dots only is escaped whole: "." and ".." are
+// not names a path or a folder may hold.
+bool PathPlain(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+         c == '.';
+}
+bool PathPlainNoDot(unsigned char c) { return c != '.' && PathPlain(c); }
+}  // namespace
+
 std::string DocumentLayout::EncodeName(const std::string& name) {
-  static const char* hex = "0123456789ABCDEF";
   const bool all_dots = !name.empty() && name.find_first_not_of('.') == std::string::npos;
-  std::string out;
-  for (unsigned char c : name) {
-    const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-                       c == '-' || (c == '.' && !all_dots);
-    if (plain) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
+  return PercentEscape(name, all_dots ? PathPlainNoDot : PathPlain);
 }
 
 StatusOr<std::string> DocumentLayout::DecodeName(const std::string& segment) {
-  std::string out;
-  for (size_t i = 0; i < segment.size(); ++i) {
-    if (segment[i] != '%') {
-      out += segment[i];
-      continue;
-    }
-    if (i + 2 >= segment.size()) return InvalidArgument("truncated escape in key name segment " + segment);
-    auto nibble = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      return -1;
-    };
-    int hi = nibble(segment[i + 1]), lo = nibble(segment[i + 2]);
-    if (hi < 0 || lo < 0) return InvalidArgument("bad escape in key name segment " + segment);
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
+  StatusOr<std::string> name = PercentUnescape(segment);
+  if (!name.ok()) return InvalidArgument(name.status().message() + " in key name segment " + segment);
+  return name;
 }
 
 bool DocumentLayout::ParseVersion(const std::string& s, uint32_t* out) {

@@ -23,75 +23,29 @@
 #include <string>
 
 #include "keyring_backend/http/http_client.h"
+#include "tests/support/test_certs.h"
 
 namespace keyring_locker::fault_matrix {
 
-struct PkeyFree { void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); } };
-struct X509Free { void operator()(X509* p) const { X509_free(p); } };
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-
-inline bool AddExt(X509* cert, X509* issuer, int nid, const char* value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-  if (ext == nullptr) return false;
-  const bool ok = X509_add_ext(cert, ext, -1) == 1;
-  X509_EXTENSION_free(ext);
-  return ok;
-}
-
-// `issuer`/`issuer_key` null: self-signed CA. Validity is [now+from_s, now+to_s].
-inline X509Ptr IssueCert(EVP_PKEY* key, const char* cn, const char* san, long from_s, long to_s,
-                         X509* issuer, EVP_PKEY* issuer_key) {
-  X509Ptr cert(X509_new());
-  X509_NAME* name = X509_get_subject_name(cert.get());
-  bool ok = X509_set_version(cert.get(), 2) == 1 &&
-            ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), static_cast<long>(std::rand()) + 1) == 1 &&
-            X509_gmtime_adj(X509_getm_notBefore(cert.get()), from_s) != nullptr &&
-            X509_gmtime_adj(X509_getm_notAfter(cert.get()), to_s) != nullptr &&
-            X509_set_pubkey(cert.get(), key) == 1 &&
-            X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn), -1,
-                                       -1, 0) == 1;
-  X509* iss = issuer != nullptr ? issuer : cert.get();
-  ok = ok && X509_set_issuer_name(cert.get(), X509_get_subject_name(iss)) == 1 &&
-       AddExt(cert.get(), iss, NID_subject_key_identifier, "hash") &&
-       AddExt(cert.get(), iss, NID_authority_key_identifier, "keyid:always");
-  if (issuer == nullptr) {
-    ok = ok && AddExt(cert.get(), iss, NID_basic_constraints, "critical,CA:TRUE") &&
-         AddExt(cert.get(), iss, NID_key_usage, "critical,keyCertSign,cRLSign");
-  } else {
-    ok = ok && AddExt(cert.get(), iss, NID_basic_constraints, "critical,CA:FALSE") &&
-         AddExt(cert.get(), iss, NID_ext_key_usage, "serverAuth") &&
-         AddExt(cert.get(), iss, NID_subject_alt_name, san);
-  }
-  ok = ok && X509_sign(cert.get(), issuer_key != nullptr ? issuer_key : key, EVP_sha256()) > 0;
-  return ok ? std::move(cert) : nullptr;
-}
-
-inline bool WritePem(const std::string& path, EVP_PKEY* key, X509* cert) {
-  FILE* f = std::fopen(path.c_str(), "w");
-  if (f == nullptr) return false;
-  const bool ok = key != nullptr ? PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr) == 1
-                                 : PEM_write_X509(f, cert) == 1;
-  std::fclose(f);
-  if (key != nullptr) ::chmod(path.c_str(), 0600);
-  return ok;
-}
+using testing::MakeCertificate;
+using testing::NewKey;
+using testing::PkeyPtr;
+using testing::WriteCertPem;
+using testing::WriteKeyPem;
+using testing::X509Ptr;
 
 // Writes ca.pem/ca-key.pem and server.pem/server-key.pem into `dir` (which
 // must exist); the dev locker then only adds its client pair.
 inline bool MakeTlsDir(const std::string& dir, const char* server_san, long not_before_s, long not_after_s) {
-  PkeyPtr ca_key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
-  PkeyPtr srv_key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  PkeyPtr ca_key = NewKey(), srv_key = NewKey();
   if (!ca_key || !srv_key) return false;
-  X509Ptr ca = IssueCert(ca_key.get(), "fault-matrix CA", nullptr, -7200, 3600L * 24 * 365, nullptr, nullptr);
+  X509Ptr ca = MakeCertificate(ca_key.get(), "fault-matrix CA", nullptr, nullptr, -7200, 3600L * 24 * 365,
+                               nullptr, nullptr);
   if (!ca) return false;
-  X509Ptr srv = IssueCert(srv_key.get(), "server", server_san, not_before_s, not_after_s, ca.get(), ca_key.get());
-  return srv && WritePem(dir + "/ca.pem", nullptr, ca.get()) && WritePem(dir + "/ca-key.pem", ca_key.get(), nullptr) &&
-         WritePem(dir + "/server.pem", nullptr, srv.get()) &&
-         WritePem(dir + "/server-key.pem", srv_key.get(), nullptr);
+  X509Ptr srv = MakeCertificate(srv_key.get(), "server", "serverAuth", server_san, not_before_s, not_after_s,
+                                ca.get(), ca_key.get());
+  return srv && WriteCertPem(dir + "/ca.pem", ca.get()) && WriteKeyPem(dir + "/ca-key.pem", ca_key.get()) &&
+         WriteCertPem(dir + "/server.pem", srv.get()) && WriteKeyPem(dir + "/server-key.pem", srv_key.get());
 }
 
 // A dev locker on its own TLS dir, started without any TLS check of ours.
