@@ -137,6 +137,11 @@ StatusOr<KmsReply> AwsKmsClient::Call(const std::string& action, std::string bod
     KmsReply reply;
     reply.endpoint = sent->endpoint;
     reply.body = std::move(parsed.value);
+    // Actions with nothing to say (EnableKeyRotation) answer an empty body.
+    if (sent->status == 200 && parsed.duplicate.empty() && (reply.body.is_discarded() || reply.body.is_null())) {
+      reply.body = nlohmann::json::object();
+      return reply;
+    }
     if (!parsed.ok() || !reply.body.is_object()) {
       return DataLoss("AWS KMS " + action + " at " + sent->endpoint + " answered HTTP " +
                       std::to_string(sent->status) + " with a body that is not one JSON object" +
