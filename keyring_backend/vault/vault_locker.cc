@@ -414,8 +414,9 @@ StatusOr<WrappedKey> VaultLocker::GenerateDataKey(size_t bytes, const std::strin
 StatusOr<LockerHealth> VaultLocker::Health() {
   // sys/health needs no token; map standby/sealed codes to 2xx so the HTTP
   // client neither retries nor fails over while we only look.
-  auto resp = http_->Send(HttpRequest{"GET", "/v1/sys/health?standbyok=true&perfstandbyok=true&sealedcode=299&uninitcode=299",
-                                      "", {}, true});
+  HttpRequest health;
+  health.path = "/v1/sys/health?standbyok=true&perfstandbyok=true&sealedcode=299&uninitcode=299";
+  auto resp = http_->Send(health);
   LockerHealth h;
   if (!resp.ok()) {
     h.detail = resp.status().ToString();
