@@ -12,6 +12,32 @@
 
 namespace mysqlh {
 
+// The server's error-log services as a component reaches them through the
+// registry: log_builtins (only the calls LogComponentErr makes are real;
+// every other slot is a trap that counts) and component_sys_variable_register
+// (get_variable of mysql_server's "version", which picks the log_builtins
+// layout). Submitted lines are recorded.
+struct ComponentLogLine {
+  long long prio = -1;     // enum loglevel: 1 error, 2 warning, 3 information
+  long long errcode = -1;  // LOG_ITEM_SQL_ERRCODE
+  std::string subsystem;   // LOG_ITEM_SRV_SUBSYS
+  std::string component;   // LOG_ITEM_SRV_COMPONENT
+  std::string message;     // LOG_ITEM_LOG_MESSAGE
+};
+struct ServerLogOptions {
+  std::string version = "8.4.3";  // "9.1.0": the 9.x method table
+  bool log_builtins = true;       // false: the registry has none (a keyring loaded very early)
+  bool sys_variables = true;
+};
+// ER_LOG_PRINTF_MSG as this harness's errcode_by_errsymbol answers it.
+constexpr long long kErLogPrintfMsg = 11071;
+void InstallServerLogServices(const ServerLogOptions& options);
+void RemoveServerLogServices();
+std::vector<ComponentLogLine> ComponentLogLines();
+void ClearComponentLog();
+size_t LogBuiltinsTrapCalls();  // calls into slots LogComponentErr never uses
+size_t OpenLogLines();          // line_init without line_exit
+
 class ComponentHost {
  public:
   // dlopen(RTLD_NOW), list_components(), satisfy "requires" from the
