@@ -94,14 +94,16 @@ struct Registry {
 
 // "component_sys_variable_register": only get_variable is called, to read
 // the server's "version" (component "mysql_server"): *value points at the
-// caller's buffer, *length is its size in and the value's length out.
+// caller's buffer, *length is its size in and the value's length out. Both
+// methods are DECLARE_BOOL_METHOD, which returns mysql_service_status_t (an
+// int, 0 = success), not a C++ bool: a bool would read only the low byte.
 struct SysVariableRegister {
-  void* register_variable;  // not called
-  bool (*get_variable)(const char* component_name, const char* name, void** value, size_t* length);
+  ServiceStatus (*register_variable)();  // not called (its arguments are not written down here)
+  ServiceStatus (*get_variable)(const char* component_name, const char* name, void** value, size_t* length);
 };
 
 // "log_builtins": the server's structured error log. Its method table grew
-// between releases (9.x inserted line_set_flag after item_set_cstring), so
+// between releases (8.4.8 and 9.3 have line_set_flag after item_set_cstring), so
 // the component never takes one fixed struct for it: it calls by slot, with
 // the slot numbers of the server it runs in (server_log.cc).
 using LogItemType = unsigned int;  // enum_log_item_type, one bit each

@@ -4,9 +4,10 @@
 // severity and an error code and shows in performance_schema.error_log.
 //
 // Keyring components load early, from the manifest, possibly before the
-// registry offers log_builtins; then, or when the server's version has no
-// known log_builtins layout, lines go to stderr with a severity prefix
-// (mysqld sends stderr to its error log) and one line says why.
+// registry offers log_builtins; then, or when the server's version is not
+// one whose log_builtins layout was verified (server_log.cc), lines go to
+// stderr with a severity prefix (mysqld sends stderr to its error log) and
+// one Note says why.
 #pragma once
 
 #include <string>

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -67,8 +68,8 @@ const bool g_registry_registered = [] {
 // The method tables in declaration order (include/mysql/components/services/
 // log_builtins.h of each release), written down by name here, apart from
 // the component's slot numbers.
-const std::vector<std::string>& LogBuiltinsMethods(bool v9) {
-  static const std::vector<std::string> v80 = {
+const std::vector<std::string>& LogBuiltinsMethods(LogBuiltinsTable table) {
+  static const std::vector<std::string> without_flag = {
       "wellknown_by_type", "wellknown_by_name", "wellknown_get_type", "wellknown_get_name", "item_inconsistent",
       "item_generic_type", "item_string_class", "item_numeric_class", "item_set_int", "item_set_float",
       "item_set_lexstring", "item_set_cstring", "item_set_with_key", "item_set", "line_item_set_with_key",
@@ -77,12 +78,19 @@ const std::vector<std::string>& LogBuiltinsMethods(bool v9) {
       "line_item_iter_next", "line_item_iter_current", "line_submit", "message", "sanitize", "errmsg_by_errcode",
       "errcode_by_errsymbol", "label_from_prio", "parse_iso8601_timestamp", "open_errstream", "write_errstream",
       "dedicated_errstream", "close_errstream", "reopen_errstream"};
-  static const std::vector<std::string> v9x = [] {
-    std::vector<std::string> m = v80;
+  static const std::vector<std::string> with_flag = [] {
+    std::vector<std::string> m = without_flag;
     m.insert(m.begin() + 12, "line_set_flag");  // after item_set_cstring
     return m;
   }();
-  return v9 ? v9x : v80;
+  // A table of the right length whose methods nobody wrote down: all traps.
+  static const std::vector<std::string> unknown(with_flag.size(), "unknown");
+  switch (table) {
+    case LogBuiltinsTable::kWithoutLineSetFlag: return without_flag;
+    case LogBuiltinsTable::kWithLineSetFlag: return with_flag;
+    case LogBuiltinsTable::kUnknown: break;
+  }
+  return unknown;
 }
 
 struct HItem {
@@ -100,6 +108,8 @@ std::vector<ComponentLogLine> g_log_lines;
 size_t g_traps = 0;
 size_t g_open_lines = 0;
 std::string g_version;
+long long g_er_log_printf_msg = kErLogPrintfMsg;
+LogBuiltinsTable g_table = LogBuiltinsTable::kUnknown;
 std::vector<void*> g_log_table;
 
 void* Trap() {
@@ -157,37 +167,67 @@ int LineSubmit(void* ll) {
   return static_cast<int>(static_cast<HLine*>(ll)->items.size());
 }
 long long ErrcodeBySymbol(const char* symbol) {
-  return symbol != nullptr && std::strcmp(symbol, "ER_LOG_PRINTF_MSG") == 0 ? kErLogPrintfMsg : 0;
+  if (symbol == nullptr || std::strcmp(symbol, "ER_LOG_PRINTF_MSG") != 0) return 0;
+  std::lock_guard<std::mutex> lock(g_log_mu);
+  return g_er_log_printf_msg;
 }
 
-bool GetVariable(const char* component, const char* name, void** value, size_t* length) {
-  if (component == nullptr || name == nullptr || value == nullptr || *value == nullptr || length == nullptr) return true;
-  if (std::strcmp(component, "mysql_server") != 0 || std::strcmp(name, "version") != 0) return true;
+// DECLARE_BOOL_METHOD: mysql_service_status_t (int), 0 = success. Failures
+// answer 0x100, which a caller reading a one-byte bool would take for success.
+constexpr int kSysVarFailure = 0x100;
+int GetVariable(const char* component, const char* name, void** value, size_t* length) {
+  if (component == nullptr || name == nullptr || value == nullptr || *value == nullptr || length == nullptr)
+    return kSysVarFailure;
+  if (std::strcmp(component, "mysql_server") != 0 || std::strcmp(name, "version") != 0) return kSysVarFailure;
   std::lock_guard<std::mutex> lock(g_log_mu);
   if (*length < g_version.size() + 1) {
     *length = g_version.size() + 1;
-    return true;
+    return kSysVarFailure;
   }
   std::memcpy(*value, g_version.c_str(), g_version.size() + 1);
   *length = g_version.size();
-  return false;
+  return 0;
+}
+int RegisterVariableTrap() {
+  Trap();
+  return 1;
 }
 struct SysVarRegister {
-  void* register_variable;
-  bool (*get_variable)(const char*, const char*, void**, size_t*);
+  int (*register_variable)();  // not used by the component
+  int (*get_variable)(const char*, const char*, void**, size_t*);
 };
-SysVarRegister g_sysvar = {reinterpret_cast<void*>(&Trap), GetVariable};
+SysVarRegister g_sysvar = {RegisterVariableTrap, GetVariable};
 
 }  // namespace
+
+// Written from the release headers on its own, not taken from the
+// component, so a wrong boundary in either shows as a failing test.
+LogBuiltinsTable LogBuiltinsTableOf(const std::string& version) {
+  int major = -1, minor = -1, patch = -1;
+  if (std::sscanf(version.c_str(), "%d.%d.%d", &major, &minor, &patch) != 3) return LogBuiltinsTable::kUnknown;
+  const bool v8_0_late = major == 8 && minor == 0 && patch >= 39;
+  const bool v8_4_early = major == 8 && minor == 4 && patch <= 7;
+  const bool v8_4_late = major == 8 && minor == 4 && patch >= 8;
+  const bool v9_late = major == 9 && minor >= 3;
+  if (v8_0_late || v8_4_early) return LogBuiltinsTable::kWithoutLineSetFlag;
+  if (v8_4_late || v9_late) return LogBuiltinsTable::kWithLineSetFlag;
+  return LogBuiltinsTable::kUnknown;
+}
+
+LogBuiltinsTable InstalledLogBuiltinsTable() {
+  std::lock_guard<std::mutex> lock(g_log_mu);
+  return g_table;
+}
 
 void InstallServerLogServices(const ServerLogOptions& options) {
   RemoveServerLogServices();
   {
     std::lock_guard<std::mutex> lock(g_log_mu);
     g_version = options.version;
+    g_er_log_printf_msg = options.er_log_printf_msg;
+    g_table = LogBuiltinsTableOf(options.version);
     g_log_table.clear();
-    const bool v9 = options.version.rfind("9.", 0) == 0;
-    for (const std::string& m : LogBuiltinsMethods(v9)) {
+    for (const std::string& m : LogBuiltinsMethods(g_table)) {
       void* f = reinterpret_cast<void*>(&Trap);
       if (m == "line_init") f = reinterpret_cast<void*>(&LineInit);
       if (m == "line_exit") f = reinterpret_cast<void*>(&LineExit);
