@@ -14,6 +14,7 @@
 #include "crypto/secure_buffer.h"
 #include "keyring_backend/config/config.h"
 #include "plugin/mariadb/datadir_marker.h"
+#include "plugin/mariadb/local_files.h"
 #include "plugin/mariadb/plugin_state.h"
 #include "plugin/mariadb/server_log.h"
 
@@ -110,11 +111,15 @@ int InitEncryption(void*) {
     // for it.
     OperationDeadline startup(config->call_budget());
     config->keys.rules.server = KeyServer::kMariaDb;  // AES 16/24/32 only: InnoDB aborts on anything else
+    // Files on this host first: their problems are fixed here, not at the locker.
+    const std::string local = LocalFileProblem(*config);
+    if (!local.empty()) {
+      LogError(LocalStartFailure(local));
+      return 1;
+    }
     auto backend = Backend::Open(*config, /*require_locker=*/true, /*read_versions=*/false);
     if (!backend.ok()) {
-      LogError("cannot start without the locker, nothing was written: " + backend.status().ToString() +
-               " -- fix the problem named here (or wait until the locker is reachable and unsealed), then "
-               "start the server again");
+      LogError(LockerStartFailure(backend.status()));
       return 1;
     }
     for (const auto& w : (*backend)->warnings()) LogWarning(w);
