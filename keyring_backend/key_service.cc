@@ -154,6 +154,7 @@ KeyServiceStats KeyService::stats() const {
   s.locker_errors = locker_errors_.load();
   s.stale_serves = stale_serves_.load();
   s.keys_created = keys_created_.load();
+  s.refresh_ticks = refresh_ticks_.load();
   std::lock_guard<std::mutex> lock(state_mu_);
   s.last_error = last_error_;
   s.last_refresh = last_refresh_;

@@ -36,6 +36,7 @@ struct KeyServiceStats {
   uint64_t locker_errors = 0;
   uint64_t stale_serves = 0;     // version refreshes that failed while cached keys kept being served
   uint64_t keys_created = 0;
+  uint64_t refresh_ticks = 0;    // background version refreshes run
   std::string last_error;        // never contains key bytes or tokens
   std::chrono::system_clock::time_point last_refresh{};
 };
@@ -218,7 +219,7 @@ class KeyService {
   Envelope envelope_;
   KeyCache cache_;
 
-  std::atomic<uint64_t> locker_requests_{0}, locker_errors_{0}, stale_serves_{0}, keys_created_{0};
+  std::atomic<uint64_t> locker_requests_{0}, locker_errors_{0}, stale_serves_{0}, keys_created_{0}, refresh_ticks_{0};
   mutable std::mutex state_mu_;  // last_error_, last_refresh_
   std::string last_error_;
   std::chrono::system_clock::time_point last_refresh_{};

@@ -137,6 +137,7 @@ void KeyService::RefreshLoop() {
     // No server thread waits on this one: per request, so every key of a
     // large scope is reached even when the locker is slow.
     (void)RefreshVersions(Sweep::kPerRequest);  // failures are counted and logged via last_error
+    refresh_ticks_.fetch_add(1, std::memory_order_relaxed);
     lock.lock();
   }
 }
