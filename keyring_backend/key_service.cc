@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/printable.h"
 #include "keyring_backend/http/operation_deadline.h"
 #include "keyring_backend/store/document_layout.h"
 
@@ -58,6 +59,7 @@ StatusOr<KeyHandle> KeyService::Load(const std::string& name, uint32_t version) 
     Audit("fetch", name, version, opened.status(), started, failed_step);
     return opened.status();
   }
+  NoteRecord(name, version, opened->meta);
   auto material = std::make_shared<KeyMaterial>();
   material->bytes = std::move(opened->bytes);
   material->type = opened->type;
@@ -80,14 +82,51 @@ StatusOr<uint32_t> KeyService::LatestVersionFromLocker(const std::string& name) 
     NoteError(entries.status());
     return entries.status();
   }
+  return NoteVersions(name, *entries);
+}
+
+uint32_t KeyService::NoteVersions(const std::string& name, const std::vector<VersionEntry>& entries) {
   uint32_t latest = 0;
-  for (const auto& e : *entries) {
+  for (const auto& e : entries) {
     if (e.has_record) latest = std::max(latest, e.version);
   }
   if (latest > 0) cache_.RaiseLatest(name, latest);
-  Generation g = ScanGeneration(*entries);
+  Generation g = ScanGeneration(entries);
   if (g.version > 0) NoteGeneration(name, g);
+  NoteListed(name, entries);
   return latest;
+}
+
+void KeyService::NoteListed(const std::string& name, const std::vector<VersionEntry>& entries) {
+  std::lock_guard<std::mutex> lock(known_mu_);
+  // Only adds: a listing that left before this service wrote a version
+  // must not drop it (PurgeDeleted forgets what it purges). A name listed
+  // without records is still remembered as listed (RefreshChanges).
+  auto& versions = known_[name];
+  for (const auto& e : entries) {
+    if (!e.has_record) continue;
+    if (versions.count(e.version) != 0) continue;
+    KeyVersionInfo& info = versions[e.version];
+    info.name = name;
+    info.version = e.version;
+    info.read = false;
+  }
+}
+
+void KeyService::NoteRecord(const std::string& name, uint32_t version, const RecordMeta& meta) {
+  KeyVersionInfo info;
+  info.name = name;
+  info.version = version;
+  // Shown in SHOW STATUS, logs and a DBA's terminal: bounded, printable.
+  info.type = Printable(meta.type, 16);
+  info.length = static_cast<size_t>(meta.length);
+  info.created = Printable(meta.created, 40);
+  info.creator = Printable(meta.creator, 100);
+  info.origin = Printable(meta.origin, 16);
+  info.bound = meta.format == Envelope::kBoundFormat || meta.format == Envelope::kStoreProtectedFormat;
+  info.read = true;
+  std::lock_guard<std::mutex> lock(known_mu_);
+  known_[name][version] = std::move(info);
 }
 
 Status KeyService::Create(const std::string& name, uint32_t version, const std::string& type, size_t length,
@@ -107,6 +146,7 @@ Status KeyService::Create(const std::string& name, uint32_t version, const std::
     return key.status();
   }
   keys_created_.fetch_add(1, std::memory_order_relaxed);
+  NoteRecord(name, version, key->meta);
   auto material = std::make_shared<KeyMaterial>();
   material->bytes = std::move(key->bytes);
   material->type = type;
@@ -154,6 +194,7 @@ KeyServiceStats KeyService::stats() const {
   s.locker_errors = locker_errors_.load();
   s.stale_serves = stale_serves_.load();
   s.keys_created = keys_created_.load();
+  s.refresh_ticks = refresh_ticks_.load();
   std::lock_guard<std::mutex> lock(state_mu_);
   s.last_error = last_error_;
   s.last_refresh = last_refresh_;

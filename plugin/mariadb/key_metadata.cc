@@ -18,9 +18,11 @@ std::vector<KeyMetadataRow> KeyMetadataRows(const std::vector<KeyVersionInfo>& v
     const KeyVersionInfo& k = versions[i];
     const std::string id = KeyService::EncodeName(k.name);
     rows.push_back({id + "_v" + std::to_string(k.version),
-                    "created=" + OrUnknown(k.created) + " origin=" + OrUnknown(k.origin) +
-                        " creator=" + OrUnknown(k.creator) + " type=" + OrUnknown(k.type) +
-                        " length=" + std::to_string(k.length) + " locker=" + locker_description});
+                    !k.read ? "not read yet (read in the background after the first SHOW STATUS) locker=" +
+                                  locker_description
+                            : "created=" + OrUnknown(k.created) + " origin=" + OrUnknown(k.origin) +
+                                  " creator=" + OrUnknown(k.creator) + " type=" + OrUnknown(k.type) +
+                                  " length=" + std::to_string(k.length) + " locker=" + locker_description});
     const bool last_of_name = i + 1 == versions.size() || versions[i + 1].name != k.name;
     if (last_of_name) rows.push_back({id + "_latest", std::to_string(k.version)});
   }
@@ -58,7 +60,10 @@ Status KeyMetadata::Refresh(Sweep how) {
   auto next = std::make_shared<KeyMetadataSnapshot>();
   Status result;
   try {
-    auto versions = keys_->ListKeyVersions(how);
+    // No listing: versions come from the KeyService's own refresh. Records
+    // are read only for versions not read yet, and only once SHOW STATUS
+    // has asked for the rows.
+    auto versions = keys_->KnownKeyVersions(read_details_.load(), how);
     if (versions.ok()) {
       next->rows = KeyMetadataRows(*versions, locker_description_);
       next->taken = std::chrono::system_clock::now();
@@ -85,6 +90,17 @@ Status KeyMetadata::RefreshOrHandOver() {
   Status s = spent ? DeadlineExceeded("the caller's budget was used up before the listing") : Refresh(Sweep::kOneBudget);
   if (!s.ok()) RequestRefresh();
   return s;
+}
+
+void KeyMetadata::Shown() {
+  if (read_details_.exchange(true)) return;
+  auto current = Current();
+  for (const auto& row : current->rows) {
+    if (row.value.rfind("not read yet", 0) == 0) {
+      RequestRefresh();
+      return;
+    }
+  }
 }
 
 void KeyMetadata::RequestRefresh() {

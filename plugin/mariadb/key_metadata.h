@@ -3,17 +3,22 @@
 //   <id>_v<version> = "created=... origin=... creator=... type=... length=... locker=..."
 //   <id>_latest     = "<highest version>"
 //
-// Listing them costs the locker one request per key and one per version, so
-// SHOW STATUS never lists: it reads the last snapshot. Snapshots are taken
-// after the plugin changes keys (rotation, refresh, a key the gate created or
-// a newer version it picked up) and by a background thread every `interval`,
-// which catches keys other servers of the scope created.
+// SHOW STATUS never asks the locker: it reads the last snapshot, which is
+// built from what the KeyService knows already (KnownKeyVersions: its
+// version listings and the records it read or wrote; a record never
+// changes, so none is read twice). Rebuilding costs no request, so it runs
+// after every change (a key the gate created or a newer version it picked
+// up, a rotation, a refresh) and every `interval`. Versions only a listing
+// saw (old versions the server has not needed since the start) show as
+// "not read yet" until the first SHOW STATUS asks for them (Shown()): then
+// the background thread reads those records, once.
 //
 // Snapshots are immutable and shared: a reader pins the one it shows, so a
 // refresh that replaces it meanwhile cannot free the strings the server is
 // still copying.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -57,6 +62,9 @@ class KeyMetadata {
   // thread lists within one call budget (waiting for a listing already
   // under way included); the background thread bounds each request.
   Status Refresh(Sweep how = Sweep::kOneBudget);
+  // SHOW STATUS is showing the rows: from now on, snapshots read the
+  // records of versions not read yet (in the background; never blocks).
+  void Shown();
   // Asks the background thread for a refresh; never blocks on the locker.
   void RequestRefresh();
   // For a server thread after a change (start, SET GLOBAL): Refresh within
@@ -80,6 +88,7 @@ class KeyMetadata {
   std::condition_variable cv_;
   std::shared_ptr<const KeyMetadataSnapshot> current_;
   bool requested_ = false;
+  std::atomic<bool> read_details_{false};
   bool stop_ = false;
   std::thread thread_;
 };

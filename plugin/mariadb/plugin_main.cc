@@ -15,6 +15,7 @@
 #include "keyring_backend/config/config.h"
 #include "plugin/mariadb/datadir_marker.h"
 #include "plugin/mariadb/local_files.h"
+#include "plugin/mariadb/plugin_start.h"
 #include "plugin/mariadb/plugin_state.h"
 #include "plugin/mariadb/server_log.h"
 
@@ -51,28 +52,6 @@ std::string MarkerPath() {
   char cwd[4096];
   if (getcwd(cwd, sizeof cwd) == nullptr) return kMarkerFileName;
   return std::string(cwd) + "/" + kMarkerFileName;
-}
-
-Status BindDatadir(Backend& backend) {
-  ScopeIdentity id = ScopeIdentity::From(backend.keys().Identity());
-  const std::string marker = MarkerPath();
-  auto names = backend.keys().ListNames();
-  if (!names.ok()) return names.status().Annotate("listing the keys of " + id.Describe());
-  bool write_marker = false;
-  RETURN_IF_ERROR(CheckMarker(marker, id, !names->empty(), &write_marker));
-  // Key 1 encrypts system data (redo, binlog, Aria), key 2 temporary data;
-  // InnoDB asks for both right after plugin init.
-  for (const char* name : {"1", "2"}) {
-    auto v = backend.keys().EnsureKey(name);
-    if (!v.ok()) return v.status().Annotate("creating key " + std::string(name));
-  }
-  if (write_marker) {
-    CrashPoint("bind.before_marker");
-    RETURN_IF_ERROR(WriteMarker(marker, id));
-    CrashPoint("marker.after_rename");
-    LogNote("bound this datadir to " + id.Describe() + " (" + marker + " written)");
-  }
-  return Status::Ok();
 }
 
 // SecureBuffer's observer: one warning at the 1st, 10th, 100th ... failed
@@ -117,68 +96,23 @@ int InitEncryption(void*) {
       LogError(LocalStartFailure(local));
       return 1;
     }
-    auto backend = Backend::Open(*config, /*require_locker=*/true, /*read_versions=*/false);
-    if (!backend.ok()) {
-      LogError(LockerStartFailure(backend.status()));
-      return 1;
-    }
-    for (const auto& w : (*backend)->warnings()) LogWarning(w);
-    if (!st.backup_tool) {
-      Status bound = BindDatadir(**backend);
-      if (!bound.ok()) {
-        LogError("refusing to start: " + bound.ToString());
-        return 1;
-      }
-    }
-    st.backend = std::move(*backend);
-    KeyGateOptions gate;
-    gate.create_missing = !st.backup_tool;
-    gate.on_new_version = [] {
+    StartOptions start;
+    start.datadir_marker = MarkerPath();
+    start.backup_tool = st.backup_tool;
+    start.log_note = [](const std::string& m) { LogNote(m); };
+    start.log_warning = [](const std::string& m) { LogWarning(m); };
+    start.log_error = [](const std::string& m) { LogError(m); };
+    start.on_new_version = [] {
       if (KeyMetadata* meta = State().metadata.get()) meta->RequestRefresh();
     };
-    st.gate = std::make_unique<KeyGate>(&st.backend->keys(), gate, [](const std::string& m) { LogError(m); });
-    // Fetch (and unwrap) keys 1 and 2 now: InnoDB needs them right after
-    // init, and a missing Transit decrypt right or a flaky network should
-    // stop the start here, with the reason, not fail a page write later.
-    if (!st.backup_tool) {
-      for (unsigned id : {1u, 2u}) {
-        if (st.gate->LatestVersion(id) == ENCRYPTION_KEY_VERSION_INVALID) {
-          LogError("refusing to start: key " + std::to_string(id) +
-                   " cannot be read from the locker (the reason is logged above)");
-          st.gate.reset();
-          st.backend.reset();
-          return 1;
-        }
-      }
-    }
-    const Status versions = st.backend->keys().RefreshVersions(Sweep::kPerRequest);  // bounded by `startup`
-    const bool versions_cut = versions.code() == Code::kDeadlineExceeded;
-    if (versions_cut) {
-      LogWarning("the latest versions of this scope's keys were not all read within the start's budget "
-                 "(timeouts.total_ms=" + std::to_string(config->call_budget().count()) + "); the server "
-                 "starts anyway: the background thread reads them now, and until then the first use of a key "
-                 "not read yet asks the locker within one budget. Nothing to fix unless key lookups time out "
-                 "too (then check the locker's speed). Cause: " + versions.ToString());
-      st.backend->keys().RefreshSoon();
-    } else if (!versions.ok()) {
-      LogError("refusing to start: reading the latest versions of the scope's keys failed: " + versions.ToString());
-      st.gate.reset();
-      st.backend.reset();
+    auto started = StartKeys(*config, start);
+    if (!started.ok()) {
+      LogError(started.status().message());
       return 1;
     }
-    if (!st.backup_tool) {
-      st.metadata = std::make_unique<KeyMetadata>(&st.backend->keys(), st.backend->Describe(),
-                                                  st.backend->config().cache.version_refresh);
-      // 1+N+V requests in what is left of the budget; when they do not fit
-      // (a large scope, or the version read was already cut) the background
-      // thread lists them: expected, so no warning.
-      Status listed = st.metadata->RefreshOrHandOver();
-      if (!listed.ok() && listed.code() != Code::kDeadlineExceeded) {
-        LogWarning("key metadata for SHOW STATUS LIKE 'keyring_locker_key\\_%' could not be listed: " +
-                   listed.ToString() + "; keys are served normally and the background thread lists them "
-                   "now and every keyring_locker_version_refresh_s seconds");
-      }
-    }
+    st.backend = std::move(started->backend);
+    st.gate = std::move(started->gate);
+    st.metadata = std::move(started->metadata);
     LogNote("ready: " + st.backend->Describe() +
             (st.backup_tool ? " (backup tool: existing keys only)" : ""));
     return 0;

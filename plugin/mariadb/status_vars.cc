@@ -118,6 +118,7 @@ int ShowKeys(MYSQL_THD, struct st_mysql_show_var* var, void*, struct system_stat
     KeyMetadata* meta = State().metadata.get();
     auto snapshot = meta ? meta->Current() : nullptr;
     if (snapshot == nullptr) return 0;
+    meta->Shown();  // versions not read yet get read now, in the background
     if (snapshot != pinned.snapshot) {
       std::vector<struct st_mysql_show_var> vars;
       vars.reserve(snapshot->rows.size() + 1);
