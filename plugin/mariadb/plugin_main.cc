@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -52,26 +53,58 @@ std::string MarkerPath() {
   return std::string(cwd) + "/" + kMarkerFileName;
 }
 
-Status BindDatadir(Backend& backend) {
+// Binds the datadir to the scope (datadir_marker.h), decides which key ids
+// the plugin may create (create_policy.h: the marker records whether this
+// datadir was a new installation) and makes sure keys 1 and 2 exist.
+Status BindDatadir(Backend& backend, const std::string& configured_create_keys, CreatePolicyChoice* choice) {
   ScopeIdentity id = ScopeIdentity::From(backend.keys().Identity());
   const std::string marker = MarkerPath();
   auto names = backend.keys().ListNames();
   if (!names.ok()) return names.status().Annotate("listing the keys of " + id.Describe());
   bool write_marker = false;
-  RETURN_IF_ERROR(CheckMarker(marker, id, !names->empty(), &write_marker));
+  std::string recorded;
+  RETURN_IF_ERROR(CheckMarker(marker, id, !names->empty(), &write_marker, &recorded));
+  // Keys 1 and 2 alone are what a first start that stopped before writing
+  // its marker leaves behind: still a new installation.
+  const bool other_keys = std::any_of(names->begin(), names->end(),
+                                      [](const std::string& n) { return n != "1" && n != "2"; });
+  const bool new_installation = write_marker && !other_keys;
+  ASSIGN_OR_RETURN(*choice, ChooseCreatePolicy({configured_create_keys, recorded, write_marker, other_keys}));
   // Key 1 encrypts system data (redo, binlog, Aria), key 2 temporary data;
   // InnoDB asks for both right after plugin init.
-  for (const char* name : {"1", "2"}) {
+  for (unsigned key_id : {1u, 2u}) {
+    const std::string name = std::to_string(key_id);
+    auto latest = backend.keys().LatestVersionFromLocker(name);
+    if (!latest.ok()) return latest.status().Annotate("reading the versions of key " + name);
+    if (*latest != 0) continue;
+    if (!choice->policy.Allows(key_id)) {
+      return FailedPrecondition("key " + name + " (MariaDB's " + (key_id == 1 ? "system data" : "temporary data") +
+                                " key) is not in the locker and keyring_locker_create_keys=" +
+                                choice->policy.Describe() + " does not allow creating it; create it with "
+                                "'keyring-locker --config FILE ensure " + name + "' or allow ids 1-2");
+    }
     auto v = backend.keys().EnsureKey(name);
-    if (!v.ok()) return v.status().Annotate("creating key " + std::string(name));
+    if (!v.ok()) return v.status().Annotate("creating key " + name);
+    LogNote("created key " + name + " version " + std::to_string(*v) + " in the locker: created at the server's "
+            "start (MariaDB needs keys 1 and 2)");
   }
   if (write_marker) {
+    if (new_installation) id.create_keys_default = kServerKeyIds;
     CrashPoint("bind.before_marker");
     RETURN_IF_ERROR(WriteMarker(marker, id));
     CrashPoint("marker.after_rename");
     LogNote("bound this datadir to " + id.Describe() + " (" + marker + " written)");
   }
   return Status::Ok();
+}
+
+const char* DescribeSource(CreatePolicySource source) {
+  switch (source) {
+    case CreatePolicySource::kConfigured: return "set";
+    case CreatePolicySource::kNewInstallation: return "default of a new installation: the ids MariaDB itself needs";
+    case CreatePolicySource::kExisting: return "default of an installation older than this option";
+  }
+  return "";
 }
 
 // SecureBuffer's observer: one warning at the 1st, 10th, 100th ... failed
@@ -118,16 +151,30 @@ int InitEncryption(void*) {
       return 1;
     }
     for (const auto& w : (*backend)->warnings()) LogWarning(w);
+    (*backend)->keys().SetRecoveryObserver([](const std::string& m) { LogNote(m); });
+    const PluginOptions options = CollectPluginOptions();
+    st.status_per_key = options.status_per_key;
+    CreatePolicyChoice creating;
+    creating.policy = CreatePolicy::Off();
     if (!st.backup_tool) {
-      Status bound = BindDatadir(**backend);
+      Status bound = BindDatadir(**backend, options.create_keys, &creating);
       if (!bound.ok()) {
         LogError("refusing to start: " + bound.ToString());
         return 1;
       }
+      if (!creating.warning.empty()) LogWarning(creating.warning);
+      LogNote("keys created on first use: keyring_locker_create_keys=" + creating.policy.Describe() + " (" +
+              DescribeSource(creating.source) + "), keyring_locker_create_keys_max=" +
+              std::to_string(options.create_keys_max) + (options.create_keys_max == 0 ? " (no cap)" : ""));
     }
+    ShowCreateKeysInForce(creating.policy.Describe());
     st.backend = std::move(*backend);
     KeyGateOptions gate;
     gate.create_missing = !st.backup_tool;
+    gate.create_policy = creating.policy;
+    gate.create_max = options.create_keys_max;
+    gate.log_created = [](const std::string& m) { LogNote(m); };
+    gate.client_warning = [](const std::string& m, bool also_log) { StatementWarning(m, also_log); };
     gate.on_new_version = [] {
       if (KeyMetadata* meta = State().metadata.get()) meta->RequestRefresh();
     };
@@ -162,6 +209,7 @@ int InitEncryption(void*) {
       return 1;
     }
     if (!st.backup_tool) {
+      st.probe = std::make_unique<RecoveryProbe>(&st.backend->keys(), "1", std::chrono::seconds(1));
       st.metadata = std::make_unique<KeyMetadata>(&st.backend->keys(), st.backend->Describe(),
                                                   st.backend->config().cache.version_refresh);
       // 1+N+V requests in what is left of the budget; when they do not fit
@@ -183,6 +231,7 @@ int InitEncryption(void*) {
     LogError("initialization failed with an unknown internal error");
   }
   State().metadata.reset();
+  State().probe.reset();
   State().gate.reset();
   State().backend.reset();
   return 1;
@@ -191,6 +240,7 @@ int InitEncryption(void*) {
 int DeinitEncryption(void*) {
   try {
     State().metadata.reset();  // joins its listing thread before the backend goes
+    State().probe.reset();
     State().gate.reset();
     State().backend.reset();  // joins the renewal and refresh threads
     crypto::SetMlockObserver(nullptr);

@@ -50,5 +50,8 @@ void LogError(const std::string& message) { Print(ME_ERROR_LOG_ONLY, message); }
 void LogWarning(const std::string& message) { Print(ME_ERROR_LOG_ONLY | ME_WARNING, message); }
 void LogNote(const std::string& message) { Print(ME_ERROR_LOG_ONLY | ME_NOTE, message); }
 void ClientError(const std::string& message) { Print(ME_ERROR_LOG, message); }
+void StatementWarning(const std::string& message, bool also_log) {
+  Print(ME_WARNING | (also_log ? ME_ERROR_LOG : 0), message);
+}
 
 }  // namespace keyring_locker::mariadb
