@@ -1,5 +1,6 @@
 #include "plugin/mariadb/recovery_probe.h"
 
+#include <algorithm>
 #include <exception>
 
 namespace keyring_locker::mariadb {
@@ -28,7 +29,9 @@ void RecoveryProbe::Loop() {
       // Only while the latest failure was the locker not answering: a
       // refusal or a damaged key is not cured by probing.
       if (keys_->stats().health.unreachable) {
-        OperationDeadline budget(keys_->call_budget());
+        // At most one interval: a hung locker must not hold a connection
+        // (KMIP has one) a statement is waiting for, for a whole budget.
+        OperationDeadline budget(std::min(keys_->call_budget(), interval_));
         (void)keys_->LatestVersionFromLocker(probe_name_);  // success or failure is recorded by KeyService
       }
     } catch (const std::exception&) {

@@ -20,7 +20,8 @@ namespace keyring_locker::mariadb {
 class RecoveryProbe {
  public:
   // `keys` must outlive this object; `probe_name` is a key every datadir
-  // has (MariaDB's key 1). Each probe is bounded by the service's call budget.
+  // has (MariaDB's key 1). Each probe is bounded by `interval` (and the
+  // service's call budget, if shorter).
   RecoveryProbe(KeyService* keys, std::string probe_name, std::chrono::milliseconds interval);
   ~RecoveryProbe();  // stops and joins the thread
   RecoveryProbe(const RecoveryProbe&) = delete;

@@ -218,7 +218,7 @@ struct st_mysql_show_var g_status_variables[] = {
     KLK_ENTRY("keyring_locker_keys_listed_at", ShowKeysListedAt),
     KLK_ENTRY("keyring_locker_keys_list_error", ShowKeysListError),
     KLK_ENTRY("keyring_locker_keys_in_scope", ShowKeysInScope),
-    KLK_ENTRY("keyring_locker_key_versions_in_scope", ShowVersionsInScope),
+    KLK_ENTRY("keyring_locker_versions_in_scope", ShowVersionsInScope),
     KLK_ENTRY("keyring_locker_oldest_latest_version_age_s", ShowOldestLatestAge),
     KLK_ENTRY("keyring_locker_oldest_latest_version_key", ShowOldestLatestKey),
     KLK_ENTRY("keyring_locker_newest_latest_version_age_s", ShowNewestLatestAge),
