@@ -33,6 +33,24 @@ void KeyService::NoteError(const Status& s) {
   locker_errors_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(state_mu_);
   last_error_ = s.ToString();
+  health_.Failure(s);
+}
+
+void KeyService::NoteSuccess() {
+  std::string recovered = health_.Success();
+  if (recovered.empty()) return;
+  std::function<void(const std::string&)> observer;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    last_error_.clear();
+    observer = recovery_observer_;
+  }
+  if (observer) observer(recovered);
+}
+
+void KeyService::SetRecoveryObserver(std::function<void(const std::string& message)> observer) {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  recovery_observer_ = std::move(observer);
 }
 
 void KeyService::Audit(const char* op, const std::string& name, int64_t version, const Status& result,
@@ -56,9 +74,11 @@ StatusOr<KeyHandle> KeyService::Load(const std::string& name, uint32_t version) 
   auto opened = envelope_.Open(name, version, &failed_step);
   if (!opened.ok()) {
     if (opened.status().code() != Code::kNotFound) NoteError(opened.status());
+    else NoteSuccess();
     Audit("fetch", name, version, opened.status(), started, failed_step);
     return opened.status();
   }
+  NoteSuccess();
   NoteRecord(name, version, opened->meta);
   auto material = std::make_shared<KeyMaterial>();
   material->bytes = std::move(opened->bytes);
@@ -82,6 +102,7 @@ StatusOr<uint32_t> KeyService::LatestVersionFromLocker(const std::string& name) 
     NoteError(entries.status());
     return entries.status();
   }
+  NoteSuccess();
   return NoteVersions(name, *entries);
 }
 
@@ -143,8 +164,10 @@ Status KeyService::Create(const std::string& name, uint32_t version, const std::
   Audit("create", name, version, key.status(), started, key.ok() ? key->origin : "");
   if (!key.ok()) {
     if (key.status().code() != Code::kAlreadyExists) NoteError(key.status());
+    else NoteSuccess();
     return key.status();
   }
+  NoteSuccess();
   keys_created_.fetch_add(1, std::memory_order_relaxed);
   NoteRecord(name, version, key->meta);
   auto material = std::make_shared<KeyMaterial>();
@@ -198,6 +221,7 @@ KeyServiceStats KeyService::stats() const {
   std::lock_guard<std::mutex> lock(state_mu_);
   s.last_error = last_error_;
   s.last_refresh = last_refresh_;
+  s.health = health_.Snapshot();
   return s;
 }
 

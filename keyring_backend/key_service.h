@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,6 +27,7 @@
 #include "keyring_backend/config/config.h"
 #include "keyring_backend/envelope/envelope.h"
 #include "keyring_backend/http/operation_deadline.h"
+#include "keyring_backend/request_health.h"
 #include "keyring_backend/store/key_store.h"
 #include "keyring_backend/wrapper/key_wrapper.h"
 
@@ -38,8 +40,9 @@ struct KeyServiceStats {
   uint64_t stale_serves = 0;     // version refreshes that failed while cached keys kept being served
   uint64_t keys_created = 0;
   uint64_t refresh_ticks = 0;    // background version refreshes run
-  std::string last_error;        // never contains key bytes or tokens
+  std::string last_error;        // never contains key bytes or tokens; cleared when the locker answers again
   std::chrono::system_clock::time_point last_refresh{};
+  RequestHealthSnapshot health;   // failing now or not, since when, the last error's time
 };
 
 struct KeyVersionInfo {
@@ -205,6 +208,18 @@ class KeyService {
   void RefreshSoon();
 
   KeyServiceStats stats() const;
+  // Called once (on the thread whose request succeeded, no lock held) when a
+  // locker request succeeds after a run of failures, with a message naming
+  // how long it failed and how often. Must not block. Set it before the
+  // service is shared, or accept that a recovery just before is not seen.
+  void SetRecoveryObserver(std::function<void(const std::string& message)> observer);
+  // How many runs of failures have ended so far: a caller that paused after
+  // a failure retries at once when this moved on (no lock, no I/O).
+  uint64_t LockerRecoveries() const { return health_.Recoveries(); }
+  // How many key names the service knows of (the latest versions it has
+  // read or created); no I/O. Lower than the scope's count while a start's
+  // version refresh is still running.
+  size_t KnownKeyCount() const { return cache_.AllLatest().size(); }
   KeyStore& store() { return *store_; }
   KeyWrapper& wrapper() { return *wrapper_; }
   // "vault https://host:8200 kv=secret(v2) transit=transit/keyring_locker"
@@ -223,6 +238,7 @@ class KeyService {
   void Audit(const char* op, const std::string& name, int64_t version, const Status& result,
              std::chrono::steady_clock::time_point started, const std::string& detail = "");
   void NoteError(const Status& s);
+  void NoteSuccess();  // a request the locker answered (a "not found" included)
   void RefreshLoop();
 
   struct Generation {
@@ -257,6 +273,8 @@ class KeyService {
   mutable std::mutex state_mu_;  // last_error_, last_refresh_
   std::string last_error_;
   std::chrono::system_clock::time_point last_refresh_{};
+  std::function<void(const std::string&)> recovery_observer_;
+  RequestHealth health_;
 
   std::mutex known_mu_;
   std::map<std::string, std::map<uint32_t, KeyVersionInfo>> known_;

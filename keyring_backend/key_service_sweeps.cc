@@ -15,6 +15,7 @@ StatusOr<std::vector<std::string>> KeyService::ListNames() {
   locker_requests_.fetch_add(1, std::memory_order_relaxed);
   auto names = store_->ListNames();
   if (!names.ok()) NoteError(names.status());
+  else NoteSuccess();
   return names;
 }
 
@@ -53,6 +54,7 @@ Status KeyService::RefreshVersions(Sweep how) {
     stale_serves_.fetch_add(1, std::memory_order_relaxed);
     return result;
   }
+  NoteSuccess();
   std::lock_guard<std::mutex> lock(state_mu_);
   last_refresh_ = std::chrono::system_clock::now();
   return Status::Ok();

@@ -1,5 +1,6 @@
 #include "plugin/mariadb/key_metadata.h"
 
+#include <ctime>
 #include <exception>
 
 namespace keyring_locker::mariadb {
@@ -8,6 +9,16 @@ namespace {
 // Documents written by older tools may lack a field; an explicit word reads
 // better in SHOW STATUS than "created= origin=".
 std::string OrUnknown(const std::string& s) { return s.empty() ? "unknown" : s; }
+
+// "2026-01-02T03:04:05Z" (what the envelope writes); anything else: epoch.
+std::chrono::system_clock::time_point ParseCreated(const std::string& text) {
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (end == nullptr) return {};
+  const std::time_t t = timegm(&tm);
+  if (t <= 0) return {};
+  return std::chrono::system_clock::from_time_t(t);
+}
 
 }  // namespace
 
@@ -27,6 +38,24 @@ std::vector<KeyMetadataRow> KeyMetadataRows(const std::vector<KeyVersionInfo>& v
     if (last_of_name) rows.push_back({id + "_latest", std::to_string(k.version)});
   }
   return rows;
+}
+
+KeyMetadataSummary SummarizeKeyVersions(const std::vector<KeyVersionInfo>& versions) {
+  KeyMetadataSummary out;
+  out.versions = versions.size();
+  for (size_t i = 0; i < versions.size(); ++i) {
+    const bool last_of_name = i + 1 == versions.size() || versions[i + 1].name != versions[i].name;
+    if (!last_of_name) continue;
+    ++out.keys;
+    const auto created = ParseCreated(versions[i].created);
+    if (created == std::chrono::system_clock::time_point{}) continue;
+    if (out.oldest_latest == std::chrono::system_clock::time_point{} || created < out.oldest_latest) {
+      out.oldest_latest = created;
+      out.oldest_latest_key = KeyService::EncodeName(versions[i].name);
+    }
+    if (created > out.newest_latest) out.newest_latest = created;
+  }
+  return out;
 }
 
 KeyMetadata::KeyMetadata(KeyService* keys, std::string locker_description, std::chrono::seconds interval)
@@ -66,6 +95,7 @@ Status KeyMetadata::Refresh(Sweep how) {
     auto versions = keys_->KnownKeyVersions(read_details_.load(), how);
     if (versions.ok()) {
       next->rows = KeyMetadataRows(*versions, locker_description_);
+      next->summary = SummarizeKeyVersions(*versions);
       next->taken = std::chrono::system_clock::now();
     } else {
       result = versions.status();
@@ -77,6 +107,7 @@ Status KeyMetadata::Refresh(Sweep how) {
   if (!result.ok()) {
     // Keep showing what was listed last; SHOW STATUS tells how old it is.
     next->rows = current_->rows;
+    next->summary = current_->summary;
     next->taken = current_->taken;
     next->last_error = result.ToString();
   }

@@ -36,8 +36,23 @@ struct KeyMetadataRow {
   std::string value;
 };
 
+// Bounded figures about the whole scope, for SHOW STATUS rows that stay a
+// handful however many keys there are (issue #16): monitors read these,
+// keyring_locker_status_per_key or the CLI's list show every version.
+struct KeyMetadataSummary {
+  size_t keys = 0;
+  size_t versions = 0;
+  // Among each key's latest version: the oldest (the key rotated least
+  // recently) and the newest. Epoch when no latest version has a readable
+  // creation time.
+  std::chrono::system_clock::time_point oldest_latest{}, newest_latest{};
+  std::string oldest_latest_key;  // its name, encoded as in the rows
+};
+KeyMetadataSummary SummarizeKeyVersions(const std::vector<KeyVersionInfo>& versions);
+
 struct KeyMetadataSnapshot {
   std::vector<KeyMetadataRow> rows;
+  KeyMetadataSummary summary;
   std::chrono::system_clock::time_point taken{};  // epoch = never listed
   std::string last_error;                         // of the latest failed listing, empty if it succeeded
 };

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -54,6 +55,15 @@ std::string MarkerPath() {
   return std::string(cwd) + "/" + kMarkerFileName;
 }
 
+const char* DescribeSource(CreatePolicySource source) {
+  switch (source) {
+    case CreatePolicySource::kConfigured: return "set";
+    case CreatePolicySource::kNewInstallation: return "default of a new installation: the ids MariaDB itself needs";
+    case CreatePolicySource::kExisting: return "default of an installation older than this option";
+  }
+  return "";
+}
+
 // SecureBuffer's observer: one warning at the 1st, 10th, 100th ... failed
 // mlock, so unlocked key memory is never silent and never floods the log.
 void WarnUnlockedMemory(const crypto::MemoryLockStats& stats) noexcept {
@@ -96,12 +106,17 @@ int InitEncryption(void*) {
       LogError(LocalStartFailure(local));
       return 1;
     }
+    const PluginOptions options = CollectPluginOptions();
+    st.status_per_key = options.status_per_key;
     StartOptions start;
     start.datadir_marker = MarkerPath();
     start.backup_tool = st.backup_tool;
     start.log_note = [](const std::string& m) { LogNote(m); };
     start.log_warning = [](const std::string& m) { LogWarning(m); };
     start.log_error = [](const std::string& m) { LogError(m); };
+    start.create_keys = options.create_keys;
+    start.create_keys_max = options.create_keys_max;
+    start.client_warning = [](const std::string& m, bool also_log) { StatementWarning(m, also_log); };
     start.on_new_version = [] {
       if (KeyMetadata* meta = State().metadata.get()) meta->RequestRefresh();
     };
@@ -113,6 +128,15 @@ int InitEncryption(void*) {
     st.backend = std::move(started->backend);
     st.gate = std::move(started->gate);
     st.metadata = std::move(started->metadata);
+    const CreatePolicyChoice& creating = started->creating;
+    if (!st.backup_tool) {
+      if (!creating.warning.empty()) LogWarning(creating.warning);
+      LogNote("keys created on first use: keyring_locker_create_keys=" + creating.policy.Describe() + " (" +
+              DescribeSource(creating.source) + "), keyring_locker_create_keys_max=" +
+              std::to_string(options.create_keys_max) + (options.create_keys_max == 0 ? " (no cap)" : ""));
+      st.probe = std::make_unique<RecoveryProbe>(&st.backend->keys(), "1", std::chrono::seconds(1));
+    }
+    ShowCreateKeysInForce(creating.policy.Describe());
     LogNote("ready: " + st.backend->Describe() +
             (st.backup_tool ? " (backup tool: existing keys only)" : ""));
     return 0;
@@ -122,6 +146,7 @@ int InitEncryption(void*) {
     LogError("initialization failed with an unknown internal error");
   }
   State().metadata.reset();
+  State().probe.reset();
   State().gate.reset();
   State().backend.reset();
   return 1;
@@ -130,6 +155,7 @@ int InitEncryption(void*) {
 int DeinitEncryption(void*) {
   try {
     State().metadata.reset();  // joins its listing thread before the backend goes
+    State().probe.reset();
     State().gate.reset();
     State().backend.reset();  // joins the renewal and refresh threads
     crypto::SetMlockObserver(nullptr);

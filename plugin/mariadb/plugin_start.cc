@@ -1,5 +1,7 @@
 #include "plugin/mariadb/plugin_start.h"
 
+#include <algorithm>
+
 #include "common/crash_point.h"
 #include "keyring_backend/http/operation_deadline.h"
 #include "keyring_backend/http/parallel_requests.h"
@@ -9,20 +11,42 @@
 namespace keyring_locker::mariadb {
 namespace {
 
-Status BindDatadir(Backend& backend, const StartOptions& options) {
+// Binds the datadir to the scope (datadir_marker.h), decides which key ids
+// the plugin may create (create_policy.h: the marker records whether this
+// datadir was a new installation) and makes sure keys 1 and 2 exist.
+Status BindDatadir(Backend& backend, const StartOptions& options, CreatePolicyChoice* choice) {
   ScopeIdentity id = ScopeIdentity::From(backend.keys().Identity());
   const std::string& marker = options.datadir_marker;
   auto names = backend.keys().ListNames();
   if (!names.ok()) return names.status().Annotate("listing the keys of " + id.Describe());
   bool write_marker = false;
-  RETURN_IF_ERROR(CheckMarker(marker, id, !names->empty(), &write_marker));
+  std::string recorded;
+  RETURN_IF_ERROR(CheckMarker(marker, id, !names->empty(), &write_marker, &recorded));
+  // Keys 1 and 2 alone are what a first start that stopped before writing
+  // its marker leaves behind: still a new installation.
+  const bool other_keys = std::any_of(names->begin(), names->end(),
+                                      [](const std::string& n) { return n != "1" && n != "2"; });
+  const bool new_installation = write_marker && !other_keys;
+  ASSIGN_OR_RETURN(*choice, ChooseCreatePolicy({options.create_keys, recorded, write_marker, other_keys}));
   // Key 1 encrypts system data (redo, binlog, Aria), key 2 temporary data;
   // InnoDB asks for both right after plugin init.
-  for (const char* name : {"1", "2"}) {
+  for (unsigned key_id : {1u, 2u}) {
+    const std::string name = std::to_string(key_id);
+    const bool listed = std::find(names->begin(), names->end(), name) != names->end();
+    if (listed) continue;
+    if (!choice->policy.Allows(key_id)) {
+      return FailedPrecondition("key " + name + " (MariaDB's " + (key_id == 1 ? "system data" : "temporary data") +
+                                " key) is not in the locker and keyring_locker_create_keys=" +
+                                choice->policy.Describe() + " does not allow creating it; create it with "
+                                "'keyring-locker --config FILE ensure " + name + "' or allow ids 1-2");
+    }
     auto v = backend.keys().EnsureKey(name);
-    if (!v.ok()) return v.status().Annotate("creating key " + std::string(name));
+    if (!v.ok()) return v.status().Annotate("creating key " + name);
+    options.log_note("created key " + name + " version " + std::to_string(*v) +
+                     " in the locker: created at the server's start (MariaDB needs keys 1 and 2)");
   }
   if (write_marker) {
+    if (new_installation) id.create_keys_default = kServerKeyIds;
     CrashPoint("bind.before_marker");
     RETURN_IF_ERROR(WriteMarker(marker, id));
     CrashPoint("marker.after_rename");
@@ -44,13 +68,19 @@ StatusOr<StartedKeys> StartKeys(const Config& config, const StartOptions& option
     return Status(backend.status().code(), LockerStartFailure(backend.status()));
   }
   for (const auto& w : (*backend)->warnings()) options.log_warning(w);
+  (*backend)->keys().SetRecoveryObserver(options.log_note);
+  out.creating.policy = CreatePolicy::Off();
   if (!options.backup_tool) {
-    Status bound = BindDatadir(**backend, options);
+    Status bound = BindDatadir(**backend, options, &out.creating);
     if (!bound.ok()) return Refusal(bound, "");
   }
   out.backend = std::move(*backend);
   KeyGateOptions gate;
   gate.create_missing = !options.backup_tool;
+  gate.create_policy = out.creating.policy;
+  gate.create_max = options.create_keys_max;
+  gate.log_created = options.log_note;
+  gate.client_warning = options.client_warning;
   gate.on_new_version = options.on_new_version;
   out.gate = std::make_unique<KeyGate>(&out.backend->keys(), gate, options.log_error);
   // Fetch (and unwrap) keys 1 and 2 now: InnoDB needs them right after

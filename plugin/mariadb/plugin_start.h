@@ -16,6 +16,7 @@
 #include "common/status.h"
 #include "keyring_backend/backend.h"
 #include "keyring_backend/config/config.h"
+#include "plugin/mariadb/create_policy.h"
 #include "plugin/mariadb/key_gate.h"
 #include "plugin/mariadb/key_metadata.h"
 
@@ -31,12 +32,19 @@ struct StartOptions {
   std::function<void(const std::string&)> log_error;  // the gate's (KeyGate's logger)
   // KeyGateOptions::on_new_version.
   std::function<void()> on_new_version;
+  // keyring_locker_create_keys as set ("" = the default, create_policy.h)
+  // and keyring_locker_create_keys_max (0 = no cap).
+  std::string create_keys;
+  uint64_t create_keys_max = 0;
+  // KeyGateOptions::client_warning: the cause, on the client's statement.
+  std::function<void(const std::string&, bool also_log)> client_warning;
 };
 
 struct StartedKeys {
   std::unique_ptr<Backend> backend;
   std::unique_ptr<KeyGate> gate;
   std::unique_ptr<KeyMetadata> metadata;  // null for the backup tool
+  CreatePolicyChoice creating;            // Off for the backup tool
 };
 
 // An error's message is what to log ("refusing to start: ..." included).

@@ -50,5 +50,17 @@ void LogError(const std::string& message) { Print(ME_ERROR_LOG_ONLY, message); }
 void LogWarning(const std::string& message) { Print(ME_ERROR_LOG_ONLY | ME_WARNING, message); }
 void LogNote(const std::string& message) { Print(ME_ERROR_LOG_ONLY | ME_NOTE, message); }
 void ClientError(const std::string& message) { Print(ME_ERROR_LOG, message); }
+void StatementWarning(const std::string& message, bool also_log) {
+  const std::string text = g_variable_names ? RenameFieldsToVariables(message) : message;
+  if (!also_log || text.size() <= kChunk) {
+    Print(ME_WARNING | (also_log ? ME_ERROR_LOG : 0), message);
+    return;
+  }
+  // Too long for one line: the log gets it whole, in chunks, as before
+  // the warning existed (one match per failure for log scanners); the
+  // statement gets the first 500 characters.
+  Print(ME_ERROR_LOG_ONLY, message);
+  my_printf_error(ER_UNKNOWN_ERROR, "keyring_locker: %s", ME_WARNING, text.substr(0, kChunk + 60).c_str());
+}
 
 }  // namespace keyring_locker::mariadb

@@ -17,5 +17,8 @@ void LogWarning(const std::string& message);
 void LogNote(const std::string& message);
 // The error of the current statement (SET GLOBAL ...), also written to the log.
 void ClientError(const std::string& message);
+// A warning on the current statement (SHOW WARNINGS), written to the log too
+// when `also_log`. Outside a statement the server writes it to the log anyway.
+void StatementWarning(const std::string& message, bool also_log);
 
 }  // namespace keyring_locker::mariadb

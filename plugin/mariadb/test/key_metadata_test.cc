@@ -248,3 +248,24 @@ TEST_F(KeyMetadataTest, GateReportsCreatedAndNewerVersionsOnce) {
 
 }  // namespace
 }  // namespace keyring_locker::mariadb
+
+namespace keyring_locker::mariadb {
+namespace {
+
+TEST(KeyMetadataSummaryTest, CountsKeysAndVersionsAndFindsTheOldestLatest) {
+  std::vector<KeyVersionInfo> v(4);
+  v[0].name = "1", v[0].version = 1, v[0].created = "2020-01-01T00:00:00Z";
+  v[1].name = "1", v[1].version = 2, v[1].created = "2025-06-01T00:00:00Z";
+  v[2].name = "2", v[2].version = 1, v[2].created = "2024-01-01T00:00:00Z";
+  v[3].name = "7", v[3].version = 1, v[3].created = "";  // older tools: unknown
+  KeyMetadataSummary s = SummarizeKeyVersions(v);
+  EXPECT_EQ(s.keys, 3u);
+  EXPECT_EQ(s.versions, 4u);
+  EXPECT_EQ(s.oldest_latest_key, "2");
+  EXPECT_EQ(std::chrono::system_clock::to_time_t(s.oldest_latest), 1704067200);
+  EXPECT_EQ(std::chrono::system_clock::to_time_t(s.newest_latest), 1748736000);
+  EXPECT_EQ(SummarizeKeyVersions({}).keys, 0u);
+}
+
+}  // namespace
+}  // namespace keyring_locker::mariadb
