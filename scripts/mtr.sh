@@ -84,6 +84,16 @@ export KLK_CRASH_POINT_FILE=$WORK/var/tmp/klk_crash_point
 export KLK_LOCKER_CTL=$CTL KLK_PLUGIN_DIR=$BUILD/plugin/mariadb KLK_SUITE_DIR=$ROOT/mysql-test/keyring_locker
 echo "mtr.sh: dev locker at $URL (work dir $WORK)"
 
+# A suite whose server is not installed is left out, or fails the run when
+# its KLK_REQUIRE_* variable is set (scripts/test.sh).
+left_out() {  # TOOL REQUIRE_VARIABLE SUITE
+  if [ -n "${!2:-}" ] && [ "${!2}" != 0 ]; then
+    echo "mtr.sh: $1 is not installed: run scripts/deps.sh ($2 is set)"
+    exit 1
+  fi
+  echo "mtr.sh: $1 is not installed: the suite mysql-test/$3 is left out"
+}
+
 # The KMIP suite: one PyKMIP server for the whole run (its own folder, its
 # database and TLS files inside the work dir; the watchdog ends it if this
 # script dies), and one config file per test of the suite, scope mtr/<test>,
@@ -107,11 +117,8 @@ JSON
 )"
   SUITES="$SUITES,$WORK/suites/keyring_locker_kmip"
   echo "mtr.sh: PyKMIP at $KLK_KMIP_SERVER (folder $KLK_KMIP_DIR)"
-elif [ -n "${KLK_REQUIRE_PYKMIP:-}" ] && [ "$KLK_REQUIRE_PYKMIP" != 0 ]; then
-  echo "mtr.sh: PyKMIP (pykmip-server) is not installed: run scripts/deps.sh"
-  exit 1
 else
-  echo "mtr.sh: PyKMIP is not installed: the KMIP suite (mysql-test/keyring_locker_kmip) is left out"
+  left_out PyKMIP KLK_REQUIRE_PYKMIP keyring_locker_kmip
 fi
 
 # The AWS suite: one moto for the whole run, reached through its gate (so
@@ -141,11 +148,8 @@ JSON
 )"
   SUITES="$SUITES,$WORK/suites/keyring_locker_aws"
   echo "mtr.sh: moto (AWS KMS) at $KLK_AWS_URL, keys in $KLK_AWS_KEYS_DIR"
-elif [ -n "${KLK_REQUIRE_MOTO:-}" ] && [ "$KLK_REQUIRE_MOTO" != 0 ]; then
-  echo "mtr.sh: moto is not installed: run scripts/deps.sh"
-  exit 1
 else
-  echo "mtr.sh: moto is not installed: the AWS suite (mysql-test/keyring_locker_aws) is left out"
+  left_out moto KLK_REQUIRE_MOTO keyring_locker_aws
 fi
 
 # MTR reads a '-' in a suite path as a combination separator: reach the
@@ -163,7 +167,9 @@ for a in "$@"; do
     keyring_locker_kmip.*|keyring_locker_aws.*|keyring_locker.*)
       suite=${a%%.*}
       [[ "$SUITES" == *"/$suite"* ]] || { echo "mtr.sh: suite $suite was left out (above): run scripts/deps.sh"; exit 1; }
-      args+=("${a#*.}")
+      # A name given for two suites runs in both: once is enough (a second
+      # round would find the first round's keys).
+      [[ " ${args[*]-} " == *" ${a#*.} "* ]] || args+=("${a#*.}")
       [[ " $named " == *" $suite "* ]] || named="$named $suite" ;;
     -*) args+=("$a") ;;
     *) args+=("$a"); bare=1 ;;

@@ -32,8 +32,8 @@ def version_gaps(wheres):
 
 
 def main(argv, check, usage, one_each):
-    """check(scope) -> (found, problems, left): `left` ends the summary
-    (what a crash may leave behind, e.g. "Pre-Active left: 0");
+    """check(scope) -> (found, problems, left): `left`, when not empty, ends
+    the summary (what a crash may leave behind, e.g. "Pre-Active left: 0");
     `one_each` says what each version is ("one Active object each")."""
     if not ((len(argv) == 3 and argv[0] in ("snapshot", "verify")) or
             (len(argv) == 2 and argv[0] in ("count", "race"))):
@@ -63,4 +63,4 @@ def main(argv, check, usage, one_each):
         return
     new = sorted(set(found) - set(before), key=order)
     print(f"{argv[1]}: {len(found)} versions, {one_each}; {len(before)} earlier kept their bytes; "
-          f"new: {', '.join(new) if new else 'none'}; {left}")
+          f"new: {', '.join(new) if new else 'none'}" + (f"; {left}" if left else ""))

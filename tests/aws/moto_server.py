@@ -46,6 +46,7 @@ import urllib.request
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import server_group  # noqa: E402
+from server_group import load_state, save_state, state_path  # noqa: E402
 
 STOP_STEPS = ((signal.SIGTERM, 3.0), (signal.SIGKILL, 2.0))
 
@@ -104,25 +105,6 @@ def answers(url, ca, timeout=1.0):
         return True
     except Exception:
         return False
-
-
-def state_path(d):
-    return os.path.join(d, "server.json")
-
-
-def load_state(d):
-    try:
-        with open(state_path(d)) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def save_state(d, state):
-    tmp = state_path(d) + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(json.dumps(state) + "\n")
-    os.replace(tmp, state_path(d))
 
 
 def running(state):

@@ -50,7 +50,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import server_group  # noqa: E402
-from server_group import members, signal_group  # noqa: E402
+from server_group import load_state, members, save_state, signal_group  # noqa: E402
 
 WAIT_SECONDS = 30
 # SIGINT ends PyKMIP's accept loop at once (SIGTERM waits out its 10 s accept
@@ -232,26 +232,6 @@ def answers_kmip(d, port, timeout=2.0):
 
 
 # ---------------------------------------------------------------- state
-
-def state_path(d):
-    return os.path.join(d, "server.json")
-
-
-def load_state(d):
-    try:
-        with open(state_path(d)) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def save_state(d, state):
-    tmp = state_path(d) + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(state, f, indent=1, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, state_path(d))
-
 
 # ---------------------------------------------------------------- commands
 

@@ -13,6 +13,7 @@ with SIGKILL leaves no server behind. It polls twice a second and exits
 by itself once the rest of the group has gone.
 Standard library only.
 """
+import json
 import os
 import signal
 import subprocess
@@ -20,6 +21,28 @@ import sys
 import time
 
 WATCHDOG_POLL_S = 0.5
+
+
+def state_path(d):
+    return os.path.join(d, "server.json")
+
+
+def load_state(d):
+    """DIR/server.json, or None when there is none (or half of one)."""
+    try:
+        with open(state_path(d)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def save_state(d, state):
+    """Written whole or not at all (a reader never sees half a file)."""
+    tmp = state_path(d) + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(state, f, indent=1, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, state_path(d))
 
 
 def alive(pid):
