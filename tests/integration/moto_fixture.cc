@@ -5,6 +5,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
+
+#include <unistd.h>
 
 namespace keyring_locker::testing {
 namespace {
@@ -45,7 +48,11 @@ std::unique_ptr<MotoServer> MotoServer::Start(std::string* error) {
   m->dir_ = tmpl;
   int rc = 0;
   const std::string out =
-      Run(std::string("/usr/bin/python3 ") + KLK_MOTO_LAUNCHER + " start --dir " + m->dir_ + " 2>&1", &rc);
+      // The launcher's watchdog ends moto should this test program die
+      // first (a crash, ctest's timeout kill): the owner is this process.
+      Run(std::string("/usr/bin/python3 ") + KLK_MOTO_LAUNCHER + " start --dir " + m->dir_ + " --owner-pid " +
+              std::to_string(::getpid()) + " 2>&1",
+          &rc);
   if (rc != 0) {
     *error = "moto did not start: " + out;
     return nullptr;
