@@ -8,7 +8,8 @@ PKGS=(build-essential cmake pkg-config ca-certificates curl openssl
       mariadb-server mariadb-test libmariadbd-dev mariadb-backup
       clang-14 clang libclang-rt-14-dev
       gdb binutils  # gdb (gcore) and nm: tests/keyscan core dump scan
-      python3-pykmip)  # an independent KMIP server: tests/kmip/pykmip_server.py
+      python3-pykmip  # an independent KMIP server: tests/kmip/pykmip_server.py
+      mariadb-plugin-hashicorp-key-management)  # bench/mariadb_startup.py compares against it
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
