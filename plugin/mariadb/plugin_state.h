@@ -33,5 +33,8 @@ extern struct st_mysql_sys_var* g_system_variables[];
 extern struct st_mysql_show_var g_status_variables[];
 // The values of the connection variables the user set, and the config file.
 SettingValues CollectSettings(std::string* config_file);
+// Refuses keyring_locker_rotate_key_id / keyring_locker_refresh set to
+// anything but their idle value at start-up (they are SET GLOBAL actions).
+Status ActionVariablesAtStartup();
 
 }  // namespace keyring_locker::mariadb
