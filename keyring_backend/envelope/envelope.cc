@@ -93,7 +93,7 @@ RecordMeta Envelope::MetaOf(const KeyRecord& r) {
   return RecordMeta{r.format, r.type, r.length, r.created, r.creator, r.origin};
 }
 
-Status Envelope::CheckRecord(const KeyRecord& r, const std::string& name, uint32_t version) {
+Status Envelope::CheckRecord(const KeyRecord& r, const std::string& name, uint32_t version) const {
   // The record must describe exactly the key asked for: one copied to
   // another place by someone with write access to the store is refused.
   auto bad = [&](const std::string& why) {

@@ -96,6 +96,13 @@ class Envelope {
   // checked exactly as Open checks it.
   std::vector<StatusOr<OpenedKey>> OpenMany(const std::vector<KeyToOpen>& keys, size_t in_flight);
   static RecordMeta MetaOf(const KeyRecord& r);
+  // Open's checks of a record read for (name, version), before anything is
+  // unwrapped: a known format, exactly the key it was read as, of a type and
+  // length the server can use (kDataLoss naming the record and the problem),
+  // sealed by the configured wrapper (kFailedPrecondition). No locker call:
+  // the CLI's listings run it on every record, so a damaged one is named,
+  // never shown as a key.
+  Status CheckRecord(const KeyRecord& r, const std::string& name, uint32_t version) const;
 
   KeyStore& store() { return *store_; }
   KeyWrapper& wrapper() { return *wrapper_; }
@@ -109,8 +116,6 @@ class Envelope {
                       const std::string& origin) const;
   // The record at (name, version) is the one `attempt` wrote (a retry).
   bool IsOurs(const KeyRecord& attempt);
-  // Open's checks of a record read for (name, version), before unwrapping.
-  Status CheckRecord(const KeyRecord& r, const std::string& name, uint32_t version);
   // Open after the unwrap (or for a store-protected record, without one).
   StatusOr<OpenedKey> Finish(KeyRecord& r, const std::string& name, uint32_t version,
                              StatusOr<crypto::SecureBuffer> unwrapped, std::string* failed_step);

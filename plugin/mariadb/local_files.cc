@@ -74,14 +74,13 @@ std::string LocalFileProblem(const Config& config) {
   return "";
 }
 
-std::string LocalStartFailure(const std::string& problem) {
-  return "cannot start: local file problem, nothing was written: " + problem + "; then start the server again";
+std::string LocalStartFailure(const std::string& problem, const std::string& retry) {
+  return "cannot start: local file problem, nothing was written: " + problem + "; then " + retry;
 }
 
-std::string LockerStartFailure(const Status& status) {
+std::string LockerStartFailure(const Status& status, const std::string& retry) {
   return "cannot start without the locker, nothing was written: " + status.ToString() +
-         " -- fix the problem named here (or wait until the locker is reachable and unsealed), then start the "
-         "server again";
+         " -- fix the problem named here (or wait until the locker is reachable and unsealed), then " + retry;
 }
 
 }  // namespace keyring_locker::mariadb

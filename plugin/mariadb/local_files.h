@@ -19,8 +19,12 @@ namespace keyring_locker::mariadb {
 // hang the start) and reads nothing.
 std::string LocalFileProblem(const Config& config);
 
-// The start-failure lines of InitEncryption.
-std::string LocalStartFailure(const std::string& problem);
-std::string LockerStartFailure(const Status& status);
+// The start-failure lines of InitEncryption. `retry` ends them: what to do
+// once the problem is fixed (mariadb-backup loads the plugin too, and there
+// "start the server again" would send the operator to the wrong program).
+constexpr const char* kRetryServer = "start the server again";
+constexpr const char* kRetryBackup = "run mariadb-backup again";
+std::string LocalStartFailure(const std::string& problem, const std::string& retry = kRetryServer);
+std::string LockerStartFailure(const Status& status, const std::string& retry = kRetryServer);
 
 }  // namespace keyring_locker::mariadb

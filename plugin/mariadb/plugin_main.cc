@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -35,6 +36,19 @@ namespace {
 bool IsBackupTool() {
   const std::string me = program_invocation_short_name;
   return me.find("backup") != std::string::npos;
+}
+
+// `mariabackup --mysqld ...` (what --prepare --export starts) runs the
+// server's own main: the server's message hook and error log are in place.
+// Every other mariabackup mode prints through my_message_stderr.
+bool BackupToolRunsServerMain() {
+  std::FILE* f = std::fopen("/proc/self/cmdline", "rb");
+  if (f == nullptr) return false;
+  char buf[4096] = {};
+  const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  const size_t first_end = strnlen(buf, n);  // argv[0] ends at the first NUL
+  return first_end + 1 < n && std::strcmp(buf + first_end + 1, "--mysqld") == 0;
 }
 
 void LogMultiline(const std::string& text) {
@@ -79,9 +93,14 @@ int InitEncryption(void*) {
     crypto::SetMlockObserver(&WarnUnlockedMemory);  // before the first key buffer
     PluginState& st = State();
     st.backup_tool = IsBackupTool();
+    SetLogRoute(st.backup_tool && !BackupToolRunsServerMain() ? LogRoute::kConsole : LogRoute::kServerLog);
     std::string config_file;
     SettingValues values = CollectSettings(&config_file);
     UseVariableNamesInMessages(config_file.empty());
+    if (Status actions = ActionVariablesAtStartup(); !actions.ok()) {
+      LogError("configuration rejected: " + actions.message());
+      return 1;
+    }
     auto config = BuildConfig(config_file, values);
     if (!config.ok()) {
       LogError("configuration rejected: " + config.status().message());
@@ -103,7 +122,7 @@ int InitEncryption(void*) {
     // Files on this host first: their problems are fixed here, not at the locker.
     const std::string local = LocalFileProblem(*config);
     if (!local.empty()) {
-      LogError(LocalStartFailure(local));
+      LogError(LocalStartFailure(local, st.backup_tool ? kRetryBackup : kRetryServer));
       return 1;
     }
     const PluginOptions options = CollectPluginOptions();

@@ -65,7 +65,7 @@ StatusOr<StartedKeys> StartKeys(const Config& config, const StartOptions& option
   StartedKeys out;
   auto backend = Backend::Open(config, /*require_locker=*/true, /*read_versions=*/false);
   if (!backend.ok()) {
-    return Status(backend.status().code(), LockerStartFailure(backend.status()));
+    return Status(backend.status().code(), LockerStartFailure(backend.status(), options.backup_tool ? kRetryBackup : kRetryServer));
   }
   for (const auto& w : (*backend)->warnings()) options.log_warning(w);
   (*backend)->keys().SetRecoveryObserver(options.log_note);

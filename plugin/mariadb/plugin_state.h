@@ -48,5 +48,8 @@ struct PluginOptions {
 PluginOptions CollectPluginOptions();
 // SHOW VARIABLES LIKE 'keyring_locker_create_keys' then shows `policy`.
 void ShowCreateKeysInForce(const std::string& policy);
+// Refuses keyring_locker_rotate_key_id / keyring_locker_refresh set to
+// anything but their idle value at start-up (they are SET GLOBAL actions).
+Status ActionVariablesAtStartup();
 
 }  // namespace keyring_locker::mariadb

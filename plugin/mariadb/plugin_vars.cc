@@ -251,15 +251,21 @@ int CheckRefresh(MYSQL_THD, struct st_mysql_sys_var*, void* save, struct st_mysq
 // The value was consumed by the check function; nothing to store.
 void NoUpdate(MYSQL_THD, struct st_mysql_sys_var*, void*, const void*) {}
 
+// The actions accept their idle value (0, OFF) as a start-up option, a
+// no-op: mariadb-backup copies every keyring_locker_% variable into
+// backup-my.cnf, and --prepare --export starts a server from that file, which
+// would stop at an option the server does not know. Any other start-up value
+// is refused by ActionVariablesAtStartup (an action runs on SET GLOBAL only).
 long long opt_rotate_key_id = 0;
-MYSQL_SYSVAR_LONGLONG(rotate_key_id, opt_rotate_key_id, PLUGIN_VAR_RQCMDARG | PLUGIN_VAR_NOCMDOPT,
+MYSQL_SYSVAR_LONGLONG(rotate_key_id, opt_rotate_key_id, PLUGIN_VAR_RQCMDARG,
                       "SET GLOBAL to a key id to create its next version in the locker, or -1 for every key of "
-                      "the scope; reads 0",
+                      "the scope; reads 0. At start-up only 0 is accepted (a no-op)",
                       CheckRotate, NoUpdate, 0, -1, static_cast<long long>(UINT_MAX), 0);
 char opt_refresh = 0;
-MYSQL_SYSVAR_BOOL(refresh, opt_refresh, PLUGIN_VAR_OPCMDARG | PLUGIN_VAR_NOCMDOPT,
-                  "SET GLOBAL to 1 to re-read the latest key versions from the locker now; reads OFF", CheckRefresh,
-                  NoUpdate, 0);
+MYSQL_SYSVAR_BOOL(refresh, opt_refresh, PLUGIN_VAR_OPCMDARG,
+                  "SET GLOBAL to 1 to re-read the latest key versions from the locker now; reads OFF. At start-up "
+                  "only OFF is accepted (a no-op)",
+                  CheckRefresh, NoUpdate, 0);
 
 }  // namespace
 
@@ -289,6 +295,17 @@ void ShowCreateKeysInForce(const std::string& policy) {
   static std::string in_force;
   in_force = policy;
   opt_create_keys = const_cast<char*>(in_force.c_str());
+}
+
+Status ActionVariablesAtStartup() {
+  std::string set;
+  if (opt_rotate_key_id != 0) set += "keyring_locker_rotate_key_id=" + std::to_string(opt_rotate_key_id);
+  if (opt_refresh != 0) set += std::string(set.empty() ? "" : " and ") + "keyring_locker_refresh=ON";
+  if (set.empty()) return Status::Ok();
+  return InvalidArgument(
+      set + " given at start-up: these variables are actions that run on SET GLOBAL only; at start-up only "
+      "their idle value (0, OFF) is accepted. Remove them from the option file or command line, start the "
+      "server, then run SET GLOBAL ...");
 }
 
 SettingValues CollectSettings(std::string* config_file) {
