@@ -135,7 +135,13 @@ int InitEncryption(void*) {
     start.log_error = [](const std::string& m) { LogError(m); };
     start.create_keys = options.create_keys;
     start.create_keys_max = options.create_keys_max;
-    start.client_warning = [](const std::string& m, bool also_log) { StatementWarning(m, also_log); };
+    start.client_warning = [](const std::string& m, bool also_log) {
+      if (State().serving) {
+        StatementWarning(m, also_log);
+      } else if (also_log) {
+        LogError(m);  // no statement to warn during init: the log line alone, once
+      }
+    };
     start.on_new_version = [] {
       if (KeyMetadata* meta = State().metadata.get()) meta->RequestRefresh();
     };
@@ -158,6 +164,7 @@ int InitEncryption(void*) {
     ShowCreateKeysInForce(creating.policy.Describe());
     LogNote("ready: " + st.backend->Describe() +
             (st.backup_tool ? " (backup tool: existing keys only)" : ""));
+    st.serving = true;
     return 0;
   } catch (const std::exception& e) {
     LogError(std::string("initialization failed with an internal error: ") + e.what());
@@ -173,6 +180,7 @@ int InitEncryption(void*) {
 
 int DeinitEncryption(void*) {
   try {
+    State().serving = false;
     State().metadata.reset();  // joins its listing thread before the backend goes
     State().probe.reset();
     State().gate.reset();

@@ -4,6 +4,7 @@
 // after the last call (the server guarantees both orders).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -31,6 +32,9 @@ struct PluginState {
   // mariadb-backup loads the plugin too: it must not create keys or write
   // datadir markers (its working directory is not a server's datadir).
   bool backup_tool = false;
+  // Set once init has returned: from then on a key failure has a client
+  // statement to warn; during init (keys 1 and 2) it only has the log.
+  std::atomic<bool> serving{false};
 };
 PluginState& State();
 
