@@ -42,6 +42,7 @@ struct Ctx {
   Runtime& rt;
   bool is_root = false;
   std::string token_id;  // empty on unauthenticated endpoints
+  std::vector<std::string> policy_texts;  // the token's policies (empty for root)
 };
 
 class Locker {

@@ -14,6 +14,7 @@ path "auth/token/revoke-self" { capabilities = ["update"] }
 namespace {
 
 struct Rule {
+  std::string glob;
   std::regex pattern;
   std::set<std::string> caps;
 };
@@ -42,7 +43,7 @@ std::vector<Rule> Parse(const std::string& hcl) {
   static const std::regex quoted(R"re("([^"]*)")re");
   std::vector<Rule> rules;
   for (std::sregex_iterator it(hcl.begin(), hcl.end(), block), end; it != end; ++it) {
-    Rule rule{GlobToRegex((*it)[1].str()), {}};
+    Rule rule{(*it)[1].str(), GlobToRegex((*it)[1].str()), {}};
     const std::string caps = (*it)[2].str();
     for (std::sregex_iterator c(caps.begin(), caps.end(), quoted); c != end; ++c)
       rule.caps.insert((*c)[1].str());
@@ -74,6 +75,17 @@ bool PolicyAllows(const std::vector<std::string>& hcl_texts, const std::string& 
     }
   }
   return granted;
+}
+
+bool PolicyGrantsUnder(const std::vector<std::string>& hcl_texts, const std::string& mount) {
+  if (PolicyAllows(hcl_texts, mount, {"create", "read", "update", "delete", "list", "sudo", "patch"})) return true;
+  for (const auto& text : hcl_texts) {
+    for (const auto& rule : Parse(text)) {
+      if (rule.caps.count("deny") || rule.caps.empty()) continue;
+      if (rule.glob.compare(0, mount.size(), mount) == 0) return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace devlocker

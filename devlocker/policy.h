@@ -20,4 +20,10 @@ bool ValidatePolicy(const std::string& hcl, std::string* error);
 bool PolicyAllows(const std::vector<std::string>& hcl_texts, const std::string& path,
                   const std::vector<std::string>& any_of);
 
+// Vault's test for the mount lookup (sys/internal/ui/mounts/<path>): true when
+// some rule grants any capability on `mount` ("secret/") itself or on a path
+// under it; deny rules grant nothing. No separate rule on the sys/ path is
+// needed (or used): Vault serves that path to every token this way.
+bool PolicyGrantsUnder(const std::vector<std::string>& hcl_texts, const std::string& mount);
+
 }  // namespace devlocker

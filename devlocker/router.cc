@@ -56,6 +56,11 @@ bool IsUnauthenticated(const std::string& path) {
          path.compare(path.size() - 6, 6, "/login") == 0;
 }
 
+bool IsMountLookup(const std::string& path) {
+  static const std::string kLookup = "sys/internal/ui/mounts/";
+  return path.compare(0, kLookup.size(), kLookup) == 0;
+}
+
 // Vault's existence check: a write to a KV entry or a Transit key that
 // exists needs "update", one to a new entry or key needs "create" (a
 // "create, read" policy cannot overwrite a key document). Other writes
@@ -132,6 +137,7 @@ Reply Locker::Process(const httplib::Request& req, const std::string& rel, const
   json body = json::object();
   if (!req.body.empty()) {
     body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_null()) body = json::object();  // `vault write -f` sends "null", as Vault accepts
     if (body.is_discarded() || !body.is_object())
       return Error(400, "failed to parse JSON input: send a JSON object body");
   }
@@ -144,7 +150,7 @@ Reply Locker::Process(const httplib::Request& req, const std::string& rel, const
   // Unknown namespaces answer 403 (not 404): a keyring must never mistake a
   // misconfigured namespace for "this key does not exist".
   if (!doc["namespaces"].contains(ns)) return PermissionDenied();
-  Ctx ctx{req, method, rel, ns, std::move(body), doc, doc["namespaces"][ns], rt_, false, ""};
+  Ctx ctx{req, method, rel, ns, std::move(body), doc, doc["namespaces"][ns], rt_, false, "", {}};
 
   if (!IsUnauthenticated(rel)) {
     const std::string token = req.get_header_value("X-Vault-Token");
@@ -165,8 +171,11 @@ Reply Locker::Process(const httplib::Request& req, const std::string& rel, const
         if (p == "default") texts.push_back(kDefaultPolicy);
         if (ctx.ns_doc["policies"].contains(p)) texts.push_back(ctx.ns_doc["policies"][p].get<std::string>());
       }
-      if (!root_policy && !PolicyAllows(texts, rel, CapabilitiesFor(method, ctx.ns_doc, rel))) return PermissionDenied();
+      // The mount lookup is checked by its handler, as in Vault (sys.cc).
+      if (!root_policy && !IsMountLookup(rel) && !PolicyAllows(texts, rel, CapabilitiesFor(method, ctx.ns_doc, rel)))
+        return PermissionDenied();
       ctx.is_root = root_policy;
+      ctx.policy_texts = std::move(texts);
     }
     ctx.token_id = token;
   }

@@ -171,6 +171,24 @@ Reply Namespaces(Ctx& ctx, const std::string& name) {
   return Ok(json{{"id", clean}, {"path", full + "/"}});
 }
 
+// GET sys/internal/ui/mounts/:path: the mount holding :path (clients learn
+// the KV version here). Vault answers any token that has some capability on
+// the mount or under it, whatever its policy says about this sys/ path, and
+// refuses the others with a "preflight capability check" 403.
+Reply MountLookup(Ctx& ctx, const std::string& path) {
+  std::string mount_path, sub;
+  json* m = FindMount(ctx.ns_doc["mounts"], path, &mount_path, &sub);
+  // An unknown mount gets the same 403 as a forbidden one (Vault: so that the
+  // lookup cannot be used to list mounts).
+  if (m == nullptr || (!ctx.is_root && !PolicyGrantsUnder(ctx.policy_texts, mount_path))) {
+    return Error(403, "preflight capability check returned 403, please ensure client's policies grant access to path \"" +
+                          WithSlash(path) + "\"");
+  }
+  json info = MountInfo(*m);
+  info["path"] = mount_path;
+  return Ok(info);
+}
+
 }  // namespace
 
 Reply HandleSys(Ctx& ctx, const std::string& rest) {
@@ -201,6 +219,7 @@ Reply HandleSys(Ctx& ctx, const std::string& rest) {
   }
   if (rest.compare(0, 5, "auth/") == 0 && IsTunePath(rest.substr(5), &tune_path))
     return TuneRead(ctx, ctx.ns_doc["auth"], tune_path, true);
+  if (rest.compare(0, 19, "internal/ui/mounts/") == 0) return MountLookup(ctx, rest.substr(19));
   if (!ctx.is_root) return PermissionDenied();  // the rest of sys/ needs root (or sudo)
   if (rest == "seal") {
     rt.sealed = true;
@@ -210,14 +229,6 @@ Reply HandleSys(Ctx& ctx, const std::string& rest) {
   if (rest.compare(0, 7, "mounts/") == 0) return EditMount(ctx, ctx.ns_doc["mounts"], rest.substr(7), true);
   if (rest == "auth") return MountTable(ctx.ns_doc["auth"]);
   if (rest.compare(0, 5, "auth/") == 0) return EditMount(ctx, ctx.ns_doc["auth"], rest.substr(5), false);
-  if (rest.compare(0, 19, "internal/ui/mounts/") == 0) {
-    std::string mount_path, sub;
-    json* m = FindMount(ctx.ns_doc["mounts"], rest.substr(19), &mount_path, &sub);
-    if (!m) return NotFoundEmpty();
-    json info = MountInfo(*m);
-    info["path"] = mount_path;
-    return Ok(info);
-  }
   if (rest == "policies/acl" || rest == "policy") return Policies(ctx, "");
   if (rest.compare(0, 13, "policies/acl/") == 0) return Policies(ctx, rest.substr(13));
   if (rest.compare(0, 7, "policy/") == 0) return Policies(ctx, rest.substr(7));

@@ -2,7 +2,7 @@
 # Installs what keyring_locker needs to build and test on Debian bookworm,
 # only when something is missing. Safe to run repeatedly.
 set -euo pipefail
-PKGS=(build-essential cmake pkg-config ca-certificates curl openssl
+PKGS=(build-essential cmake pkg-config ca-certificates curl jq openssl
       libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libcpp-httplib-dev
       libgtest-dev libgmock-dev libbenchmark-dev python3-hvac
       mariadb-server mariadb-test libmariadbd-dev mariadb-backup

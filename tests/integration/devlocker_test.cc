@@ -144,7 +144,7 @@ TEST_F(DevLockerTest, KvV1MountIsFlat) {
   auto ui = L().Call("GET", "sys/internal/ui/mounts/kv1");
   EXPECT_EQ(ui.body["data"]["options"]["version"], "1");
   EXPECT_EQ(L().Call("GET", "sys/internal/ui/mounts/secret").body["data"]["options"]["version"], "2");
-  EXPECT_EQ(L().Call("GET", "sys/internal/ui/mounts/nope").status, 404);
+  EXPECT_EQ(L().Call("GET", "sys/internal/ui/mounts/nope").status, 403);  // Vault: no mount listing
   ASSERT_EQ(L().Call("POST", "kv1/app/k", {{"a", "b"}}).status, 204);
   EXPECT_EQ(L().Call("GET", "kv1/app/k").body["data"], json({{"a", "b"}}));
   EXPECT_EQ(L().Call("LIST", "kv1/app").body["data"]["keys"], json({"k"}));
@@ -289,6 +289,26 @@ TEST_F(DevLockerTest, PoliciesLimitTokens) {
   EXPECT_EQ(L().Call("POST", "transit/decrypt/rt", {{"ciphertext", "vault:v1:AAAA"}}, t).status, 403);
   EXPECT_EQ(L().Call("GET", "auth/token/lookup-self", nullptr, t).status, 200);  // default policy
   EXPECT_EQ(L().Call("GET", "sys/policies/acl/kv-only").body["data"]["name"], "kv-only");
+}
+
+// Vault answers the mount lookup (how clients learn the KV version) for any
+// token with some capability on the mount or under it, with no rule on the
+// sys/ path itself; the others get a "preflight capability check" 403. The
+// least-privilege policy of docs/locker-setup.md relies on this.
+TEST_F(DevLockerTest, MountLookupNeedsSomeCapabilityUnderTheMount) {
+  ASSERT_EQ(L().Call("PUT", "sys/policies/acl/transit-only",
+                     {{"policy", "path \"transit/encrypt/*\" { capabilities = [\"update\"] }\n"
+                                 "path \"secret/data/denied/*\" { capabilities = [\"deny\"] }"}})
+                .status, 204);
+  const std::string t = Token({"transit-only"});
+  auto transit = L().Call("GET", "sys/internal/ui/mounts/transit/encrypt/x", nullptr, t);
+  ASSERT_EQ(transit.status, 200) << transit.body.dump();
+  EXPECT_EQ(transit.body["data"]["type"], "transit");
+  auto secret = L().Call("GET", "sys/internal/ui/mounts/secret/x", nullptr, t);
+  EXPECT_EQ(secret.status, 403) << secret.body.dump();
+  EXPECT_NE(secret.body.dump().find("preflight capability check returned 403"), std::string::npos) << secret.body.dump();
+  EXPECT_EQ(L().Call("GET", "sys/internal/ui/mounts/secret", nullptr, "not-a-token").status, 403);
+  EXPECT_EQ(L().Call("GET", "sys/mounts", nullptr, t).status, 403);  // the rest of sys/ stays root's
 }
 
 // Vault tells create from update by whether the entry exists: the least-
