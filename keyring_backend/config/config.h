@@ -10,6 +10,7 @@
 
 #include "common/status.h"
 #include "keyring_backend/auth/authenticator.h"
+#include "keyring_backend/azure/azure_options.h"
 #include "keyring_backend/http/http_client.h"
 #include "keyring_backend/key_rules.h"
 #include "keyring_backend/kmip/kmip_options.h"
@@ -58,6 +59,7 @@ struct LockerRoles {
   std::string directory;          // store "directory": where the wrapped keys are kept
   bool UsesVault() const { return store == "vault" || wrapper == "vault"; }
   bool UsesKmip() const { return store == "kmip" || wrapper == "kmip"; }
+  bool UsesAzure() const { return wrapper == "azure_key_vault"; }
 };
 
 struct Config {
@@ -67,6 +69,7 @@ struct Config {
   AuthOptions auth;
   VaultOptions vault;
   KmipOptions kmip;
+  azure::AzureOptions azure;  // wrapper "azure_key_vault"
   KeyScopeOptions keys;
   CacheOptions cache;
   AuditOptions audit;

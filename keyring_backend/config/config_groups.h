@@ -22,5 +22,7 @@ Status ParseAuth(const GroupReader& root, Config* config);
 Status ParseRoles(const GroupReader& root, Config* config);
 // Reads kmip.*; needs roles and timeouts already parsed.
 Status ParseKmip(const GroupReader& root, Config* config);
+// Reads azure.*; needs roles and timeouts already parsed (config_azure.cc).
+Status ParseAzure(const GroupReader& root, Config* config);
 
 }  // namespace keyring_locker::config_internal

@@ -9,7 +9,7 @@ namespace keyring_locker::config_internal {
 namespace {
 
 const std::set<std::string> kStores = {"vault", "kmip", "directory"};
-const std::set<std::string> kWrappers = {"vault", "kmip", "none"};
+const std::set<std::string> kWrappers = {"vault", "kmip", "azure_key_vault", "none"};
 
 std::string OneOf(const std::set<std::string>& names) {
   std::string out;
@@ -77,6 +77,10 @@ Status ParseRoles(const GroupReader& root, Config* config) {
   if (!roles.UsesKmip() && root.Has("kmip")) {
     return root.Error("kmip", "is set, but neither store.type nor wrapper.type is \"kmip\"",
                       "remove it, or set store.type or wrapper.type to \"kmip\"");
+  }
+  if (!roles.UsesAzure() && root.Has("azure")) {
+    return root.Error("azure", "is set, but wrapper.type is not \"azure_key_vault\"",
+                      "remove it, or set wrapper.type to \"azure_key_vault\"");
   }
   return Status::Ok();
 }

@@ -56,6 +56,13 @@ std::string DescribeConfig(const Config& c) {
           << ", client_key " << OrNone(k.key_file) << ", server_name " << OrNone(k.server_name)
           << ", wrapping key " << OrNone(c.kmip.wrapping_key) << "\n";
     }
+    if (c.roles.UsesAzure()) {
+      const azure::AzureOptions& a = c.azure;
+      out << "azure:    " << a.vault_url << " key " << a.key_name
+          << (a.key_version.empty() ? std::string(" (latest version)") : " version " + a.key_version) << ", "
+          << a.algorithm << "; verify " << (a.http.tls.verify ? "on" : "OFF") << ", ca_file "
+          << OrNone(a.http.tls.ca_file) << "\n";
+    }
     out << "keys:     " << c.keys.prefix << "/" << c.keys.scope << "\n";
     if (c.roles.UsesVault()) {
       out << "auth:     " << AuthLine(c.auth) << "; renew at " << c.auth.renew_fraction << " of TTL\n";

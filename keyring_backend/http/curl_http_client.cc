@@ -98,7 +98,7 @@ StatusOr<Slist> CurlHttpClient::BuildHeaders(const HttpRequest& request) const {
   std::vector<std::string> lines;
   // An empty "Expect:" stops libcurl from waiting for 100-continue on big bodies.
   lines.push_back("Expect:");
-  if (!request.body.empty()) lines.push_back("Content-Type: application/json");
+  if (!request.body.empty()) lines.push_back("Content-Type: " + request.content_type);
   // Fixed headers first (options), then the request's own (e.g. the token).
   for (const auto* headers : {&options_.fixed_headers, &request.headers}) {
     for (const auto& [name, value] : *headers) {

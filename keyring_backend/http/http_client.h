@@ -52,6 +52,7 @@ struct HttpRequest {
   std::string body;                 // JSON; wiped after sending (may hold base64 key bytes)
   std::vector<std::pair<std::string, std::string>> headers;  // e.g. X-Vault-Token
   bool idempotent = true;           // false: never re-sent after the request may have arrived
+  std::string content_type = "application/json";  // sent when the body is not empty
 };
 
 struct HttpResponse {
