@@ -29,6 +29,9 @@ StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool requ
     b->kmip_ = std::move(client);
   }
   ASSIGN_OR_RETURN(KeyLocker locker, OpenKeyLocker(config, b->http_.get(), b->auth_.get(), b->kmip_));
+  if (config.roles.UsesAzure() && !config.roles.UsesVault()) {  // libcurl came up with the Azure wrapper
+    if (std::string w = http::CurlMemoryWarning(); !w.empty()) b->warnings_.push_back(std::move(w));
+  }
   b->keys_ = std::make_unique<KeyService>(std::move(locker), config.keys, config.cache, std::move(audit), actor,
                                           config.call_budget());
 

@@ -98,7 +98,7 @@ class State:
         self.login_down = False
         self.imds_identity = True
         self.stats = {"tokens_issued": 0, "token_secret": 0, "token_assertion": 0, "token_imds": 0,
-                      "get": 0, "wrap": 0, "unwrap": 0, "throttled": 0, "unauthorized": 0, "hung": 0}
+                      "get": 0, "wrap": 0, "unwrap": 0, "throttled": 0, "unauthorized": 0, "hung": 0, "connections": 0}
         self._setup()
 
     def path(self, name):
@@ -171,6 +171,12 @@ class State:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: the client reuses connections
     state = None  # set per server
+
+    def setup(self):
+        super().setup()
+        if not getattr(self.server, "imds", False):
+            with self.state.lock:
+                self.state.stats["connections"] += 1
 
     def log_message(self, fmt, *args):
         if os.environ.get("AZURE_STANDIN_LOG"):

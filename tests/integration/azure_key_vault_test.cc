@@ -93,6 +93,17 @@ TEST_F(AzureKeyVaultTest, WrapsAndUnwrapsWithEverySignIn) {
   EXPECT_EQ(Stat("token_imds"), 1);
 }
 
+TEST_F(AzureKeyVaultTest, ReusesItsConnection) {
+  auto w = Open();
+  auto key = crypto::RandomKey(32);
+  auto wrapped = w->Wrap(*key, "");
+  ASSERT_TRUE(wrapped.ok());
+  const int64_t before = Stat("connections");
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(w->Unwrap(*wrapped, "").ok());
+  // Admin("stats") itself opens one connection per call.
+  EXPECT_EQ(Stat("connections"), before + 1) << "ten unwraps over the connection already open";
+}
+
 TEST_F(AzureKeyVaultTest, RsaOaepIsAcceptedAndEachRecordKeepsItsAlgorithm) {
   azure::AzureOptions o = standin_->WrapperOptions(AuthMethod::kClientSecret);
   o.algorithm = "RSA-OAEP";
