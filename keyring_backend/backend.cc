@@ -1,5 +1,6 @@
 #include "keyring_backend/backend.h"
 
+#include "keyring_backend/azure/key_vault_wrapper.h"
 #include "keyring_backend/http/curl_resources.h"
 #include "keyring_backend/http/operation_deadline.h"
 #include "keyring_backend/kmip/kmip_client.h"
@@ -84,6 +85,9 @@ BackendStatus Backend::status() const {
     s.http.failovers = k.transport.failovers;
     s.http.errors = k.transport.errors;
     s.http.active_endpoint = k.transport.active_server;
+  }
+  if (config_.roles.UsesAzure() && !http_) {  // the directory store: Key Vault is the one locker reached
+    if (const auto* azure = dynamic_cast<const AzureKeyVaultWrapper*>(&keys_->wrapper())) s.http = azure->http_stats();
   }
   if (auth_) s.auth = auth_->info();
   s.tls_verify = !(config_.roles.UsesVault() && !config_.http.tls.verify) &&

@@ -10,6 +10,8 @@
 # BUILD_DIR (default build) must hold bin/devlocker and plugin/mariadb/keyring_locker.so.
 # Without PyKMIP (scripts/deps.sh installs it) the KMIP suite is left out,
 # unless KLK_REQUIRE_PYKMIP=1 (scripts/test.sh), which makes that an error.
+# mysql-test/keyring_locker_azure (directory store, Azure Key Vault wrapper)
+# runs against a local Key Vault stand-in (keyring_locker_azure/azure_env.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -122,6 +124,9 @@ else
   echo "mtr.sh: PyKMIP is not installed: the KMIP suite (mysql-test/keyring_locker_kmip) is left out"
 fi
 
+# The Azure suite (mysql-test/keyring_locker_azure): a Key Vault stand-in.
+. "$ROOT/mysql-test/keyring_locker_azure/azure_env.sh"
+
 # MTR reads a '-' in a suite path as a combination separator: reach the
 # suite through a link without one.
 mkdir -p "$WORK/suites"
@@ -134,6 +139,7 @@ args=() named=""
 for a in "$@"; do
   case "$a" in
     keyring_locker_kmip.*) args+=("${a#keyring_locker_kmip.}"); named="$named kmip" ;;
+    keyring_locker_azure.*) args+=("${a#keyring_locker_azure.}"); named="$named azure" ;;
     keyring_locker.*) args+=("${a#keyring_locker.}"); named="$named vault" ;;
     *) args+=("$a") ;;
   esac
@@ -143,6 +149,7 @@ case "$named" in
   *kmip*) [[ "$SUITES" == *,* ]] || { echo "mtr.sh: the KMIP suite needs PyKMIP (scripts/deps.sh)"; exit 1; }
           SUITES="$WORK/suites/keyring_locker_kmip" ;;
   *vault*) SUITES="$WORK/suites/keyring_locker" ;;
+  " azure"*) SUITES="$WORK/suites/keyring_locker_azure" ;;  # names of the Azure suite only
 esac
 cd "$MTR_DIR"
 set +e
@@ -161,7 +168,7 @@ echo "mtr.sh: suite finished in $(( $(date +%s) - start )) s, exit $rc"
 others=()
 for d in /tmp/klk_mtr.* /tmp/bash_jobs.*; do [ "$d" = "$WORK" ] || others+=(--exclude "$d"); done
 /usr/bin/python3 "$ROOT/tests/keyscan/keyscan.py" --token-file "$KLK_TOKEN_FILE" --newer-than "$WORK/.started" \
-  --exclude "$KLK_LOCKER_DIR" --exclude "$KLK_KMIP_DIR" "${others[@]}" "$WORK" /tmp
+  --exclude "$KLK_LOCKER_DIR" --exclude "$KLK_KMIP_DIR" --exclude "$KLK_AZURE_DIR" "${others[@]}" "$WORK" /tmp
 scan=$?
 [ $scan -eq 0 ] || echo "mtr.sh: key material or a token was found on disk (above): the suite fails"
 [ $rc -ne 0 ] || rc=$scan

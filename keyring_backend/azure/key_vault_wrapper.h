@@ -59,6 +59,9 @@ class AzureKeyVaultWrapper : public KeyWrapper {
   static StatusOr<Sealed> Parse(const std::string& wrapped);
 
   azure::TokenSource& tokens() { return *tokens_; }
+  // The Key Vault client's counters, for the server's status (the store
+  // may have no HTTP client of its own).
+  HttpStats http_stats() const { return http_->stats(); }
 
  private:
   struct KeyInfo {

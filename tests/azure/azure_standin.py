@@ -462,6 +462,7 @@ def main():
     ap.add_argument("--tenant", default="00000000-0000-0000-0000-0000000000aa")
     ap.add_argument("--client-id", default="11111111-2222-3333-4444-555555555555")
     ap.add_argument("--token-lifetime", type=int, default=6)
+    ap.add_argument("--owner-pid", type=int, default=0, help="exit when this process is gone (a watchdog)")
     ap.add_argument("--key", action="append", default=[], help="create this RSA key if it does not exist")
     ap.add_argument("--key-size", type=int, default=4096, help="bits of the RSA keys made (4096: room for 446 bytes)")
     a = ap.parse_args()
@@ -501,7 +502,12 @@ def main():
     os.replace(tmp, state.path("ports.json"))
     try:
         while True:
-            time.sleep(3600)
+            time.sleep(0.5)
+            if a.owner_pid:
+                try:
+                    os.kill(a.owner_pid, 0)
+                except ProcessLookupError:
+                    return
     except KeyboardInterrupt:
         pass
 
