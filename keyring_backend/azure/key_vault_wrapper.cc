@@ -153,7 +153,8 @@ StatusOr<HttpResponse> AzureKeyVaultWrapper::Call(HttpRequest req, const std::st
       crypto::WipeString(&req.body);
       return token.status().Annotate(what);
     }
-    req.headers = {{"Authorization", "Bearer " + *token}};
+    req.headers.clear();
+    req.headers.emplace_back("Authorization", "Bearer " + *token);  // moved in: no copy left unwiped
     crypto::WipeString(&*token);
     r = http_->Send(req);
     crypto::WipeString(&req.headers[0].second);

@@ -170,7 +170,7 @@ StatusOr<TokenSource::Fetched> TokenSource::FetchFromEntra() {
                                 ? "secret in azure.secret_file is current (secrets expire)"
                                 : "certificate in azure.certificate_file is the one registered on the application") );
   }
-  return ParseTokenReply(*r, where);
+  return ParseTokenReply(&*r, where);
 }
 
 StatusOr<TokenSource::Fetched> TokenSource::FetchFromImds() {
@@ -191,11 +191,11 @@ StatusOr<TokenSource::Fetched> TokenSource::FetchFromImds() {
                            (options_.client_id.empty() ? std::string(", or name a user-assigned one in azure.client_id")
                                                        : std::string(" and check azure.client_id")));
   }
-  return ParseTokenReply(*r, where);
+  return ParseTokenReply(&*r, where);
 }
 
-StatusOr<TokenSource::Fetched> TokenSource::ParseTokenReply(const HttpResponse& response, const std::string& from) {
-  HttpResponse r = response;  // our copy, wiped below
+StatusOr<TokenSource::Fetched> TokenSource::ParseTokenReply(HttpResponse* response, const std::string& from) {
+  HttpResponse& r = *response;
   StrictJson j = ParseStrictJson(r.body);
   crypto::WipeString(&r.body);
   auto wipe = [&] { WipeJsonStrings(&j.value); };

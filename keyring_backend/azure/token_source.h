@@ -58,7 +58,8 @@ class TokenSource {
   StatusOr<Fetched> Fetch();
   StatusOr<Fetched> FetchFromEntra();
   StatusOr<Fetched> FetchFromImds();
-  StatusOr<Fetched> ParseTokenReply(const HttpResponse& response, const std::string& from);
+  // Wipes the reply's body (it holds the token) whatever the outcome.
+  StatusOr<Fetched> ParseTokenReply(HttpResponse* response, const std::string& from);
 
   const AzureOptions options_;
   const std::unique_ptr<HttpClient> http_;  // the login endpoint, or IMDS
