@@ -31,10 +31,12 @@ Reply Locker::HandleDevlocker(const httplib::Request& req, const std::string& me
     if (method == "DELETE") {
       rt_.requests = 0;
       rt_.by_path.clear();
+      rt_.by_method_path.clear();
       rt_.handshakes = 0;
       return NoContent();
     }
     return Ok(json{{"requests", rt_.requests}, {"by_path", rt_.by_path},
+                   {"by_method_path", rt_.by_method_path},
                    {"tls_handshakes", rt_.handshakes.load()}});
   }
   return Error(404, "unknown devlocker endpoint: use sys/devlocker/faults or sys/devlocker/stats");

@@ -26,6 +26,7 @@ struct Runtime {
   std::mutex stats_mutex;
   uint64_t requests = 0;
   std::map<std::string, uint64_t> by_path;
+  std::map<std::string, uint64_t> by_method_path;  // "GET secret/data/...": reads apart from writes
 };
 
 // One authenticated call as the engines see it. `doc` is locked for the

@@ -25,12 +25,35 @@ struct Args {
   std::string data_file;
 };
 
+const char* const kUsage =
+    "usage: devlocker --listen 127.0.0.1:PORT --tls-dir DIR --root-token TOKEN [--data FILE]\n"
+    "\n"
+    "A Vault-compatible HTTPS key locker for tests and demos. DEV ONLY: keys are kept\n"
+    "unprotected in memory and in --data.\n"
+    "\n"
+    "  --listen HOST:PORT   address to serve on (PORT 0: any free port; the chosen URL is\n"
+    "                       printed as \"devlocker listening on https://HOST:PORT\")\n"
+    "  --tls-dir DIR        CA and server certificate; generated there when absent\n"
+    "                       (clients trust DIR/ca.pem)\n"
+    "  --root-token TOKEN   the root token\n"
+    "  --data FILE          keep state across restarts in FILE (default: memory only)\n"
+    "  -h, --help           print this help and exit\n"
+    "\n"
+    "Test hooks (root token): POST /v1/sys/devlocker/faults injects faults (delay, hang,\n"
+    "drop, status, ...), GET/DELETE /v1/sys/devlocker/stats reads/resets request counts.\n"
+    "See devlocker/README.md.\n";
+
 int Usage(const char* why) {
-  std::fprintf(stderr,
-               "devlocker: %s\nusage: devlocker --listen 127.0.0.1:PORT --tls-dir DIR "
-               "--root-token TOKEN [--data FILE]\n",
-               why);
+  std::fprintf(stderr, "devlocker: %s\n%s", why, kUsage);
   return 2;
+}
+
+bool WantsHelp(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") return true;
+  }
+  return false;
 }
 
 bool ParseArgs(int argc, char** argv, Args* a, std::string* why) {
@@ -75,6 +98,10 @@ bool ParseArgs(int argc, char** argv, Args* a, std::string* why) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (WantsHelp(argc, argv)) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   Args args;
   std::string why;
   if (!ParseArgs(argc, argv, &args, &why)) return Usage(why.c_str());

@@ -112,6 +112,7 @@ void Locker::Handle(const httplib::Request& req, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(rt_.stats_mutex);
     ++rt_.requests;
     ++rt_.by_path[rel];
+    ++rt_.by_method_path[method + " " + rel];
   }
   std::optional<Fault> fault = rt_.faults.Take(req.method, req.path);
   if (fault && ApplyFaultBefore(*fault, rt_.faults, req, res)) return;

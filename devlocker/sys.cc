@@ -36,6 +36,42 @@ std::string WithSlash(std::string p) {
   return p;
 }
 
+// Vault's system default lease TTL and maximum (768h), reported by tune for a
+// mount with no TTL of its own; the mount table itself shows 0 (unset).
+constexpr int64_t kSystemLeaseTtlS = 768 * 3600;
+
+// GET sys/mounts/:path/tune and sys/auth/:path/tune: the mount's tunable
+// settings, found like Vault finds them (the longest mount prefix of :path).
+// hashicorp_key_management reads `options.version` here at start-up and
+// refuses KV v1. Like other sys reads, the fields are repeated at the top
+// level, where that plugin looks for them.
+Reply TuneRead(Ctx& ctx, json& table, const std::string& path, bool auth) {
+  if (ctx.method != "GET") {
+    return Error(405, "devlocker does not tune mounts; only GET (read) of sys/mounts/<path>/tune is supported");
+  }
+  std::string mount_path, sub;
+  json* m = FindMount(table, WithSlash(path), &mount_path, &sub);
+  if (m == nullptr) return Error(400, "cannot fetch sysview for path \"" + WithSlash(path) + "\"");
+  json data = {{"description", (*m).value("description", "")},
+               {"default_lease_ttl", kSystemLeaseTtlS},
+               {"max_lease_ttl", kSystemLeaseTtlS},
+               {"force_no_cache", false}};
+  if ((*m)["options"].is_object() && !(*m)["options"].empty()) data["options"] = (*m)["options"];
+  if (auth) data["token_type"] = "default-service";
+  Reply r = Ok(data);
+  for (auto it = data.begin(); it != data.end(); ++it) r.body[it.key()] = it.value();
+  return r;
+}
+
+// "<path>/tune" -> true with the mount path in *path.
+bool IsTunePath(const std::string& rest, std::string* path) {
+  static const std::string kTune = "/tune";
+  if (rest.size() <= kTune.size() || rest.compare(rest.size() - kTune.size(), kTune.size(), kTune) != 0)
+    return false;
+  *path = rest.substr(0, rest.size() - kTune.size());
+  return true;
+}
+
 // POST/DELETE sys/mounts/:path and sys/auth/:path.
 Reply EditMount(Ctx& ctx, json& table, const std::string& raw_path, bool secrets) {
   const std::string path = WithSlash(raw_path);
@@ -155,6 +191,16 @@ Reply HandleSys(Ctx& ctx, const std::string& rest) {
     if (!BoolField(ctx.body, "reset", false)) rt.sealed = false;
     return Reply{200, SealStatus(rt), {}, std::nullopt};
   }
+  // Tune reads need no root: the router has already checked that a non-root
+  // token's policy grants "read" on this exact sys/ path, as Vault does.
+  std::string tune_path;
+  if (rest.compare(0, 7, "mounts/") == 0 && IsTunePath(rest.substr(7), &tune_path)) {
+    if (tune_path.compare(0, 5, "auth/") == 0)  // Vault serves auth mounts here too
+      return TuneRead(ctx, ctx.ns_doc["auth"], tune_path.substr(5), true);
+    return TuneRead(ctx, ctx.ns_doc["mounts"], tune_path, false);
+  }
+  if (rest.compare(0, 5, "auth/") == 0 && IsTunePath(rest.substr(5), &tune_path))
+    return TuneRead(ctx, ctx.ns_doc["auth"], tune_path, true);
   if (!ctx.is_root) return PermissionDenied();  // the rest of sys/ needs root (or sudo)
   if (rest == "seal") {
     rt.sealed = true;

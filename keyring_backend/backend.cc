@@ -92,6 +92,7 @@ BackendStatus Backend::status() const {
   if (auth_) s.auth = auth_->info();
   s.tls_verify = !(config_.roles.UsesVault() && !config_.http.tls.verify) &&
                  !(config_.roles.UsesKmip() && !config_.kmip.transport.verify_peer) &&
+                 !(config_.roles.UsesAwsKms() && !config_.aws_kms.verify) &&
                  !(config_.roles.UsesAzure() && !config_.azure.http.tls.verify);
   s.locker = keys_->Describe();
   return s;

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/printable.h"
 #include "keyring_backend/http/operation_deadline.h"
 #include "keyring_backend/store/document_layout.h"
 
@@ -32,6 +33,24 @@ void KeyService::NoteError(const Status& s) {
   locker_errors_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(state_mu_);
   last_error_ = s.ToString();
+  health_.Failure(s);
+}
+
+void KeyService::NoteSuccess() {
+  std::string recovered = health_.Success();
+  if (recovered.empty()) return;
+  std::function<void(const std::string&)> observer;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    last_error_.clear();
+    observer = recovery_observer_;
+  }
+  if (observer) observer(recovered);
+}
+
+void KeyService::SetRecoveryObserver(std::function<void(const std::string& message)> observer) {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  recovery_observer_ = std::move(observer);
 }
 
 void KeyService::Audit(const char* op, const std::string& name, int64_t version, const Status& result,
@@ -55,9 +74,12 @@ StatusOr<KeyHandle> KeyService::Load(const std::string& name, uint32_t version) 
   auto opened = envelope_.Open(name, version, &failed_step);
   if (!opened.ok()) {
     if (opened.status().code() != Code::kNotFound) NoteError(opened.status());
+    else NoteSuccess();
     Audit("fetch", name, version, opened.status(), started, failed_step);
     return opened.status();
   }
+  NoteSuccess();
+  NoteRecord(name, version, opened->meta);
   auto material = std::make_shared<KeyMaterial>();
   material->bytes = std::move(opened->bytes);
   material->type = opened->type;
@@ -80,14 +102,52 @@ StatusOr<uint32_t> KeyService::LatestVersionFromLocker(const std::string& name) 
     NoteError(entries.status());
     return entries.status();
   }
+  NoteSuccess();
+  return NoteVersions(name, *entries);
+}
+
+uint32_t KeyService::NoteVersions(const std::string& name, const std::vector<VersionEntry>& entries) {
   uint32_t latest = 0;
-  for (const auto& e : *entries) {
+  for (const auto& e : entries) {
     if (e.has_record) latest = std::max(latest, e.version);
   }
   if (latest > 0) cache_.RaiseLatest(name, latest);
-  Generation g = ScanGeneration(*entries);
+  Generation g = ScanGeneration(entries);
   if (g.version > 0) NoteGeneration(name, g);
+  NoteListed(name, entries);
   return latest;
+}
+
+void KeyService::NoteListed(const std::string& name, const std::vector<VersionEntry>& entries) {
+  std::lock_guard<std::mutex> lock(known_mu_);
+  // Only adds: a listing that left before this service wrote a version
+  // must not drop it (PurgeDeleted forgets what it purges). A name listed
+  // without records is still remembered as listed (RefreshChanges).
+  auto& versions = known_[name];
+  for (const auto& e : entries) {
+    if (!e.has_record) continue;
+    if (versions.count(e.version) != 0) continue;
+    KeyVersionInfo& info = versions[e.version];
+    info.name = name;
+    info.version = e.version;
+    info.read = false;
+  }
+}
+
+void KeyService::NoteRecord(const std::string& name, uint32_t version, const RecordMeta& meta) {
+  KeyVersionInfo info;
+  info.name = name;
+  info.version = version;
+  // Shown in SHOW STATUS, logs and a DBA's terminal: bounded, printable.
+  info.type = Printable(meta.type, 16);
+  info.length = static_cast<size_t>(meta.length);
+  info.created = Printable(meta.created, 40);
+  info.creator = Printable(meta.creator, 100);
+  info.origin = Printable(meta.origin, 16);
+  info.bound = meta.format == Envelope::kBoundFormat || meta.format == Envelope::kStoreProtectedFormat;
+  info.read = true;
+  std::lock_guard<std::mutex> lock(known_mu_);
+  known_[name][version] = std::move(info);
 }
 
 Status KeyService::Create(const std::string& name, uint32_t version, const std::string& type, size_t length,
@@ -104,9 +164,12 @@ Status KeyService::Create(const std::string& name, uint32_t version, const std::
   Audit("create", name, version, key.status(), started, key.ok() ? key->origin : "");
   if (!key.ok()) {
     if (key.status().code() != Code::kAlreadyExists) NoteError(key.status());
+    else NoteSuccess();
     return key.status();
   }
+  NoteSuccess();
   keys_created_.fetch_add(1, std::memory_order_relaxed);
+  NoteRecord(name, version, key->meta);
   auto material = std::make_shared<KeyMaterial>();
   material->bytes = std::move(key->bytes);
   material->type = type;
@@ -154,9 +217,11 @@ KeyServiceStats KeyService::stats() const {
   s.locker_errors = locker_errors_.load();
   s.stale_serves = stale_serves_.load();
   s.keys_created = keys_created_.load();
+  s.refresh_ticks = refresh_ticks_.load();
   std::lock_guard<std::mutex> lock(state_mu_);
   s.last_error = last_error_;
   s.last_refresh = last_refresh_;
+  s.health = health_.Snapshot();
   return s;
 }
 

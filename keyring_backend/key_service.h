@@ -12,6 +12,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,6 +27,7 @@
 #include "keyring_backend/config/config.h"
 #include "keyring_backend/envelope/envelope.h"
 #include "keyring_backend/http/operation_deadline.h"
+#include "keyring_backend/request_health.h"
 #include "keyring_backend/store/key_store.h"
 #include "keyring_backend/wrapper/key_wrapper.h"
 
@@ -36,8 +39,10 @@ struct KeyServiceStats {
   uint64_t locker_errors = 0;
   uint64_t stale_serves = 0;     // version refreshes that failed while cached keys kept being served
   uint64_t keys_created = 0;
-  std::string last_error;        // never contains key bytes or tokens
+  uint64_t refresh_ticks = 0;    // background version refreshes run
+  std::string last_error;        // never contains key bytes or tokens; cleared when the locker answers again
   std::chrono::system_clock::time_point last_refresh{};
+  RequestHealthSnapshot health;   // failing now or not, since when, the last error's time
 };
 
 struct KeyVersionInfo {
@@ -49,6 +54,9 @@ struct KeyVersionInfo {
   std::string creator;  // actor that created it
   std::string origin;   // "locker" (Transit data key), "local-random", "server"
   bool bound = false;   // format keyring_locker/2: the wrapped key names itself (docs/security.md)
+  // False: only a listing saw this version; its record was not read yet
+  // (KnownKeyVersions without reading), so the fields above are empty.
+  bool read = true;
 };
 
 // A soft-deleted generation (see "Generations" below). `purged` means the
@@ -128,8 +136,31 @@ class KeyService {
   // On failure the cache keeps serving (counted as a stale serve); versions
   // read before it stopped are kept.
   Status RefreshVersions(Sweep how = Sweep::kOneBudget);
-  // Metadata of every version in the scope (never key bytes).
+  // The background refresh's tick: what changed since the last one, at a
+  // cost that does not grow with the scope. Where the store reads the whole
+  // scope in one request (KMIP) that is RefreshVersions; otherwise one
+  // listing of the names, then the versions of names not seen before plus
+  // kRefreshSlice of the others in turn (a rotation by another server is
+  // seen within N / kRefreshSlice ticks; RefreshVersions, e.g. SET GLOBAL
+  // keyring_locker_refresh, sees it at once). docs/architecture.md.
+  static constexpr size_t kRefreshSlice = 8;
+  Status RefreshChanges();
+  // Metadata of every version in the scope (never key bytes): one listing
+  // of the names and one per name; records are read only for versions this
+  // service has not read or written before (records never change).
   StatusOr<std::vector<KeyVersionInfo>> ListKeyVersions(Sweep how = Sweep::kOneBudget);
+  // The same from what this service knows already (its last listings, the
+  // records it read or wrote), no listing: the key metadata snapshot
+  // behind SHOW STATUS, rebuilt after every change at no cost. With
+  // `read_missing` the records of versions only a listing saw are read
+  // (once: then they are known); without, those come back with read=false.
+  StatusOr<std::vector<KeyVersionInfo>> KnownKeyVersions(bool read_missing, Sweep how = Sweep::kOneBudget);
+  // Fetches and unwraps the latest version of every key the service knows
+  // and has not cached, so the server's first use of each is a cache hit:
+  // records read with up to `in_flight` requests at once, unwrapped in
+  // batches (KeyWrapper::UnwrapBatch). Within the caller's budget; a cut
+  // warm-up leaves the rest to the first use. Returns how many were cached.
+  StatusOr<size_t> WarmLatest(size_t in_flight);
   // Names of every key in the scope.
   StatusOr<std::vector<std::string>> ListNames();
 
@@ -177,6 +208,18 @@ class KeyService {
   void RefreshSoon();
 
   KeyServiceStats stats() const;
+  // Called once (on the thread whose request succeeded, no lock held) when a
+  // locker request succeeds after a run of failures, with a message naming
+  // how long it failed and how often. Must not block. Set it before the
+  // service is shared, or accept that a recovery just before is not seen.
+  void SetRecoveryObserver(std::function<void(const std::string& message)> observer);
+  // How many runs of failures have ended so far: a caller that paused after
+  // a failure retries at once when this moved on (no lock, no I/O).
+  uint64_t LockerRecoveries() const { return health_.Recoveries(); }
+  // How many key names the service knows of (the latest versions it has
+  // read or created); no I/O. Lower than the scope's count while a start's
+  // version refresh is still running.
+  size_t KnownKeyCount() const { return cache_.AllLatest().size(); }
   KeyStore& store() { return *store_; }
   KeyWrapper& wrapper() { return *wrapper_; }
   // "vault https://host:8200 kv=secret(v2) transit=transit/keyring_locker"
@@ -195,6 +238,7 @@ class KeyService {
   void Audit(const char* op, const std::string& name, int64_t version, const Status& result,
              std::chrono::steady_clock::time_point started, const std::string& detail = "");
   void NoteError(const Status& s);
+  void NoteSuccess();  // a request the locker answered (a "not found" included)
   void RefreshLoop();
 
   struct Generation {
@@ -207,6 +251,13 @@ class KeyService {
   // Memo updates only move forward (newer version, or same version now
   // deleted), so a refresh that raced a removal cannot resurrect a key.
   void NoteGeneration(const std::string& name, Generation g);
+  // What the service knows of each name's versions (KnownKeyVersions): a
+  // listing replaces a name's set of versions (a purged one goes), a record
+  // read or written fills one version's details.
+  void NoteListed(const std::string& name, const std::vector<VersionEntry>& entries);
+  void NoteRecord(const std::string& name, uint32_t version, const RecordMeta& meta);
+  // Everything one listing of a name tells: latest, generation, versions.
+  uint32_t NoteVersions(const std::string& name, const std::vector<VersionEntry>& entries);
 
   std::unique_ptr<KeyStore> store_;
   std::unique_ptr<KeyWrapper> wrapper_;
@@ -218,10 +269,15 @@ class KeyService {
   Envelope envelope_;
   KeyCache cache_;
 
-  std::atomic<uint64_t> locker_requests_{0}, locker_errors_{0}, stale_serves_{0}, keys_created_{0};
+  std::atomic<uint64_t> locker_requests_{0}, locker_errors_{0}, stale_serves_{0}, keys_created_{0}, refresh_ticks_{0};
   mutable std::mutex state_mu_;  // last_error_, last_refresh_
   std::string last_error_;
   std::chrono::system_clock::time_point last_refresh_{};
+  std::function<void(const std::string&)> recovery_observer_;
+  RequestHealth health_;
+
+  std::mutex known_mu_;
+  std::map<std::string, std::map<uint32_t, KeyVersionInfo>> known_;
 
   std::mutex generations_mu_;
   std::unordered_map<std::string, Generation> generations_;
@@ -230,6 +286,7 @@ class KeyService {
   std::condition_variable refresh_cv_;
   bool stop_refresh_ = false;
   bool refresh_soon_ = false;
+  size_t refresh_cursor_ = 0;  // RefreshChanges' place in the sorted names; its thread only
   std::thread refresh_thread_;
 };
 

@@ -44,10 +44,9 @@ StatusOr<KeyService::Generation> KeyService::CurrentGeneration(const std::string
     NoteError(entries.status());
     return entries.status().Annotate("reading the generations of key " + name);
   }
-  Generation g = ScanGeneration(*entries);
   // An absent name is not remembered: another server may create it.
-  if (g.version > 0) NoteGeneration(name, g);
-  return g;
+  NoteVersions(name, *entries);
+  return ScanGeneration(*entries);
 }
 
 StatusOr<KeyHandle> KeyService::GetLive(const std::string& name) {
@@ -171,6 +170,11 @@ StatusOr<size_t> KeyService::PurgeDeleted(std::chrono::seconds retention, Sweep 
                         std::to_string(purged) + " purged (those stay purged; run it again for the rest)");
     }
     cache_.Erase(d.name);
+    {
+      std::lock_guard<std::mutex> lock(known_mu_);
+      auto it = known_.find(d.name);
+      if (it != known_.end()) it->second.erase(d.version);
+    }
     ++purged;
   }
   return purged;

@@ -7,6 +7,7 @@
 
 #include "common/printable.h"
 #include "keyring_backend/key_service.h"
+#include "keyring_backend/http/parallel_requests.h"
 
 namespace keyring_locker {
 
@@ -14,6 +15,7 @@ StatusOr<std::vector<std::string>> KeyService::ListNames() {
   locker_requests_.fetch_add(1, std::memory_order_relaxed);
   auto names = store_->ListNames();
   if (!names.ok()) NoteError(names.status());
+  else NoteSuccess();
   return names;
 }
 
@@ -45,18 +47,53 @@ Status KeyService::RefreshVersions(Sweep how) {
   // read before a failure are kept.
   locker_requests_.fetch_add(1, std::memory_order_relaxed);
   Status result = store_->ListScope([this](const std::string& name, const std::vector<VersionEntry>& entries) {
-    uint32_t latest = 0;
-    for (const auto& e : entries) {
-      if (e.has_record) latest = std::max(latest, e.version);
-    }
-    if (latest > 0) cache_.RaiseLatest(name, latest);
-    Generation g = ScanGeneration(entries);
-    if (g.version > 0) NoteGeneration(name, g);
+    (void)NoteVersions(name, entries);
   });
   if (!result.ok()) {
     NoteError(result);
     stale_serves_.fetch_add(1, std::memory_order_relaxed);
     return result;
+  }
+  NoteSuccess();
+  std::lock_guard<std::mutex> lock(state_mu_);
+  last_refresh_ = std::chrono::system_clock::now();
+  return Status::Ok();
+}
+
+Status KeyService::RefreshChanges() {
+  if (store_->ListsScopeInOneRequest()) return RefreshVersions(Sweep::kPerRequest);
+  auto names = ListNames();
+  if (!names.ok()) {
+    stale_serves_.fetch_add(1, std::memory_order_relaxed);
+    return names.status();
+  }
+  std::sort(names->begin(), names->end());
+  std::vector<std::string> to_read;
+  std::vector<std::string> seen;
+  {
+    std::lock_guard<std::mutex> lock(known_mu_);
+    for (const auto& n : *names) (known_.count(n) == 0 ? to_read : seen).push_back(n);
+  }
+  const size_t slice = std::min(kRefreshSlice, seen.size());
+  for (size_t k = 0; k < slice; ++k) to_read.push_back(seen[(refresh_cursor_ + k) % seen.size()]);
+  refresh_cursor_ = seen.empty() ? 0 : (refresh_cursor_ + slice) % seen.size();
+
+  std::mutex mu;
+  Status first_error;
+  locker_requests_.fetch_add(to_read.size(), std::memory_order_relaxed);
+  ForEachInParallel(to_read.size(), kDefaultRequestsInFlight, [&](size_t i) {
+    auto versions = store_->ListVersions(to_read[i]);
+    if (versions.ok()) {
+      (void)NoteVersions(to_read[i], *versions);
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    if (first_error.ok()) first_error = versions.status().Annotate("re-reading the versions of key " + to_read[i]);
+  });
+  if (!first_error.ok()) {
+    NoteError(first_error);
+    stale_serves_.fetch_add(1, std::memory_order_relaxed);
+    return first_error;
   }
   std::lock_guard<std::mutex> lock(state_mu_);
   last_refresh_ = std::chrono::system_clock::now();
@@ -66,40 +103,82 @@ Status KeyService::RefreshVersions(Sweep how) {
 StatusOr<std::vector<KeyVersionInfo>> KeyService::ListKeyVersions(Sweep how) {
   OperationDeadline budget(SweepBudget(how));
   ASSIGN_OR_RETURN(std::vector<std::string> names, ListNames());
-  std::vector<KeyVersionInfo> out;
   for (const auto& name : names) {
     locker_requests_.fetch_add(1, std::memory_order_relaxed);
-    ASSIGN_OR_RETURN(std::vector<VersionEntry> versions, store_->ListVersions(name));
-    for (const auto& e : versions) {
-      if (!e.has_record) continue;
-      const uint32_t v = e.version;
-      auto record = store_->Read(name, v);
-      if (!record.ok()) {
-        // A record that vanished since the listing, or is damaged, is left
-        // out; a locker that stopped answering (or a budget that ran out)
-        // fails the call, or a partial listing would pass for a whole one.
-        const Code c = record.status().code();
-        if (c == Code::kNotFound || c == Code::kDataLoss) continue;
-        NoteError(record.status());
-        return record.status().Annotate("reading the metadata of key " + name + " version " + std::to_string(v));
-      }
-      KeyVersionInfo info;
-      info.name = name;
-      info.version = v;
-      // Shown in SHOW STATUS, logs and a DBA's terminal: bounded, printable.
-      info.type = Printable(record->type, 16);
-      info.length = static_cast<size_t>(record->length);
-      info.created = Printable(record->created, 40);
-      info.creator = Printable(record->creator, 100);
-      info.origin = Printable(record->origin, 16);
-      info.bound = record->format == Envelope::kBoundFormat || record->format == Envelope::kStoreProtectedFormat;
-      out.push_back(std::move(info));
+    auto versions = store_->ListVersions(name);
+    if (!versions.ok()) {
+      NoteError(versions.status());
+      return versions.status().Annotate("listing the versions of key " + name);
+    }
+    (void)NoteVersions(name, *versions);
+  }
+  return KnownKeyVersions(true, how);
+}
+
+StatusOr<std::vector<KeyVersionInfo>> KeyService::KnownKeyVersions(bool read_missing, Sweep how) {
+  OperationDeadline budget(SweepBudget(how));
+  std::vector<KeyVersionInfo> out;
+  {
+    std::lock_guard<std::mutex> lock(known_mu_);
+    for (const auto& [name, versions] : known_) {
+      for (const auto& [version, info] : versions) out.push_back(info);
     }
   }
-  std::sort(out.begin(), out.end(), [](const KeyVersionInfo& a, const KeyVersionInfo& b) {
-    return a.name != b.name ? a.name < b.name : a.version < b.version;
-  });
-  return out;
+  // known_ is ordered by name, then version: so is `out`.
+  std::vector<KeyVersionInfo> kept;
+  kept.reserve(out.size());
+  for (auto& info : out) {
+    if (info.read || !read_missing) {
+      kept.push_back(std::move(info));
+      continue;
+    }
+    locker_requests_.fetch_add(1, std::memory_order_relaxed);
+    auto record = store_->Read(info.name, info.version);
+    if (!record.ok()) {
+      // A record that vanished since the listing, or is damaged, is left
+      // out; a locker that stopped answering (or a budget that ran out)
+      // fails the call, or a partial listing would pass for a whole one.
+      const Code c = record.status().code();
+      if (c == Code::kNotFound || c == Code::kDataLoss) continue;
+      NoteError(record.status());
+      return record.status().Annotate("reading the metadata of key " + info.name + " version " +
+                                      std::to_string(info.version));
+    }
+    NoteRecord(info.name, info.version, Envelope::MetaOf(*record));
+    std::lock_guard<std::mutex> lock(known_mu_);
+    kept.push_back(known_[info.name][info.version]);
+  }
+  return kept;
+}
+
+StatusOr<size_t> KeyService::WarmLatest(size_t in_flight) {
+  std::vector<KeyToOpen> wanted;
+  for (const auto& [name, latest] : cache_.AllLatest()) {
+    if (latest != 0 && cache_.Find(name, latest) == nullptr) wanted.push_back(KeyToOpen{name, latest});
+  }
+  if (wanted.empty()) return size_t{0};
+  const auto started = std::chrono::steady_clock::now();
+  locker_requests_.fetch_add(wanted.size(), std::memory_order_relaxed);
+  std::vector<StatusOr<OpenedKey>> opened = envelope_.OpenMany(wanted, in_flight);
+  size_t cached = 0;
+  Status first_error;
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    const KeyToOpen& k = wanted[i];
+    if (!opened[i].ok()) {
+      // Not fatal: the first use asks again, on its own, and says why.
+      if (first_error.ok()) first_error = opened[i].status();
+      continue;
+    }
+    NoteRecord(k.name, k.version, opened[i]->meta);
+    auto material = std::make_shared<KeyMaterial>();
+    material->bytes = std::move(opened[i]->bytes);
+    material->type = opened[i]->type;
+    Audit("fetch", k.name, k.version, Status::Ok(), started, opened[i]->bound ? "warm" : "warm unbound");
+    cache_.Insert(k.name, k.version, std::move(material));
+    ++cached;
+  }
+  if (cached == 0 && !first_error.ok()) return first_error;
+  return cached;
 }
 
 void KeyService::StartBackgroundRefresh() {
@@ -132,11 +211,19 @@ void KeyService::RefreshLoop() {
     // Wall-clock interval (steady clock), not CPU time.
     (void)refresh_cv_.wait_for(lock, cache_options_.version_refresh, [this] { return stop_refresh_ || refresh_soon_; });
     if (stop_refresh_) break;
+    const bool whole_scope = refresh_soon_;
     refresh_soon_ = false;
     lock.unlock();
     // No server thread waits on this one: per request, so every key of a
-    // large scope is reached even when the locker is slow.
-    (void)RefreshVersions(Sweep::kPerRequest);  // failures are counted and logged via last_error
+    // large scope is reached even when the locker is slow. RefreshSoon (a
+    // start whose read of the scope was cut) reads the whole scope; a
+    // plain tick only what changed, at a constant cost.
+    if (whole_scope) {
+      (void)RefreshVersions(Sweep::kPerRequest);  // failures are counted and logged via last_error
+    } else {
+      (void)RefreshChanges();
+    }
+    refresh_ticks_.fetch_add(1, std::memory_order_relaxed);
     lock.lock();
   }
 }

@@ -1,5 +1,6 @@
 #include "keyring_backend/open_locker.h"
 
+#include "keyring_backend/aws/aws_kms_wrapper.h"
 #include "keyring_backend/azure/key_vault_wrapper.h"
 #include "keyring_backend/kmip/kmip_client.h"
 #include "keyring_backend/kmip/kmip_key_store.h"
@@ -11,6 +12,25 @@
 #include "keyring_backend/wrapper/no_wrapper.h"
 
 namespace keyring_locker {
+
+aws::KmsClientOptions AwsKmsClientOptions(const Config& config) {
+  const AwsKmsOptions& a = config.aws_kms;
+  aws::KmsClientOptions o;
+  o.regions = a.regions;
+  o.endpoints = a.endpoints;
+  o.credentials = a.credentials;
+  // The config's one set of timeouts, retries and limits; TLS of its own
+  // (the tls group is Vault's).
+  o.http.connect_timeout = config.http.connect_timeout;
+  o.http.total_timeout = config.http.total_timeout;
+  o.http.max_retries = config.http.max_retries;
+  o.http.backoff_initial = config.http.backoff_initial;
+  o.http.backoff_max = config.http.backoff_max;
+  o.http.max_response_bytes = config.http.max_response_bytes;
+  o.http.tls.verify = a.verify;
+  o.http.tls.ca_file = a.ca_file;
+  return o;
+}
 
 StatusOr<KeyLocker> OpenKeyLocker(const Config& config, HttpClient* http, Authenticator* auth,
                                   std::shared_ptr<kmip::KmipClient> kmip) {
@@ -50,6 +70,12 @@ StatusOr<KeyLocker> OpenKeyLocker(const Config& config, HttpClient* http, Authen
     ASSIGN_OR_RETURN(pair.wrapper, KmipWrapper::Open(kmip, config.kmip.wrapping_key));
   } else if (roles.wrapper == "azure_key_vault") {
     ASSIGN_OR_RETURN(pair.wrapper, AzureKeyVaultWrapper::Open(config.azure));
+  } else if (roles.wrapper == "aws_kms") {
+    ASSIGN_OR_RETURN(std::unique_ptr<aws::AwsKmsClient> client, aws::AwsKmsClient::Open(AwsKmsClientOptions(config)));
+    AwsKmsWrapperOptions options;
+    options.key_id = config.aws_kms.key_id;
+    options.scope = config.keys.prefix + "/" + config.keys.scope;
+    ASSIGN_OR_RETURN(pair.wrapper, AwsKmsWrapper::Open(std::move(client), std::move(options)));
   } else if (roles.wrapper == "none") {
     pair.wrapper = std::make_unique<NoWrapper>();
   } else {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "keyring_backend/auth/authenticator.h"
+#include "keyring_backend/aws/aws_kms_client.h"
 #include "keyring_backend/config/config.h"
 #include "keyring_backend/http/http_client.h"
 #include "keyring_backend/key_service.h"
@@ -16,6 +17,10 @@ namespace keyring_locker {
 // null for a configuration without one. `kmip`: the KMIP client both roles
 // share, when the caller opened it (Backend does, for its status); null
 // opens one here when a role uses KMIP.
+// The AWS KMS client's options from the config (aws_kms group, timeouts,
+// retries, limits); exposed so tests can open a client like the server's.
+aws::KmsClientOptions AwsKmsClientOptions(const Config& config);
+
 StatusOr<KeyLocker> OpenKeyLocker(const Config& config, HttpClient* http, Authenticator* auth,
                                   std::shared_ptr<kmip::KmipClient> kmip = nullptr);
 

@@ -9,7 +9,8 @@ PKGS=(build-essential cmake pkg-config ca-certificates curl openssl
       clang-14 clang libclang-rt-14-dev
       gdb binutils  # gdb (gcore) and nm: tests/keyscan core dump scan
       python3-cryptography  # tests/azure/azure_standin.py: the Azure Key Vault stand-in
-      python3-pykmip)  # an independent KMIP server: tests/kmip/pykmip_server.py
+      python3-pykmip  # an independent KMIP server: tests/kmip/pykmip_server.py
+      mariadb-plugin-hashicorp-key-management)  # bench/mariadb_startup.py compares against it
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -45,4 +46,22 @@ if [ -n "${KLK_PYKMIP_FORCE_VENV:-}" ] || ! pykmip_ok /usr/bin/python3; then
   fi
 elif [ -d "$PYKMIP_VENV" ]; then
   rm -rf "$PYKMIP_VENV"  # Debian's works again; the launcher would prefer a stale venv
+fi
+
+# moto (PyPI's moto[server]): the AWS KMS stand-in for tests/aws/moto_server.py
+# and the AWS KMS integration tests. Not in Debian; a pinned venv in the
+# cache folder, made once and reused.
+MOTO_VENV="${KEYRING_LOCKER_CACHE:-$HOME/.cache/keyring_locker}/moto-venv"
+MOTO_PIN="moto[server]==5.1.18"
+moto_ok() { [ -x "$MOTO_VENV/bin/moto_server" ] && "$MOTO_VENV/bin/python3" -c 'import moto, flask' >/dev/null 2>&1 &&
+            [ "$("$MOTO_VENV/bin/python3" -c 'import moto; print(moto.__version__)')" = "5.1.18" ]; }
+if ! moto_ok; then
+  echo "deps: making $MOTO_VENV ($MOTO_PIN)"
+  dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | grep -q "install ok installed" || {
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-venv; }
+  rm -rf "$MOTO_VENV"
+  /usr/bin/python3 -m venv "$MOTO_VENV"
+  "$MOTO_VENV/bin/pip" install -q --disable-pip-version-check "$MOTO_PIN"
+  moto_ok || { echo "deps: the moto venv does not work" >&2; exit 1; }
 fi

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Runs the MariaDB plugin's mysql-test-run suites with Debian's
 # mariadb-test-run.pl in one MTR invocation: mysql-test/keyring_locker
-# against a dev locker, and mysql-test/keyring_locker_kmip (the core tests
-# with the KMIP key store) against a PyKMIP server; both are started here
-# and stopped on exit. Extra arguments go to MTR (test names, --verbose, ...).
-#   scripts/mtr.sh                    every test of both suites
+# against a dev locker, mysql-test/keyring_locker_kmip (the core tests with
+# the KMIP key store) against a PyKMIP server, mysql-test/keyring_locker_aws
+# (the core tests with the directory store and the AWS KMS wrapper) against
+# moto, and mysql-test/keyring_locker_azure (directory store, Azure Key
+# Vault wrapper) against a local Key Vault stand-in; all are started here
+# and stopped on exit (and by their watchdogs, should this script be
+# killed). Extra arguments go to MTR (test names, --verbose, ...).
+#   scripts/mtr.sh                    every test of every suite
 #   scripts/mtr.sh basic rotation     these tests, in each suite that has them
-#   scripts/mtr.sh keyring_locker_kmip.basic
+#   scripts/mtr.sh keyring_locker_kmip.basic keyring_locker_aws.backup
 # BUILD_DIR (default build) must hold bin/devlocker and plugin/mariadb/keyring_locker.so.
-# Without PyKMIP (scripts/deps.sh installs it) the KMIP suite is left out,
-# unless KLK_REQUIRE_PYKMIP=1 (scripts/test.sh), which makes that an error.
-# mysql-test/keyring_locker_azure (directory store, Azure Key Vault wrapper)
-# runs against a local Key Vault stand-in (keyring_locker_azure/azure_env.sh).
+# Without PyKMIP or moto (scripts/deps.sh installs them) the KMIP or AWS
+# suite is left out, unless KLK_REQUIRE_PYKMIP=1 or KLK_REQUIRE_MOTO=1
+# (scripts/test.sh), which makes that an error; likewise the Azure suite
+# without python3's cryptography (KLK_REQUIRE_AZURE=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -32,10 +36,13 @@ export KLK_ROOT_TOKEN_FILE=$KLK_LOCKER_DIR/root-token
 head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24 >"$KLK_ROOT_TOKEN_FILE"
 CTL=$ROOT/mysql-test/keyring_locker/locker_ctl.sh
 KMIP_LAUNCHER=$ROOT/tests/kmip/pykmip_server.py
-export KLK_KMIP_DIR=$WORK/kmip
+MOTO_LAUNCHER=$ROOT/tests/aws/moto_server.py
+export KLK_KMIP_DIR=$WORK/kmip KLK_AWS_DIR=$WORK/aws KLK_AZURE_DIR=$WORK/azure
 cleanup() {
   "$CTL" stop || true
   [ ! -f "$KLK_KMIP_DIR/server.json" ] || /usr/bin/python3 "$KMIP_LAUNCHER" stop --dir "$KLK_KMIP_DIR" || true
+  [ ! -f "$KLK_AWS_DIR/server.json" ] || /usr/bin/python3 "$MOTO_LAUNCHER" stop --dir "$KLK_AWS_DIR" || true
+  [ ! -f "$KLK_AZURE_DIR/ports.json" ] || "$ROOT/mysql-test/keyring_locker_azure/standin_ctl.sh" stop || true
   [ -n "${KEEP:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -80,6 +87,16 @@ export KLK_CRASH_POINT_FILE=$WORK/var/tmp/klk_crash_point
 export KLK_LOCKER_CTL=$CTL KLK_PLUGIN_DIR=$BUILD/plugin/mariadb KLK_SUITE_DIR=$ROOT/mysql-test/keyring_locker
 echo "mtr.sh: dev locker at $URL (work dir $WORK)"
 
+# A suite whose server is not installed is left out, or fails the run when
+# its KLK_REQUIRE_* variable is set (scripts/test.sh).
+left_out() {  # TOOL REQUIRE_VARIABLE SUITE
+  if [ -n "${!2:-}" ] && [ "${!2}" != 0 ]; then
+    echo "mtr.sh: $1 is not installed: run scripts/deps.sh ($2 is set)"
+    exit 1
+  fi
+  echo "mtr.sh: $1 is not installed: the suite mysql-test/$3 is left out"
+}
+
 # The KMIP suite: one PyKMIP server for the whole run (its own folder, its
 # database and TLS files inside the work dir; the watchdog ends it if this
 # script dies), and one config file per test of the suite, scope mtr/<test>,
@@ -89,39 +106,53 @@ KMIP_SUITE=$ROOT/mysql-test/keyring_locker_kmip
 SUITES="$WORK/suites/keyring_locker"
 if /usr/bin/python3 "$KMIP_LAUNCHER" which >/dev/null 2>&1; then
   /usr/bin/python3 "$KMIP_LAUNCHER" start --dir "$KLK_KMIP_DIR" --owner-pid $$ >/dev/null
-  export KLK_KMIP_LAUNCHER=$KMIP_LAUNCHER KLK_KMIP_CTL=$KMIP_SUITE/kmip_ctl.sh KLK_KMIP_SUITE_DIR=$KMIP_SUITE
+  export KLK_KMIP_LAUNCHER=$KMIP_LAUNCHER KLK_KMIP_CTL="$ROOT/mysql-test/keyring_locker/service_ctl.sh kmip"
+  export KLK_KMIP_SUITE_DIR=$KMIP_SUITE
   export KLK_KMIP_CONFIG_DIR=$WORK/kmip-config KLK_KMIP_CONFIG_FILE=$WORK/kmip-config/default.json
   export KLK_KMIP_SERVER=127.0.0.1:$(/usr/bin/python3 "$KMIP_LAUNCHER" get --dir "$KLK_KMIP_DIR" port)
-  /usr/bin/python3 - "$KLK_KMIP_DIR/server.json" "$KLK_KMIP_CONFIG_DIR" "$KMIP_SUITE/t" <<'PY'
-import glob, json, os, sys
-server, out, tests = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
-os.makedirs(out, exist_ok=True)
-def merge(a, b):
-    for k, v in b.items():
-        a[k] = merge(a.get(k, {}), v) if isinstance(v, dict) else v
-    return a
-names = ["default"] + sorted(os.path.basename(t)[:-5] for t in glob.glob(tests + "/*.test"))
-for name in names:
-    config = {
-        "store": {"type": "kmip"},
-        "kmip": {"servers": ["%s:%d" % (server["host"], server["port"])], "ca_file": server["ca"],
-                 "client_cert": server["client_cert"], "client_key": server["client_key"]},
-        "keys": {"scope": "mtr/" + name},
-        "timeouts": {"connect_ms": 1000, "total_ms": 3000},
-    }
-    extra = os.path.join(tests, name + ".json")
-    if os.path.exists(extra):
-        merge(config, json.load(open(extra)))
-    with open(os.path.join(out, name + ".json"), "w") as f:
-        json.dump(config, f, indent=1)
-PY
+  kmip_get() { /usr/bin/python3 "$KMIP_LAUNCHER" get --dir "$KLK_KMIP_DIR" "$1"; }
+  /usr/bin/python3 "$ROOT/mysql-test/keyring_locker/suite_configs.py" "$KLK_KMIP_CONFIG_DIR" "$KMIP_SUITE/t" "$(cat <<JSON
+{"store": {"type": "kmip"},
+ "kmip": {"servers": ["$KLK_KMIP_SERVER"], "ca_file": "$(kmip_get ca)",
+          "client_cert": "$(kmip_get client_cert)", "client_key": "$(kmip_get client_key)"},
+ "timeouts": {"connect_ms": 1000, "total_ms": 3000}}
+JSON
+)"
   SUITES="$SUITES,$WORK/suites/keyring_locker_kmip"
   echo "mtr.sh: PyKMIP at $KLK_KMIP_SERVER (folder $KLK_KMIP_DIR)"
-elif [ -n "${KLK_REQUIRE_PYKMIP:-}" ] && [ "$KLK_REQUIRE_PYKMIP" != 0 ]; then
-  echo "mtr.sh: PyKMIP (pykmip-server) is not installed: run scripts/deps.sh"
-  exit 1
 else
-  echo "mtr.sh: PyKMIP is not installed: the KMIP suite (mysql-test/keyring_locker_kmip) is left out"
+  left_out PyKMIP KLK_REQUIRE_PYKMIP keyring_locker_kmip
+fi
+
+# The AWS suite: one moto for the whole run, reached through its gate (so
+# service_ctl.sh can take KMS away without moto losing its in-memory keys),
+# one symmetric KMS key, and one config file per test as for KMIP: the
+# directory store in one folder beside the datadirs (not inside one:
+# docs/security.md, "Where the directory store's keys live"), the aws_kms
+# wrapper with credentials from the environment (moto takes any).
+AWS_SUITE=$ROOT/mysql-test/keyring_locker_aws
+if /usr/bin/python3 "$MOTO_LAUNCHER" which >/dev/null 2>&1; then
+  mkdir -p "$KLK_AWS_DIR"
+  /usr/bin/python3 "$MOTO_LAUNCHER" start --dir "$KLK_AWS_DIR" --owner-pid $$ --gate >/dev/null
+  export AWS_ACCESS_KEY_ID=AKIDMTRTEST AWS_SECRET_ACCESS_KEY=mtr-moto-secret
+  export KLK_AWS_LAUNCHER=$MOTO_LAUNCHER KLK_AWS_CTL="$ROOT/mysql-test/keyring_locker/service_ctl.sh aws"
+  export KLK_AWS_SUITE_DIR=$AWS_SUITE KLK_AWS_KEYS_DIR=$WORK/aws-keys
+  export KLK_AWS_CONFIG_DIR=$WORK/aws-config KLK_AWS_CONFIG_FILE=$WORK/aws-config/default.json
+  export KLK_AWS_URL=$(/usr/bin/python3 "$MOTO_LAUNCHER" get --dir "$KLK_AWS_DIR" url)
+  mkdir -m 700 "$KLK_AWS_KEYS_DIR"
+  KLK_AWS_KEY_ARN=$(/usr/bin/python3 "$AWS_SUITE/aws_check.py" create-key)
+  /usr/bin/python3 "$ROOT/mysql-test/keyring_locker/suite_configs.py" "$KLK_AWS_CONFIG_DIR" "$AWS_SUITE/t" "$(cat <<JSON
+{"store": {"type": "directory", "path": "$KLK_AWS_KEYS_DIR"},
+ "wrapper": {"type": "aws_kms"},
+ "aws_kms": {"region": "us-east-1", "endpoints": ["$KLK_AWS_URL"], "key_id": "$KLK_AWS_KEY_ARN",
+             "credentials": "env", "ca_file": "$KLK_AWS_DIR/tls/ca.pem"},
+ "timeouts": {"connect_ms": 1000, "total_ms": 3000}}
+JSON
+)"
+  SUITES="$SUITES,$WORK/suites/keyring_locker_aws"
+  echo "mtr.sh: moto (AWS KMS) at $KLK_AWS_URL, keys in $KLK_AWS_KEYS_DIR"
+else
+  left_out moto KLK_REQUIRE_MOTO keyring_locker_aws
 fi
 
 # The Azure suite (mysql-test/keyring_locker_azure): a Key Vault stand-in.
@@ -132,25 +163,29 @@ fi
 mkdir -p "$WORK/suites"
 ln -s "$ROOT/mysql-test/keyring_locker" "$WORK/suites/keyring_locker"
 ln -s "$KMIP_SUITE" "$WORK/suites/keyring_locker_kmip"
+ln -s "$AWS_SUITE" "$WORK/suites/keyring_locker_aws"
+ln -s "$AZURE_SUITE" "$WORK/suites/keyring_locker_azure"
 # MTR knows these suites by their paths (which it cannot parse in a test
-# name): SUITE.TEST runs TEST in that suite only, by running only that
-# suite when every suite-qualified name is of the same one.
-args=() named=""
+# name): SUITE.TEST runs TEST in that suite only, by running only the
+# suites named when every test named is suite-qualified.
+args=() named="" bare=""
 for a in "$@"; do
   case "$a" in
-    keyring_locker_kmip.*) args+=("${a#keyring_locker_kmip.}"); named="$named kmip" ;;
-    keyring_locker_azure.*) args+=("${a#keyring_locker_azure.}"); named="$named azure" ;;
-    keyring_locker.*) args+=("${a#keyring_locker.}"); named="$named vault" ;;
-    *) args+=("$a") ;;
+    keyring_locker_kmip.*|keyring_locker_aws.*|keyring_locker_azure.*|keyring_locker.*)
+      suite=${a%%.*}
+      [[ "$SUITES" == *"/$suite"* ]] || { echo "mtr.sh: suite $suite was left out (above): run scripts/deps.sh"; exit 1; }
+      # A name given for two suites runs in both: once is enough (a second
+      # round would find the first round's keys).
+      [[ " ${args[*]-} " == *" ${a#*.} "* ]] || args+=("${a#*.}")
+      [[ " $named " == *" $suite "* ]] || named="$named $suite" ;;
+    -*) args+=("$a") ;;
+    *) args+=("$a"); bare=1 ;;
   esac
 done
-case "$named" in
-  *kmip*vault*|*vault*kmip*) ;;
-  *kmip*) [[ "$SUITES" == *,* ]] || { echo "mtr.sh: the KMIP suite needs PyKMIP (scripts/deps.sh)"; exit 1; }
-          SUITES="$WORK/suites/keyring_locker_kmip" ;;
-  *vault*) SUITES="$WORK/suites/keyring_locker" ;;
-  " azure"*) SUITES="$WORK/suites/keyring_locker_azure" ;;  # names of the Azure suite only
-esac
+if [ -n "$named" ] && [ -z "$bare" ]; then
+  SUITES=""
+  for suite in $named; do SUITES="${SUITES:+$SUITES,}$WORK/suites/$suite"; done
+fi
 cd "$MTR_DIR"
 set +e
 start=$(date +%s)
@@ -168,7 +203,7 @@ echo "mtr.sh: suite finished in $(( $(date +%s) - start )) s, exit $rc"
 others=()
 for d in /tmp/klk_mtr.* /tmp/bash_jobs.*; do [ "$d" = "$WORK" ] || others+=(--exclude "$d"); done
 /usr/bin/python3 "$ROOT/tests/keyscan/keyscan.py" --token-file "$KLK_TOKEN_FILE" --newer-than "$WORK/.started" \
-  --exclude "$KLK_LOCKER_DIR" --exclude "$KLK_KMIP_DIR" --exclude "$KLK_AZURE_DIR" "${others[@]}" "$WORK" /tmp
+  --exclude "$KLK_LOCKER_DIR" --exclude "$KLK_KMIP_DIR" --exclude "$KLK_AWS_DIR" --exclude "$KLK_AZURE_DIR" "${others[@]}" "$WORK" /tmp
 scan=$?
 [ $scan -eq 0 ] || echo "mtr.sh: key material or a token was found on disk (above): the suite fails"
 [ $rc -ne 0 ] || rc=$scan

@@ -11,6 +11,10 @@ scripts/deps.sh
 scripts/build.sh
 # Tests needing the PyKMIP server fail, not skip, when it is missing here.
 export KLK_REQUIRE_PYKMIP=1
+# Likewise moto (AWS KMS stand-in, scripts/deps.sh): missing fails, never skips.
+export KLK_REQUIRE_MOTO=1
+# And the Azure suite's stand-in (python3-cryptography, scripts/deps.sh).
+export KLK_REQUIRE_AZURE=1
 LOG=$(mktemp /tmp/klk_test.XXXXXX)
 trap 'rm -f "$LOG"' EXIT
 

@@ -1,5 +1,5 @@
 // Reads page 0 / redo headers through klk_datafile and, with --check, asks the
-// locker for key metadata only (ListKeyVersions / ListLive): no key bytes are
+// locker for key records, each checked by the envelope (scope_records.h), and ListLive: no key bytes are
 // fetched, so nothing secret can reach the output.
 #include "tools/inspect_command.h"
 
@@ -10,6 +10,7 @@
 
 #include "datafile/inspect.h"
 #include "keyring_backend/backend.h"
+#include "tools/scope_records.h"
 
 namespace keyring_locker {
 
@@ -51,37 +52,51 @@ std::string Describe(const std::string& name, const Needed& n) {
 }
 
 // Returns the missing "key N version V" items; empty when all are present.
-StatusOr<std::vector<std::string>> Check(KeyService& keys, const std::map<std::string, Needed>& needed) {
-  std::map<std::string, std::set<uint32_t>> versions;
-  ASSIGN_OR_RETURN(std::vector<KeyVersionInfo> list, keys.ListKeyVersions(Sweep::kPerRequest));
-  for (const auto& k : list) versions[k.name].insert(k.version);
+// A version counts as present only when its record passes the envelope's
+// check; damaged records (needed or not) go to `damaged`.
+StatusOr<std::vector<std::string>> Check(Backend& backend, const std::map<std::string, Needed>& needed,
+                                         std::vector<DamagedRecord>* damaged) {
+  std::map<std::string, std::set<uint32_t>> versions, broken;
+  ASSIGN_OR_RETURN(ScopeRecords records, ReadScopeRecords(backend));
+  for (const auto& k : records.valid) versions[k.name].insert(k.version);
+  for (const auto& d : records.damaged) broken[d.name].insert(d.version);
+  *damaged = std::move(records.damaged);
   std::set<std::string> live;
   bool live_read = false;
   std::vector<std::string> missing;
   for (const auto& [name, n] : needed) {
     const std::set<uint32_t>& have = versions[name];
+    const std::set<uint32_t>& bad = broken[name];
     const std::string label = n.any ? "keyring id " + name : "key " + name;
+    auto version_label = [&](uint32_t v) {
+      return label + " version " + std::to_string(v) + (bad.count(v) ? " (its record is damaged)" : "");
+    };
     if (n.any) {  // a MySQL master key: the name is the key
       if (!live_read) {
-        ASSIGN_OR_RETURN(std::vector<std::string> l, keys.ListLive(Sweep::kPerRequest));
+        ASSIGN_OR_RETURN(std::vector<std::string> l, backend.keys().ListLive(Sweep::kPerRequest));
         live.insert(l.begin(), l.end());
         live_read = true;
       }
-      if (!live.count(name)) missing.push_back(label + " (no live version: deleted or never stored)");
+      if (!live.count(name)) {
+        missing.push_back(label + " (no live version: deleted or never stored)");
+      } else if (have.empty() && !bad.empty()) {
+        missing.push_back(label + " (every record of it is damaged)");
+      }
       continue;
     }
-    if (have.empty()) {
+    if (have.empty() && bad.empty()) {
       missing.push_back(label + " (no version at all)");
       continue;
     }
     for (uint32_t v : n.exact) {
-      if (!have.count(v)) missing.push_back(label + " version " + std::to_string(v));
+      if (!have.count(v)) missing.push_back(version_label(v));
     }
     if (n.from != 0) {
-      for (uint32_t v = n.from; v <= *have.rbegin(); ++v) {
-        if (!have.count(v)) missing.push_back(label + " version " + std::to_string(v));
+      const uint32_t latest = std::max(have.empty() ? 0 : *have.rbegin(), bad.empty() ? 0 : *bad.rbegin());
+      for (uint32_t v = n.from; v <= latest; ++v) {
+        if (!have.count(v)) missing.push_back(version_label(v));
       }
-      if (*have.rbegin() < n.from) missing.push_back(label + " version " + std::to_string(n.from));
+      if (latest < n.from) missing.push_back(version_label(n.from));
     }
   }
   return missing;
@@ -157,17 +172,24 @@ int RunInspect(const std::vector<std::string>& args) {
     return 1;
   }
   for (const auto& w : (*backend)->warnings()) std::fprintf(stderr, "keyring-locker: WARNING: %s\n", w.c_str());
-  auto missing = Check((*backend)->keys(), needed);
+  std::vector<DamagedRecord> damaged;
+  auto missing = Check(**backend, needed, &damaged);
   if (!missing.ok()) {
     std::fprintf(stderr, "keyring-locker: inspect --check: asking the locker failed: %s\n",
                  missing.status().ToString().c_str());
     return 1;
   }
-  if (missing->empty()) {
+  if (missing->empty() && damaged.empty()) {
     std::printf("check: every needed key version is in the locker (scope %s)\n", config->keys.scope.c_str());
     return status;
   }
+  if (missing->empty()) {
+    std::printf("check: every needed key version is in the locker (scope %s), but other records are damaged\n",
+                config->keys.scope.c_str());
+  }
   for (const auto& m : *missing) std::printf("check: MISSING %s\n", m.c_str());
+  ReportDamaged(damaged, "inspect --check");
+  if (missing->empty()) return 1;
   std::fflush(stdout);  // the per-file lines first, also when both streams go to one file
   std::fprintf(stderr,
                "keyring-locker: inspect --check: %zu needed key version(s) missing from scope %s (first: %s); "

@@ -11,6 +11,7 @@
 #include "keyring_backend/audit/audit_log.h"
 #include "keyring_backend/backend.h"
 #include "tools/inspect_command.h"
+#include "tools/scope_records.h"
 
 namespace keyring_locker {
 namespace {
@@ -21,7 +22,8 @@ constexpr const char* kUsage =
     "%s"
     "commands:\n"
     "  health              locker reachability, seal state, token TTL\n"
-    "  list                every key version in the scope (metadata only)\n"
+    "  list                every key version in the scope (metadata only); damaged\n"
+    "                      records are named (\"damaged: NAME vN: why\"), exit 1\n"
     "  ensure NAME         create version 1 of NAME if it has none\n"
     "  rotate NAME         create the next version of NAME\n"
     "  fingerprint NAME V  SHA-256 fingerprint (first 8 bytes) of a key version\n"
@@ -108,16 +110,16 @@ int Main(int argc, char** argv) {
     return h->reachable && !h->sealed ? 0 : 1;
   }
   if (cmd == "list") {
-    auto list = b.keys().ListKeyVersions(Sweep::kPerRequest);
-    if (!list.ok()) return Fail(list.status());
+    auto records = ReadScopeRecords(b);
+    if (!records.ok()) return Fail(records.status());
     // BOUND "no": written before key binding (docs/security.md, keys.unbound_documents).
     std::printf("%-40s %8s %-5s %6s %-21s %-8s %-5s %s\n", "NAME", "VERSION", "TYPE", "BYTES", "CREATED", "ORIGIN",
                 "BOUND", "CREATOR");
-    for (const auto& k : *list) {
+    for (const auto& k : records->valid) {
       std::printf("%-40s %8u %-5s %6zu %-21s %-8s %-5s %s\n", k.name.c_str(), k.version, k.type.c_str(), k.length,
                   k.created.c_str(), k.origin.c_str(), k.bound ? "yes" : "no", k.creator.c_str());
     }
-    return 0;
+    return ReportDamaged(records->damaged, "list") == 0 ? 0 : 1;
   }
   if ((cmd == "ensure" || cmd == "rotate") && args.size() == 4) {
     auto v = cmd == "ensure" ? b.keys().EnsureKey(args[3]) : b.keys().Rotate(args[3]);

@@ -5,6 +5,7 @@
 #include "keyring_backend/azure/base64url.h"
 #include "keyring_backend/json/json_fields.h"
 #include "keyring_backend/json/strict_json.h"
+#include "keyring_backend/wrapper/wrapped_fields.h"
 
 namespace keyring_locker {
 
@@ -126,16 +127,9 @@ StatusOr<AzureKeyVaultWrapper::Sealed> AzureKeyVaultWrapper::Parse(const std::st
     return InvalidArgument("not an Azure Key Vault-wrapped key (" + why +
                            "); expected azure-kv:v1:<key version>:<algorithm>:<base64url value>");
   };
-  const std::string prefix = kFormatPrefix;
-  if (wrapped.size() > 2 * kMaxValue) return bad(std::to_string(wrapped.size()) + " characters");
-  if (wrapped.compare(0, prefix.size(), prefix) != 0) {
-    return bad("it starts with \"" + Printable(wrapped.substr(0, prefix.size()), 16) + "\"");
-  }
-  const std::string rest = wrapped.substr(prefix.size());
-  const size_t a = rest.find(':');
-  const size_t b = a == std::string::npos ? a : rest.find(':', a + 1);
-  if (b == std::string::npos || rest.find(':', b + 1) != std::string::npos) return bad("it has not three fields");
-  Sealed s{rest.substr(0, a), rest.substr(a + 1, b - a - 1), rest.substr(b + 1)};
+  std::array<std::string, 3> f;
+  if (auto why = SplitWrappedFields(wrapped, kFormatPrefix, 2 * kMaxValue, &f)) return bad(*why);
+  Sealed s{f[0], f[1], f[2]};
   if (!VersionChars(s.version)) return bad("the key version is not 1-64 letters and digits");
   if (!KnownAlgorithm(s.algorithm)) return bad("the algorithm \"" + Printable(s.algorithm, 20) + "\" is unknown");
   if (s.value.empty() || s.value.size() > kMaxValue || !UrlChars(s.value) || s.value.size() % 4 == 1) {

@@ -10,6 +10,7 @@
 
 #include "common/status.h"
 #include "keyring_backend/auth/authenticator.h"
+#include "keyring_backend/aws/aws_credentials.h"
 #include "keyring_backend/azure/azure_options.h"
 #include "keyring_backend/http/http_client.h"
 #include "keyring_backend/key_rules.h"
@@ -51,15 +52,26 @@ struct AuditOptions {
   std::string actor;  // who: written on every line; default "<hostname>:<pid>"
 };
 
+// The "aws_kms" group: AWS KMS as the wrapper (docs/configuration.md).
+struct AwsKmsOptions {
+  std::vector<std::string> regions;    // tried in order; the first is the key's home
+  std::vector<std::string> endpoints;  // one per region; empty = https://kms.<region>.amazonaws.com
+  std::string key_id;                  // wraps new keys: key ARN, key id, alias/NAME, alias ARN
+  aws::CredentialOptions credentials;
+  std::string ca_file;                 // empty = the system's CA store
+  bool verify = true;
+};
+
 // Which locker plays each role (the "store" and "wrapper" groups): where
 // keys live, and who wraps them (docs/configuration.md, "Lockers").
 struct LockerRoles {
   std::string store = "vault";    // "vault" (KV documents), "kmip" (managed objects), "directory"
-  std::string wrapper = "vault";  // "vault" (Transit), "kmip" (Encrypt/Decrypt), "none" (KMIP store only)
+  std::string wrapper = "vault";  // "vault" (Transit), "kmip" (Encrypt/Decrypt), "aws_kms", "none" (KMIP store only)
   std::string directory;          // store "directory": where the wrapped keys are kept
   bool UsesVault() const { return store == "vault" || wrapper == "vault"; }
   bool UsesKmip() const { return store == "kmip" || wrapper == "kmip"; }
   bool UsesAzure() const { return wrapper == "azure_key_vault"; }
+  bool UsesAwsKms() const { return wrapper == "aws_kms"; }
 };
 
 struct Config {
@@ -70,6 +82,7 @@ struct Config {
   VaultOptions vault;
   KmipOptions kmip;
   azure::AzureOptions azure;  // wrapper "azure_key_vault"
+  AwsKmsOptions aws_kms;
   KeyScopeOptions keys;
   CacheOptions cache;
   AuditOptions audit;

@@ -24,5 +24,7 @@ Status ParseRoles(const GroupReader& root, Config* config);
 Status ParseKmip(const GroupReader& root, Config* config);
 // Reads azure.*; needs roles and timeouts already parsed (config_azure.cc).
 Status ParseAzure(const GroupReader& root, Config* config);
+// Reads aws_kms.*; needs roles already parsed.
+Status ParseAwsKms(const GroupReader& root, Config* config);
 
 }  // namespace keyring_locker::config_internal

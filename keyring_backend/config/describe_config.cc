@@ -63,6 +63,19 @@ std::string DescribeConfig(const Config& c) {
           << a.algorithm << "; verify " << (a.http.tls.verify ? "on" : "OFF") << ", ca_file "
           << OrNone(a.http.tls.ca_file) << "\n";
     }
+    if (c.roles.UsesAwsKms()) {
+      const AwsKmsOptions& a = c.aws_kms;
+      out << "aws_kms:  key " << a.key_id << "; regions";
+      for (size_t i = 0; i < a.regions.size(); ++i) {
+        out << (i ? ", " : " ") << a.regions[i]
+            << (a.endpoints.empty() ? std::string() : " " + a.endpoints[i]);
+      }
+      // Where credentials come from, never what they are.
+      out << "; credentials " << a.credentials.source
+          << (a.credentials.profile.empty() ? std::string() : " profile " + a.credentials.profile)
+          << (a.credentials.file.empty() ? std::string() : " file " + a.credentials.file) << "; verify "
+          << (a.verify ? "on" : "OFF") << ", ca_file " << OrNone(a.ca_file) << "\n";
+    }
     out << "keys:     " << c.keys.prefix << "/" << c.keys.scope << "\n";
     if (c.roles.UsesVault()) {
       out << "auth:     " << AuthLine(c.auth) << "; renew at " << c.auth.renew_fraction << " of TTL\n";

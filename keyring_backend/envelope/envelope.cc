@@ -5,6 +5,7 @@
 #include "common/crash_point.h"
 #include "common/rfc3339.h"
 #include "crypto/crypto.h"
+#include "keyring_backend/http/parallel_requests.h"
 #include "keyring_backend/wrapper/no_wrapper.h"
 
 namespace keyring_locker {
@@ -58,6 +59,7 @@ StatusOr<NewKey> Envelope::Create(const std::string& name, uint32_t version, con
     ASSIGN_OR_RETURN(key.bytes, store_->CreateGenerated(r));
     CrashPoint("create.after_store");
     key.origin = "locker";
+    key.meta = MetaOf(r);
     return key;
   } else {
     ASSIGN_OR_RETURN(key.bytes, crypto::RandomKey(length));
@@ -83,11 +85,15 @@ StatusOr<NewKey> Envelope::Create(const std::string& name, uint32_t version, con
   if (stored.code() == Code::kAlreadyExists && IsOurs(r)) stored = Status::Ok();
   RETURN_IF_ERROR(stored);
   CrashPoint("create.after_store");
+  key.meta = MetaOf(r);
   return key;
 }
 
-StatusOr<OpenedKey> Envelope::Open(const std::string& name, uint32_t version, std::string* failed_step) {
-  ASSIGN_OR_RETURN(KeyRecord r, store_->Read(name, version));
+RecordMeta Envelope::MetaOf(const KeyRecord& r) {
+  return RecordMeta{r.format, r.type, r.length, r.created, r.creator, r.origin};
+}
+
+Status Envelope::CheckRecord(const KeyRecord& r, const std::string& name, uint32_t version) const {
   // The record must describe exactly the key asked for: one copied to
   // another place by someone with write access to the store is refused.
   auto bad = [&](const std::string& why) {
@@ -110,32 +116,40 @@ StatusOr<OpenedKey> Envelope::Open(const std::string& name, uint32_t version, st
   // (a wrong-length key aborts InnoDB at its next flush).
   Status usable = options_.rules.Check(r.type, static_cast<size_t>(r.length), "it");
   if (!usable.ok()) return bad(usable.message());
-
-  OpenedKey out;
-  out.type = r.type;
-  out.bound = !in_store ? bound : true;
   if (in_store) {
     if (!store_->ProtectsPlaintext()) return bad("it holds a bare key, which only a KMIP-like store may keep");
     if (r.plaintext.size() != r.length) {
       return bad("key length " + std::to_string(r.plaintext.size()) + " != " + std::to_string(r.length));
     }
-    out.bytes = std::move(r.plaintext);
-    return out;
+    return Status::Ok();
   }
   if (!r.wrapper.empty() && r.wrapper != wrapper_->Id()) {
     return FailedPrecondition(store_->RecordName(name, version) + " was wrapped by \"" + r.wrapper +
                               "\", but the configured wrapper is \"" + wrapper_->Id() +
                               "\": configure the wrapper that holds its key-encryption key");
   }
-  const KeyBinding binding = Binding(name, version);
-  auto unwrapped = wrapper_->Unwrap(r.wrapped, bound ? binding.Identity() : std::string());
+  return Status::Ok();
+}
+
+StatusOr<OpenedKey> Envelope::Finish(KeyRecord& r, const std::string& name, uint32_t version,
+                                     StatusOr<crypto::SecureBuffer> unwrapped, std::string* failed_step) {
+  const bool bound = r.format == kBoundFormat;
+  OpenedKey out;
+  out.type = r.type;
+  out.meta = MetaOf(r);
+  if (r.format == kStoreProtectedFormat) {
+    out.bound = true;
+    out.bytes = std::move(r.plaintext);
+    return out;
+  }
+  out.bound = bound;
   if (!unwrapped.ok()) {
     return unwrapped.status().Annotate("unwrapping key " + name + " version " + std::to_string(version));
   }
   // A bound key must name exactly (scope, name, version): a record copied
   // or replaced by someone who can write the store but not wrap.
   if (bound) {
-    auto bytes = UnbindKey(binding, *unwrapped);
+    auto bytes = UnbindKey(Binding(name, version), *unwrapped);
     if (!bytes.ok()) {
       if (failed_step != nullptr) *failed_step = "binding";
       return bytes.status();
@@ -145,7 +159,60 @@ StatusOr<OpenedKey> Envelope::Open(const std::string& name, uint32_t version, st
     out.bytes = std::move(unwrapped).value();
   }
   if (out.bytes.size() != r.length) {
-    return bad("unwrapped length " + std::to_string(out.bytes.size()) + " != " + std::to_string(r.length));
+    return DataLoss(store_->RecordName(name, version) + " is invalid: unwrapped length " +
+                    std::to_string(out.bytes.size()) + " != " + std::to_string(r.length) +
+                    "; it was not written by keyring_locker or was altered");
+  }
+  return out;
+}
+
+StatusOr<OpenedKey> Envelope::Open(const std::string& name, uint32_t version, std::string* failed_step) {
+  ASSIGN_OR_RETURN(KeyRecord r, store_->Read(name, version));
+  RETURN_IF_ERROR(CheckRecord(r, name, version));
+  if (r.format == kStoreProtectedFormat) return Finish(r, name, version, crypto::SecureBuffer(), failed_step);
+  const bool bound = r.format == kBoundFormat;
+  auto unwrapped = wrapper_->Unwrap(r.wrapped, bound ? Binding(name, version).Identity() : std::string());
+  return Finish(r, name, version, std::move(unwrapped), failed_step);
+}
+
+std::vector<StatusOr<OpenedKey>> Envelope::OpenMany(const std::vector<KeyToOpen>& keys, size_t in_flight) {
+  std::vector<StatusOr<KeyRecord>> records;
+  records.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) records.emplace_back(Internal("not read"));
+  ForEachInParallel(keys.size(), in_flight, [&](size_t i) {
+    auto r = store_->Read(keys[i].name, keys[i].version);
+    if (r.ok()) {
+      Status checked = CheckRecord(*r, keys[i].name, keys[i].version);
+      if (!checked.ok()) r = checked;
+    }
+    records[i] = std::move(r);
+  });
+  // Everything that needs the wrapper, in one batch.
+  std::vector<size_t> to_unwrap;
+  std::vector<UnwrapItem> items;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!records[i].ok() || records[i]->format == kStoreProtectedFormat) continue;
+    const bool bound = records[i]->format == kBoundFormat;
+    to_unwrap.push_back(i);
+    items.push_back(UnwrapItem{records[i]->wrapped,
+                               bound ? Binding(keys[i].name, keys[i].version).Identity() : std::string()});
+  }
+  std::vector<StatusOr<crypto::SecureBuffer>> unwrapped = wrapper_->UnwrapBatch(items);
+  std::vector<StatusOr<OpenedKey>> out;
+  out.reserve(keys.size());
+  size_t u = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!records[i].ok()) {
+      out.emplace_back(records[i].status());
+      continue;
+    }
+    StatusOr<crypto::SecureBuffer> bytes = crypto::SecureBuffer();
+    if (records[i]->format != kStoreProtectedFormat) {
+      bytes = u < unwrapped.size() && to_unwrap[u] == i ? std::move(unwrapped[u])
+                                                         : StatusOr<crypto::SecureBuffer>(Internal("not unwrapped"));
+      ++u;
+    }
+    out.push_back(Finish(*records[i], keys[i].name, keys[i].version, std::move(bytes), nullptr));
   }
   return out;
 }

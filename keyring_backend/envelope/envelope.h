@@ -16,6 +16,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "crypto/secure_buffer.h"
@@ -32,15 +33,35 @@ struct EnvelopeOptions {
   KeyRules rules;
 };
 
+// What a record says about its key besides the bytes (a record never
+// changes once written, so KeyService keeps this and never reads a record
+// twice for it: SHOW STATUS rows, the CLI's listing).
+struct RecordMeta {
+  std::string format;
+  std::string type;
+  uint64_t length = 0;
+  std::string created;
+  std::string creator;
+  std::string origin;
+};
+
 struct NewKey {
   crypto::SecureBuffer bytes;
   std::string origin;  // "server", "locker", "local-random"
+  RecordMeta meta;     // of the record written
 };
 
 struct OpenedKey {
   crypto::SecureBuffer bytes;
   std::string type;
   bool bound = false;  // false: a keyring_locker/1 record (audit says "unbound")
+  RecordMeta meta;     // of the record read
+};
+
+// One key of Envelope::OpenMany.
+struct KeyToOpen {
+  std::string name;
+  uint32_t version = 0;
 };
 
 struct KeyMeta {
@@ -69,6 +90,19 @@ class Envelope {
   // that key, of a type and length the server can use. `failed_step` says
   // where it failed ("binding"), for the audit log.
   StatusOr<OpenedKey> Open(const std::string& name, uint32_t version, std::string* failed_step);
+  // Open for many keys: the records are read with up to `in_flight`
+  // requests at once, then unwrapped in batches (KeyWrapper::UnwrapBatch:
+  // one Transit request per batch). One result per key, in order; each
+  // checked exactly as Open checks it.
+  std::vector<StatusOr<OpenedKey>> OpenMany(const std::vector<KeyToOpen>& keys, size_t in_flight);
+  static RecordMeta MetaOf(const KeyRecord& r);
+  // Open's checks of a record read for (name, version), before anything is
+  // unwrapped: a known format, exactly the key it was read as, of a type and
+  // length the server can use (kDataLoss naming the record and the problem),
+  // sealed by the configured wrapper (kFailedPrecondition). No locker call:
+  // the CLI's listings run it on every record, so a damaged one is named,
+  // never shown as a key.
+  Status CheckRecord(const KeyRecord& r, const std::string& name, uint32_t version) const;
 
   KeyStore& store() { return *store_; }
   KeyWrapper& wrapper() { return *wrapper_; }
@@ -82,6 +116,9 @@ class Envelope {
                       const std::string& origin) const;
   // The record at (name, version) is the one `attempt` wrote (a retry).
   bool IsOurs(const KeyRecord& attempt);
+  // Open after the unwrap (or for a store-protected record, without one).
+  StatusOr<OpenedKey> Finish(KeyRecord& r, const std::string& name, uint32_t version,
+                             StatusOr<crypto::SecureBuffer> unwrapped, std::string* failed_step);
 
   KeyStore* store_;
   KeyWrapper* wrapper_;

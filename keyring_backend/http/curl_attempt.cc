@@ -139,6 +139,14 @@ Status Configure(CURL* h, const AttemptSpec& s, BodySink* sink, char* errbuf) {
   KLK_SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
   KLK_SETOPT(CURLOPT_HTTPHEADER, s.headers);
   if (s.resolve != nullptr) KLK_SETOPT(CURLOPT_RESOLVE, s.resolve);
+  if (s.connect_to != nullptr) KLK_SETOPT(CURLOPT_CONNECT_TO, s.connect_to);
+  if (!s.request->aws_credentials.empty()) {
+    // libcurl signs (host, x-amz-date, content-type and every header we
+    // add) with the credentials given as user:password; it keeps its own
+    // copy of them, in memory from the wiping allocator.
+    KLK_SETOPT(CURLOPT_AWS_SIGV4, s.aws_sigv4.c_str());
+    KLK_SETOPT(CURLOPT_USERPWD, s.request->aws_credentials.c_str());
+  }
   KLK_SETOPT(CURLOPT_WRITEFUNCTION, &WriteBody);
   KLK_SETOPT(CURLOPT_WRITEDATA, sink);
   RETURN_IF_ERROR(SetTls(h, o.tls));

@@ -24,6 +24,8 @@ struct AttemptSpec {
   std::string url;  // endpoint base + request path
   std::chrono::milliseconds timeout{0};
   std::chrono::milliseconds connect_timeout{0};
+  std::string aws_sigv4;         // "aws:amz:<region>:<service>" when the request is signed
+  curl_slist* connect_to = nullptr;  // test hook (CURLOPT_CONNECT_TO); usually null
 };
 
 struct AttemptResult {

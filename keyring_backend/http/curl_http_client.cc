@@ -48,22 +48,26 @@ StatusOr<std::unique_ptr<CurlHttpClient>> CurlHttpClient::Create(HttpOptions opt
   RETURN_IF_ERROR(ValidateHttpOptions(options, &endpoints));
   RETURN_IF_ERROR(EnsureCurlGlobalInit());
   ASSIGN_OR_RETURN(std::unique_ptr<SharedCache> shared, SharedCache::Create());
-  Slist resolve;
-  for (const std::string& entry : hooks.resolve) {
-    curl_slist* grown = curl_slist_append(resolve.get(), entry.c_str());
-    if (grown == nullptr) return Internal("out of memory building the resolve list");
-    resolve.release();
-    resolve.reset(grown);
+  Slist resolve, connect_to;
+  for (auto [entries, list] : {std::pair{&hooks.resolve, &resolve}, std::pair{&hooks.connect_to, &connect_to}}) {
+    for (const std::string& entry : *entries) {
+      curl_slist* grown = curl_slist_append(list->get(), entry.c_str());
+      if (grown == nullptr) return Internal("out of memory building the resolve list");
+      list->release();
+      list->reset(grown);
+    }
   }
-  return std::unique_ptr<CurlHttpClient>(new CurlHttpClient(
-      std::move(options), std::move(endpoints), std::move(resolve), std::move(shared)));
+  return std::unique_ptr<CurlHttpClient>(new CurlHttpClient(std::move(options), std::move(endpoints),
+                                                            std::move(resolve), std::move(connect_to),
+                                                            std::move(shared)));
 }
 
 CurlHttpClient::CurlHttpClient(HttpOptions options, std::vector<Endpoint> endpoints,
-                               Slist resolve, std::unique_ptr<SharedCache> shared)
+                               Slist resolve, Slist connect_to, std::unique_ptr<SharedCache> shared)
     : options_(std::move(options)),
       endpoints_(std::move(endpoints)),
       resolve_(std::move(resolve)),
+      connect_to_(std::move(connect_to)),
       shared_(std::move(shared)),
       pool_(std::make_unique<EasyHandlePool>(kMaxIdleHandles)) {}
 
@@ -96,8 +100,11 @@ StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
 
 StatusOr<Slist> CurlHttpClient::BuildHeaders(const HttpRequest& request) const {
   std::vector<std::string> lines;
-  // An empty "Expect:" stops libcurl from waiting for 100-continue on big bodies.
-  lines.push_back("Expect:");
+  // An empty "Expect:" stops libcurl from waiting for 100-continue on big
+  // bodies. Not on a signed request: libcurl 7.88 signs the empty header
+  // but never sends it, so AWS would compute another signature (signed
+  // bodies here are a few KiB, far below libcurl's 1 MiB Expect threshold).
+  if (request.aws_credentials.empty()) lines.push_back("Expect:");
   if (!request.body.empty()) lines.push_back("Content-Type: " + request.content_type);
   // Fixed headers first (options), then the request's own (e.g. the token).
   for (const auto* headers : {&options_.fixed_headers, &request.headers}) {
@@ -161,6 +168,10 @@ StatusOr<HttpResponse> CurlHttpClient::SendOnce(const HttpRequest& request) {
   // The server call this request belongs to may already have spent part of
   // its budget on earlier requests (operation_deadline.h).
   if (auto call = OperationDeadline::Current(); call && *call < deadline) deadline = *call;
+  if (!request.aws_credentials.empty() &&
+      (options_.aws_sigv4_service.empty() || options_.aws_sigv4_regions.size() != endpoints_.size()))
+    return InvalidArgument("a request to sign with AWS SigV4 needs a service and one region per endpoint in "
+                           "the HTTP options; this is a bug in the caller");
   ASSIGN_OR_RETURN(Slist headers, BuildHeaders(request));
   std::string path = request.path;
   if (request.method == "LIST")
@@ -206,6 +217,10 @@ StatusOr<HttpResponse> CurlHttpClient::SendOnce(const HttpRequest& request) {
     spec.share = shared_->get();
     spec.headers = headers.get();
     spec.resolve = resolve_.get();
+    spec.connect_to = connect_to_.get();
+    if (!request.aws_credentials.empty()) {
+      spec.aws_sigv4 = "aws:amz:" + options_.aws_sigv4_regions[ep] + ":" + options_.aws_sigv4_service;
+    }
     spec.request = &request;
     spec.url = endpoints_[ep].base + path;
     spec.timeout = std::min(remaining, attempt_cap);
@@ -238,7 +253,10 @@ StatusOr<HttpResponse> CurlHttpClient::SendOnce(const HttpRequest& request) {
       // the one reported: it says more than a dead standby's connect error.
       next = (ep + 1) % n;
     } else {
-      switch (Classify(r.status)) {
+      const Disposition disposition = request.throttled && request.throttled(r.status, r.body)
+                                          ? Disposition::kRetrySame
+                                          : Classify(r.status);
+      switch (disposition) {
         case Disposition::kReturn:
           active_.store(ep);
           return finish(&r);

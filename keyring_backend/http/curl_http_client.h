@@ -20,6 +20,10 @@ class CurlHttpClient final : public HttpClient {
     // CURLOPT_RESOLVE entries ("host:port:address"), so tests can reach a
     // local server under a name its certificate does not carry.
     std::vector<std::string> resolve;
+    // CURLOPT_CONNECT_TO entries ("host:port:address:port"): the URL (and
+    // so the Host header a signature covers) stays as given, the
+    // connection goes to a local server.
+    std::vector<std::string> connect_to;
   };
 
   static StatusOr<std::unique_ptr<CurlHttpClient>> Create(HttpOptions options,
@@ -37,7 +41,7 @@ class CurlHttpClient final : public HttpClient {
   size_t idle_handles() const { return pool_->idle(); }
 
  private:
-  CurlHttpClient(HttpOptions options, std::vector<Endpoint> endpoints, Slist resolve,
+  CurlHttpClient(HttpOptions options, std::vector<Endpoint> endpoints, Slist resolve, Slist connect_to,
                  std::unique_ptr<SharedCache> shared);
   StatusOr<HttpResponse> SendOnce(const HttpRequest& request);
   StatusOr<Slist> BuildHeaders(const HttpRequest& request) const;
@@ -47,6 +51,7 @@ class CurlHttpClient final : public HttpClient {
   const HttpOptions options_;
   const std::vector<Endpoint> endpoints_;
   const Slist resolve_;
+  const Slist connect_to_;
   // Declared before the pool: members die in reverse order, and the share
   // must outlive every easy handle attached to it.
   const std::unique_ptr<SharedCache> shared_;

@@ -10,9 +10,10 @@
 namespace keyring_locker::http {
 namespace {
 
+// The server plugins and the CLI share this code: "this process" is either.
 constexpr char kRisk[] =
-    "; until then copies of the locker token that libcurl frees may remain in the server's "
-    "memory and in core dumps (docs/security.md)";
+    "; until then copies of the locker token that libcurl frees may remain in this process's "
+    "memory and in its core dumps (docs/security.md)";
 
 struct HelperFns {
   curl_malloc_callback malloc_fn;

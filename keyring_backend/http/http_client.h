@@ -44,6 +44,13 @@ struct HttpOptions {
   std::chrono::milliseconds backoff_max{2000};
   size_t max_response_bytes = 4 * 1024 * 1024;
   bool allow_plain_http = false;  // only for tests; https required otherwise
+  // AWS Signature Version 4, done by libcurl (CURLOPT_AWS_SIGV4): the
+  // service ("kms") and, for each endpoint in order, the region its
+  // signatures are scoped to. Requests that carry aws_credentials are
+  // signed with the region of the endpoint they go to, so a failover to
+  // another region's endpoint is signed for that region.
+  std::string aws_sigv4_service;
+  std::vector<std::string> aws_sigv4_regions;
 };
 
 struct HttpRequest {
@@ -53,6 +60,14 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // e.g. X-Vault-Token
   bool idempotent = true;           // false: never re-sent after the request may have arrived
   std::string content_type = "application/json";  // sent when the body is not empty
+  // "ACCESS_KEY_ID:SECRET_ACCESS_KEY": sign with AWS SigV4 (see HttpOptions).
+  // A secret: the caller owns and wipes it. A session token goes in
+  // `headers` as X-Amz-Security-Token, which libcurl then signs.
+  std::string aws_credentials;
+  // The locker's own "come back later" that is not an HTTP 429 (AWS answers
+  // throttling with 400 and a ThrottlingException body): true retries the
+  // same endpoint with backoff, like a 429.
+  std::function<bool(long status, const std::string& body)> throttled;
 };
 
 struct HttpResponse {

@@ -91,6 +91,7 @@ class KmipKeyStore : public KeyStore {
   StatusOr<std::vector<VersionEntry>> ListVersions(const std::string& name) override;
   // One Locate for the whole scope (ListVersions costs the same for one name).
   Status ListScope(const VersionsVisitor& each) override;
+  bool ListsScopeInOneRequest() const override { return true; }
   Status MarkDeleted(const DeletionMarker& marker) override;
   StatusOr<DeletionMarker> ReadMarker(const std::string& name, uint32_t version) override;
   Status Undelete(const std::string& name, uint32_t version) override;

@@ -32,6 +32,12 @@ class TransitWrapper : public KeyWrapper {
   StatusOr<crypto::SecureBuffer> Unwrap(const std::string& wrapped, const std::string&) override {
     return vault_->Unwrap(wrapped, "");
   }
+  std::vector<StatusOr<crypto::SecureBuffer>> UnwrapBatch(const std::vector<UnwrapItem>& items) override {
+    std::vector<std::pair<std::string, std::string>> ciphertexts;
+    ciphertexts.reserve(items.size());
+    for (const auto& item : items) ciphertexts.emplace_back(item.wrapped, "");  // no Transit context, as Unwrap
+    return vault_->UnwrapBatch(ciphertexts);
+  }
   // Transit's datakey makes 128, 256 and 512-bit keys.
   bool CanGenerate(size_t bytes) const override { return bytes == 16 || bytes == 32 || bytes == 64; }
   StatusOr<crypto::SecureBuffer> Generate(size_t bytes) override {

@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "crypto/crypto.h"
@@ -385,6 +386,65 @@ StatusOr<crypto::SecureBuffer> VaultLocker::Unwrap(const std::string& ciphertext
   return std::move(key).value();
 }
 
+std::vector<StatusOr<crypto::SecureBuffer>> VaultLocker::UnwrapBatch(
+    const std::vector<std::pair<std::string, std::string>>& items) {
+  std::vector<StatusOr<crypto::SecureBuffer>> out;
+  out.reserve(items.size());
+  const std::string path = options_.transit_mount + "/decrypt/" + options_.transit_key;
+  for (size_t first = 0; first < items.size(); first += kUnwrapBatchSize) {
+    const size_t end = std::min(items.size(), first + kUnwrapBatchSize);
+    json batch = json::array();
+    for (size_t i = first; i < end; ++i) {
+      json item = {{"ciphertext", items[i].first}};
+      const std::string& context = items[i].second;
+      if (!context.empty()) {
+        item["context"] = crypto::Base64Encode(reinterpret_cast<const uint8_t*>(context.data()), context.size());
+      }
+      batch.push_back(std::move(item));
+    }
+    auto failed = [&](const Status& s) {
+      for (size_t i = first; i < end; ++i) out.emplace_back(s);
+    };
+    auto r = Call("POST", path, json{{"batch_input", std::move(batch)}}.dump());
+    if (!r.ok()) {
+      failed(r.status());
+      continue;
+    }
+    if (r->status / 100 != 2) {
+      failed(ErrorFor(*r, "unwrapping keys with Transit (batch)", path));
+      continue;
+    }
+    json* results = nullptr;
+    if (r->body.is_object() && r->body.contains("data") && r->body["data"].is_object()) {
+      auto it = r->body["data"].find("batch_results");
+      if (it != r->body["data"].end() && it->is_array() && it->size() == end - first) results = &*it;
+    }
+    if (results == nullptr) {
+      WipeJsonStrings(&r->body);
+      failed(DataLoss("unwrapping keys: Transit's batch reply lacks data.batch_results with one result per item"));
+      continue;
+    }
+    for (auto& result : *results) {
+      const std::string error = StringOr(result, "error", "");
+      if (!error.empty() || !result.is_object() || !result.contains("plaintext") || !result["plaintext"].is_string()) {
+        out.emplace_back(error.empty() ? DataLoss("unwrapping a key: a Transit batch result lacks plaintext")
+                                       : InvalidArgument("unwrapping a key with Transit (" + path + "): \"" +
+                                                         error.substr(0, 200) + "\""));
+        continue;
+      }
+      std::string& b64 = result["plaintext"].get_ref<std::string&>();
+      auto key = crypto::Base64DecodeSecret(b64.data(), b64.size());
+      Wipe(b64);
+      if (!key.ok()) {
+        out.emplace_back(DataLoss("unwrapping a key: Transit returned invalid base64 plaintext"));
+      } else {
+        out.emplace_back(std::move(key).value());
+      }
+    }
+  }
+  return out;
+}
+
 StatusOr<WrappedKey> VaultLocker::GenerateDataKey(size_t bytes, const std::string& context) {
   if (bytes != 16 && bytes != 32 && bytes != 64) {
     return InvalidArgument("Transit data keys are 16, 32 or 64 bytes, not " + std::to_string(bytes));
@@ -414,8 +474,9 @@ StatusOr<WrappedKey> VaultLocker::GenerateDataKey(size_t bytes, const std::strin
 StatusOr<LockerHealth> VaultLocker::Health() {
   // sys/health needs no token; map standby/sealed codes to 2xx so the HTTP
   // client neither retries nor fails over while we only look.
-  auto resp = http_->Send(HttpRequest{"GET", "/v1/sys/health?standbyok=true&perfstandbyok=true&sealedcode=299&uninitcode=299",
-                                      "", {}, true});
+  HttpRequest health;
+  health.path = "/v1/sys/health?standbyok=true&perfstandbyok=true&sealedcode=299&uninitcode=299";
+  auto resp = http_->Send(health);
   LockerHealth h;
   if (!resp.ok()) {
     h.detail = resp.status().ToString();

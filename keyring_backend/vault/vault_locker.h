@@ -11,6 +11,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "keyring_backend/auth/authenticator.h"
 #include "keyring_backend/config/config.h"
@@ -47,6 +49,10 @@ class VaultLocker : public DocumentBackend {
   // key is a derived key (it is not by default: docs/locker-setup.md).
   StatusOr<std::string> Wrap(const crypto::SecureBuffer& plaintext, const std::string& context);
   StatusOr<crypto::SecureBuffer> Unwrap(const std::string& ciphertext, const std::string& context);
+  // Unwrap for many ciphertexts: Transit's batch_input, kUnwrapBatchSize
+  // items per request; one result per item, in order.
+  static constexpr size_t kUnwrapBatchSize = 100;
+  std::vector<StatusOr<crypto::SecureBuffer>> UnwrapBatch(const std::vector<std::pair<std::string, std::string>>& items);
   StatusOr<WrappedKey> GenerateDataKey(size_t bytes, const std::string& context);
   const VaultOptions& options() const { return options_; }
   StatusOr<LockerHealth> Health() override;

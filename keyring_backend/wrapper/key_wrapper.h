@@ -16,12 +16,19 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "crypto/secure_buffer.h"
 #include "keyring_backend/store/key_store.h"
 
 namespace keyring_locker {
+
+// One wrapped key for UnwrapBatch.
+struct UnwrapItem {
+  std::string wrapped;
+  std::string associated_data;
+};
 
 class KeyWrapper {
  public:
@@ -34,6 +41,15 @@ class KeyWrapper {
 
   virtual StatusOr<std::string> Wrap(const crypto::SecureBuffer& plaintext, const std::string& associated_data) = 0;
   virtual StatusOr<crypto::SecureBuffer> Unwrap(const std::string& wrapped, const std::string& associated_data) = 0;
+  // Unwrap for many keys, one result per item in order. By default one
+  // Unwrap each; a locker that takes batches (Transit batch_input) sends
+  // few requests for many keys (a start that opens every key).
+  virtual std::vector<StatusOr<crypto::SecureBuffer>> UnwrapBatch(const std::vector<UnwrapItem>& items) {
+    std::vector<StatusOr<crypto::SecureBuffer>> out;
+    out.reserve(items.size());
+    for (const auto& item : items) out.push_back(Unwrap(item.wrapped, item.associated_data));
+    return out;
+  }
 
   virtual bool CanGenerate(size_t bytes) const = 0;
   virtual StatusOr<crypto::SecureBuffer> Generate(size_t bytes) = 0;

@@ -10,7 +10,6 @@ summary line; fingerprints (SHA-256 of the key) never leave the FILE.
 Uses KLK_LOCKER_URL, KLK_LOCKER_CA, KLK_ROOT_TOKEN_FILE (scripts/mtr.sh)."""
 import base64
 import hashlib
-import json
 import os
 import sys
 import urllib.parse
@@ -19,6 +18,7 @@ import urllib.parse
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from scope_ctl import PREFIX, call  # noqa: E402
+import version_check  # noqa: E402
 
 TRANSIT_KEY = "mtr"  # keyring-locker-transit-key in the suite's my.cnf
 
@@ -67,31 +67,7 @@ def versions(scope):
     return found, problems
 
 
-def main(argv):
-    if len(argv) != 3 or argv[0] not in ("snapshot", "verify"):
-        sys.exit(__doc__)
-    found, problems = versions(argv[1])
-    if argv[0] == "snapshot":
-        with open(argv[2], "w") as f:
-            json.dump(found, f)
-        before = {}
-    else:
-        with open(argv[2]) as f:
-            before = json.load(f)
-        for where, fp in sorted(before.items()):
-            if where not in found:
-                problems.append(f"{where}: existed before the crash and is gone or unreadable")
-            elif found[where] != fp:
-                problems.append(f"{where}: OVERWRITTEN, its key bytes changed")
-    if problems:
-        print(f"crash_check {argv[0]} {argv[1]}: FAILED")
-        for p in problems:
-            print("  " + p)
-        sys.exit(1)
-    new = sorted(set(found) - set(before))
-    print(f"{argv[1]}: {len(found)} versions, all complete; {len(before)} earlier kept their bytes; "
-          f"new: {', '.join(new) if new else 'none'}")
-
-
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if len(sys.argv) != 4:  # snapshot and verify only
+        sys.exit(__doc__)
+    version_check.main(sys.argv[1:], lambda scope: versions(scope) + ("",), __doc__, "all complete")

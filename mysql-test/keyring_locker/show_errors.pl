@@ -22,7 +22,9 @@ for my $msg (@msgs) {
   $msg =~ s{127\.0\.0\.1:\d+}{KMIP_SERVER}g;  # the KMIP suite's PyKMIP
   $msg =~ s{port \d+}{port PORT}g;
   $msg =~ s{after \d+ ms}{after N ms}g;
-  for my $var (qw(KLK_LOCKER_DIR KLK_KMIP_CONFIG_DIR KLK_KMIP_DIR MYSQLTEST_VARDIR KLK_SUITE_DIR)) {
+  $msg =~ s{arn:aws:kms:[^:\s]+:\d+:key/[0-9a-f-]+}{KMS_KEY_ARN}g;  # the AWS suite's moto key
+  for my $var (qw(KLK_LOCKER_DIR KLK_KMIP_CONFIG_DIR KLK_KMIP_DIR KLK_AWS_CONFIG_DIR KLK_AWS_KEYS_DIR KLK_AWS_DIR
+                  MYSQLTEST_VARDIR KLK_SUITE_DIR)) {
     my $v = $ENV{$var};
     $msg =~ s{\Q$v\E}{$var}g if $v;
   }

@@ -1,11 +1,8 @@
 #!/usr/bin/python3
 """Checks the KMIP objects of one scope in the suite's PyKMIP server after a
 crash or a race (the KMIP counterpart of keyring_locker/crash_check.py).
-  kmip_check.py snapshot SCOPE FILE   check, then record every version's fingerprint
-  kmip_check.py verify SCOPE FILE     check, and compare with the snapshot
-  kmip_check.py count SCOPE           check, and print the summary only
-  kmip_check.py race SCOPE            check, and print a summary without version
-                                      counts (they depend on how races went)
+  kmip_check.py snapshot|verify SCOPE FILE, kmip_check.py count|race SCOPE
+(the command line is keyring_locker/version_check.py's).
 The check, over every object of Object Group keyring_locker/SCOPE (any state):
 each Name parses as <prefix>/<scope>/<name>/<version>; each version has
 exactly one Active object, of 32 key bytes that Get returns and keyring_locker
@@ -13,9 +10,7 @@ metadata that names its length; each key's versions run 1..latest without
 a gap; no object is Deactivated or Compromised.
 Pre-Active objects (a writer that died between Register and Activate, or
 lost a race and has not withdrawn yet) are counted, not failed: they are
-never served. verify also fails when a version recorded in the snapshot is
-gone or now holds other bytes (overwritten). Prints one summary line;
-fingerprints (SHA-256 of the key) never leave FILE.
+never served.
 Uses the PyKMIP launcher's DIR/server.json (KLK_KMIP_DIR, scripts/mtr.sh)
 and PyKMIP's own client: an implementation independent of ours."""
 import hashlib
@@ -26,6 +21,8 @@ import warnings
 
 warnings.simplefilter("ignore")  # PyKMIP's client uses ssl.wrap_socket (deprecated)
 sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "keyring_locker"))
+import version_check  # noqa: E402
 
 from kmip.core import enums  # noqa: E402
 from kmip.core.factories import attributes  # noqa: E402
@@ -63,11 +60,6 @@ def objects(c, scope):
     return found
 
 
-def order(where):
-    name, version = where.rsplit("/", 1)
-    return (name, int(version))
-
-
 def check(scope):
     c = client()
     try:
@@ -98,49 +90,11 @@ def check(scope):
         for where, uids in sorted(active.items()):
             if len(uids) > 1:
                 problems.append(f"{where}: {len(uids)} Active objects")
-        versions = {}
-        for where in active:
-            name, version = order(where)
-            versions.setdefault(name, set()).add(version)
-        for name, have in sorted(versions.items()):
-            if have != set(range(1, max(have) + 1)):
-                problems.append(f"key {name}: versions {sorted(have)} have a gap")
-        return found, problems, pre_active
+        problems += version_check.version_gaps(active)
+        return found, problems, f"Pre-Active left: {pre_active}"
     finally:
         c.close()
 
 
-def main(argv):
-    if not ((len(argv) == 3 and argv[0] in ("snapshot", "verify")) or
-            (len(argv) == 2 and argv[0] in ("count", "race"))):
-        sys.exit(__doc__)
-    found, problems, pre_active = check(argv[1])
-    before = {}
-    if argv[0] == "snapshot":
-        with open(argv[2], "w") as f:
-            json.dump(found, f)
-    elif argv[0] == "verify":
-        with open(argv[2]) as f:
-            before = json.load(f)
-        for where, fp in sorted(before.items()):
-            if where not in found:
-                problems.append(f"{where}: existed before and is gone or unreadable")
-            elif found[where] != fp:
-                problems.append(f"{where}: OVERWRITTEN, its key bytes changed")
-    if problems:
-        print(f"kmip_check {argv[0]} {argv[1]}: FAILED")
-        for p in problems:
-            print("  " + p)
-        sys.exit(1)
-    if argv[0] == "race":
-        keys = sorted({order(w)[0] for w in found})
-        print(f"{argv[1]}: keys {', '.join(keys)}: one Active object per version, versions without gaps; "
-              f"Pre-Active left: {pre_active}")
-        return
-    new = sorted(set(found) - set(before), key=order)
-    print(f"{argv[1]}: {len(found)} versions, one Active object each; {len(before)} earlier kept their bytes; "
-          f"new: {', '.join(new) if new else 'none'}; Pre-Active left: {pre_active}")
-
-
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    version_check.main(sys.argv[1:], check, __doc__, "one Active object each")

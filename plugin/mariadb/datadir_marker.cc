@@ -24,7 +24,12 @@ std::string NowUtc() { return NowRfc3339(); }
 
 }  // namespace
 
-ScopeIdentity ScopeIdentity::From(const KeyHomeIdentity& home) { return ScopeIdentity{home.fields, home.endpoints}; }
+ScopeIdentity ScopeIdentity::From(const KeyHomeIdentity& home) {
+  ScopeIdentity id;
+  id.fields = home.fields;
+  id.urls = home.endpoints;
+  return id;
+}
 
 bool ScopeIdentity::SameKeys(const ScopeIdentity& other) const {
   auto a = fields, b = other.fields;
@@ -67,6 +72,10 @@ StatusOr<ScopeIdentity> ReadMarker(const std::string& path) {
         id.urls = value.get<std::string>();
         continue;
       }
+      if (name == "create_keys_default") {
+        id.create_keys_default = value.get<std::string>();
+        continue;
+      }
       id.fields.emplace_back(name, value.get<std::string>());
     }
     if (id.fields.empty()) throw std::runtime_error("names no key scope");
@@ -82,6 +91,7 @@ Status WriteMarker(const std::string& path, const ScopeIdentity& id) {
   nlohmann::ordered_json doc = {{"format", kFormat}};
   for (const auto& [name, value] : id.fields) doc[name] = value;
   doc["urls"] = id.urls;
+  if (!id.create_keys_default.empty()) doc["create_keys_default"] = id.create_keys_default;
   doc["written"] = NowUtc();
   doc["note"] = "keys of this datadir live in this locker scope; see docs/mariadb.md";
   // Durable: a power cut must leave either no marker or a whole one, never
@@ -95,7 +105,7 @@ Status WriteMarker(const std::string& path, const ScopeIdentity& id) {
 }
 
 Status CheckMarker(const std::string& path, const ScopeIdentity& configured, bool scope_has_keys,
-                   bool* write_marker) {
+                   bool* write_marker, std::string* recorded_create_keys) {
   *write_marker = false;
   auto marker = ReadMarker(path);
   if (!marker.ok()) {
@@ -118,6 +128,7 @@ Status CheckMarker(const std::string& path, const ScopeIdentity& configured, boo
                               "the keys, restore the scope from the locker's backup, or check the token's read "
                               "policy on the kv mount");
   }
+  if (recorded_create_keys != nullptr) *recorded_create_keys = marker->create_keys_default;
   return Status::Ok();
 }
 

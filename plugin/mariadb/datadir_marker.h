@@ -26,6 +26,10 @@ constexpr const char* kMarkerFileName = "keyring_locker.marker";
 struct ScopeIdentity {
   std::vector<std::pair<std::string, std::string>> fields;  // compared, in any order
   std::string urls;                                         // informational
+  // The keyring_locker_create_keys default this datadir was set up with
+  // (written only when it was a new installation; create_policy.h). Not
+  // compared. A plugin older than this field refuses a marker that has it.
+  std::string create_keys_default;
   static ScopeIdentity From(const KeyHomeIdentity& home);
   bool SameKeys(const ScopeIdentity& other) const;
   std::string Describe() const;  // namespace="..." kv_mount="..." prefix="..." scope="..."
@@ -39,7 +43,8 @@ Status WriteMarker(const std::string& path, const ScopeIdentity& id);
 // The startup decision. `scope_has_keys`: the locker lists at least one key
 // in the configured scope. OK means: go on (create keys 1 and 2 if needed,
 // then write the marker if `*write_marker`).
+// `recorded_create_keys`, when given, receives the marker's create_keys_default.
 Status CheckMarker(const std::string& path, const ScopeIdentity& configured, bool scope_has_keys,
-                   bool* write_marker);
+                   bool* write_marker, std::string* recorded_create_keys = nullptr);
 
 }  // namespace keyring_locker::mariadb

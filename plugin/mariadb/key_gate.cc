@@ -21,6 +21,40 @@ unsigned KeyGate::LatestVersion(unsigned key_id) {
   return SlowLatest(key_id, wanted);
 }
 
+bool KeyGate::Paused(std::chrono::steady_clock::time_point now, std::chrono::steady_clock::time_point until,
+                     uint64_t recoveries_then, bool unreachable) const {
+  // When the locker did not answer, its answering any request since ends
+  // the pause: a client retrying after the outage must not be refused for
+  // the rest of the window. Other failures (a refusal, a damaged key) keep
+  // their whole pause: the locker answering says nothing about them.
+  if (now >= until) return false;
+  return !unreachable || keys_->LockerRecoveries() == recoveries_then;
+}
+
+Status KeyGate::CreateAllowed(unsigned key_id) const {
+  const std::string id = std::to_string(key_id);
+  if (!options_.create_missing) {
+    return NotFound("the locker has no key " + id + " in this scope and this program does not create keys");
+  }
+  if (!options_.create_policy.Allows(key_id)) {
+    return FailedPrecondition("key id " + id + " is not in the locker and keyring_locker_create_keys=" +
+                              options_.create_policy.Describe() +
+                              " does not allow creating it; create it with 'keyring-locker --config FILE ensure " +
+                              id + "' or widen keyring_locker_create_keys (a mistyped ENCRYPTION_KEY_ID? then fix "
+                              "the statement)");
+  }
+  if (options_.create_max != 0) {
+    const size_t known = keys_->KnownKeyCount();
+    if (known >= options_.create_max) {
+      return ResourceExhausted("key id " + id + " is not in the locker and the scope already holds " +
+                               std::to_string(known) + " keys, keyring_locker_create_keys_max=" +
+                               std::to_string(options_.create_max) + "; create it with 'keyring-locker --config "
+                               "FILE ensure " + id + "' or raise keyring_locker_create_keys_max");
+    }
+  }
+  return Status::Ok();
+}
+
 unsigned KeyGate::SlowLatest(unsigned key_id, unsigned wanted) {
   const std::string name = KeyName(key_id);
   const auto now = std::chrono::steady_clock::now();
@@ -31,34 +65,57 @@ unsigned KeyGate::SlowLatest(unsigned key_id, unsigned wanted) {
     ready = slot.ready;
     // A recent failure: answer from what we hold instead of blocking this
     // thread on the locker again.
-    if (now < slot.retry_at) return ready != 0 ? ready : kKeyVersionInvalid;
+    if (Paused(now, slot.retry_at, slot.recoveries, slot.unreachable)) {
+      if (ready != 0) return ready;
+      if (!options_.client_warning || now - slot.warned < std::chrono::seconds(1)) return kKeyVersionInvalid;
+      slot.warned = now;
+      const std::string why = slot.why;
+      lock.unlock();
+      options_.client_warning(why, false);
+      return kKeyVersionInvalid;
+    }
   }
+  const uint64_t recoveries_before = keys_->LockerRecoveries();
 
   // One budget for the whole answer: reading or creating the latest
   // version and fetching its bytes are two KeyService calls.
   OperationDeadline call(keys_->call_budget());
   Status failure;
+  bool refused = false;  // the policy said no: not a locker problem
+  bool created = false;
   unsigned got = 0;
   if (wanted == 0) {
     // Not in the cache is not "absent": a start whose version refresh was
-    // cut has not read every key yet, so both paths ask the locker first.
-    if (!options_.create_missing) {
-      auto latest = keys_->LatestVersionFromLocker(name);
-      if (!latest.ok()) {
-        failure = latest.status().Annotate("reading the versions of key " + name);
-      } else if (*latest == 0) {
-        failure = NotFound("the locker has no key " + name + " in this scope and this program does not create keys");
-      } else {
-        wanted = *latest;
-      }
+    // cut has not read every key yet, so the locker is asked first.
+    auto latest = keys_->LatestVersionFromLocker(name);
+    if (!latest.ok()) {
+      failure = latest.status().Annotate("reading the versions of key " + name);
+    } else if (*latest != 0) {
+      wanted = *latest;
+    } else if (Status allowed = CreateAllowed(key_id); !allowed.ok()) {
+      failure = allowed;
+      refused = true;
     } else {
-      auto ensured = keys_->EnsureKey(name);
-      if (ensured.ok()) {
-        wanted = *ensured;
+      Status made = keys_->Create(name, 1, "AES", 32, nullptr);
+      if (made.ok()) {
+        wanted = 1;
+        created = true;
+      } else if (made.code() == Code::kAlreadyExists) {
+        auto now_latest = keys_->LatestVersionFromLocker(name);  // another server created it first
+        if (now_latest.ok() && *now_latest != 0) {
+          wanted = *now_latest;
+        } else {
+          failure = (now_latest.ok() ? made : now_latest.status()).Annotate("creating key " + name);
+        }
       } else {
-        failure = ensured.status().Annotate("creating key " + name);
+        failure = made.Annotate("creating key " + name);
       }
     }
+  }
+  if (created && options_.log_created) {
+    options_.log_created("created key " + name + " version 1 in the locker: created on first use by the server "
+                         "(ENCRYPTION_KEY_ID " + name + ", keyring_locker_create_keys=" +
+                         options_.create_policy.Describe() + ")");
   }
   if (failure.ok()) {
     auto key = keys_->Get(name, wanted);
@@ -75,21 +132,30 @@ unsigned KeyGate::SlowLatest(unsigned key_id, unsigned wanted) {
     const bool newer = got > slot.ready;
     if (newer) slot.ready = got;
     slot.retry_at = {};
+    slot.why.clear();
     const unsigned serving = slot.ready;
     lock.unlock();
     if (newer && options_.on_new_version) options_.on_new_version();
     return serving;
   }
   slot.retry_at = now + options_.retry_after;
+  slot.recoveries = recoveries_before;
+  slot.unreachable = Unreachable(failure);
   if (slot.ready != 0) {
     log_error_("ENCRYPTION_KEY_ID " + std::to_string(key_id) + ": newer version " + std::to_string(wanted) +
                " is not available yet, still serving version " + std::to_string(slot.ready) + " (" +
                failure.ToString() + "); retrying in " + std::to_string(options_.retry_after.count()) + " ms");
     return slot.ready;
   }
-  log_error_("ENCRYPTION_KEY_ID " + std::to_string(key_id) + " has no usable key: " + failure.ToString() +
-             "; fix the locker problem named here, or use a key id the scope has "
-             "('keyring-locker --config FILE list' shows them)");
+  const std::string why =
+      refused ? "ENCRYPTION_KEY_ID " + std::to_string(key_id) + " refused: " + failure.message()
+              : "ENCRYPTION_KEY_ID " + std::to_string(key_id) + " has no usable key: " + failure.ToString() +
+                    "; fix the locker problem named here, or use a key id the scope has "
+                    "('keyring-locker --config FILE list' shows them)";
+  slot.why = why;
+  slot.warned = now;
+  lock.unlock();
+  Report(why);
   return kKeyVersionInvalid;
 }
 
@@ -101,14 +167,17 @@ unsigned KeyGate::GetKey(unsigned key_id, unsigned version, unsigned char* buf, 
     std::shared_lock<std::shared_mutex> lock(mu_);
     if (!failed_gets_.empty()) {
       auto it = failed_gets_.find(slot);
-      if (it != failed_gets_.end() && now < it->second) return kKeyVersionInvalid;
+      if (it != failed_gets_.end() && Paused(now, it->second.retry_at, it->second.recoveries, it->second.unreachable)) {
+        return kKeyVersionInvalid;
+      }
     }
   }
+  const uint64_t recoveries_before = keys_->LockerRecoveries();
   auto key = keys_->Get(KeyName(key_id), version);
   if (!key.ok()) {
     {
       std::unique_lock<std::shared_mutex> lock(mu_);
-      failed_gets_[slot] = now + options_.retry_after;
+      failed_gets_[slot] = FailedGet{now + options_.retry_after, recoveries_before, Unreachable(key.status())};
     }
     log_error_("ENCRYPTION_KEY_ID " + std::to_string(key_id) + " version " + std::to_string(version) +
                " could not be read: " + key.status().ToString() +

@@ -10,7 +10,14 @@
 // served and the fetch is retried after `retry_after`, never on every call.
 // The same pause applies to get_key of a version the locker could not
 // deliver: InnoDB may ask for it on every page read, and each attempt would
-// otherwise block a server thread for the whole request budget.
+// otherwise block a server thread for the whole request budget. A pause
+// ends early when the locker has answered again since the failure
+// (KeyService::LockerRecoveries), so a retry after an outage is not refused
+// for the rest of the window (issue #16).
+//
+// A key id the locker lacks is created only when create_policy allows it
+// and the scope is under create_max (create_policy.h); a refusal tells the
+// client (a warning on its statement) and the log why, and how to create it.
 #pragma once
 
 #include <chrono>
@@ -21,6 +28,7 @@
 #include <unordered_map>
 
 #include "keyring_backend/key_service.h"
+#include "plugin/mariadb/create_policy.h"
 
 namespace keyring_locker::mariadb {
 
@@ -30,7 +38,20 @@ constexpr unsigned kKeyVersionInvalid = ~0u;
 constexpr unsigned kKeyBufferTooSmall = 100;
 
 struct KeyGateOptions {
-  bool create_missing = true;  // EnsureKey for an id the locker lacks (false in mariadb-backup)
+  bool create_missing = true;  // may create an id the locker lacks at all (false in mariadb-backup)
+  // Which missing ids may be created (keyring_locker_create_keys), and the
+  // number of keys the scope may hold beyond which none is (0 = no cap;
+  // counted from the names the KeyService knows, no extra listing).
+  CreatePolicy create_policy = CreatePolicy::On();
+  size_t create_max = 0;
+  // Every key the gate creates is reported here (the log), once.
+  std::function<void(const std::string& message)> log_created;
+  // Why a key id is not available, as a warning on the statement that
+  // asked (SHOW WARNINGS), and in the log when `also_log`; called without
+  // the lock, on the asking thread. Unset: the message goes to the logger.
+  // (The server logs a warning raised outside any statement, so repeats
+  // during a pause are limited to one a second.)
+  std::function<void(const std::string& message, bool also_log)> client_warning;
   std::chrono::milliseconds retry_after{5000};
   // Called (without the gate's lock held) after the gate starts serving a
   // version it did not serve before: a key it created, or a newer version.
@@ -52,8 +73,28 @@ class KeyGate {
   struct Slot {
     unsigned ready = 0;  // highest version whose bytes are cached
     std::chrono::steady_clock::time_point retry_at{};
+    uint64_t recoveries = 0;   // KeyService::LockerRecoveries() at the failure
+    bool unreachable = false;  // the locker did not answer: its recovery ends the pause
+    std::string why;           // the failure, repeated to clients during the pause
+    std::chrono::steady_clock::time_point warned{};  // last repeat of `why`
+  };
+  struct FailedGet {
+    std::chrono::steady_clock::time_point retry_at{};
+    uint64_t recoveries = 0;
+    bool unreachable = false;
   };
   unsigned SlowLatest(unsigned key_id, unsigned wanted);
+  // OK when the gate may create `key_id` (the locker has no version of it).
+  Status CreateAllowed(unsigned key_id) const;
+  bool Paused(std::chrono::steady_clock::time_point now, std::chrono::steady_clock::time_point until,
+              uint64_t recoveries_then, bool unreachable) const;
+  void Report(const std::string& message) const {
+    if (options_.client_warning) {
+      options_.client_warning(message, true);
+    } else {
+      log_error_(message);
+    }
+  }
 
   KeyService* keys_;
   KeyGateOptions options_;
@@ -61,7 +102,7 @@ class KeyGate {
   std::shared_mutex mu_;
   std::unordered_map<unsigned, Slot> slots_;
   // (key id << 32 | version) -> when get_key may ask the locker again.
-  std::unordered_map<uint64_t, std::chrono::steady_clock::time_point> failed_gets_;
+  std::unordered_map<uint64_t, FailedGet> failed_gets_;
 };
 
 }  // namespace keyring_locker::mariadb

@@ -1,5 +1,6 @@
 #include "plugin/mariadb/key_metadata.h"
 
+#include <ctime>
 #include <exception>
 
 namespace keyring_locker::mariadb {
@@ -8,6 +9,16 @@ namespace {
 // Documents written by older tools may lack a field; an explicit word reads
 // better in SHOW STATUS than "created= origin=".
 std::string OrUnknown(const std::string& s) { return s.empty() ? "unknown" : s; }
+
+// "2026-01-02T03:04:05Z" (what the envelope writes); anything else: epoch.
+std::chrono::system_clock::time_point ParseCreated(const std::string& text) {
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (end == nullptr) return {};
+  const std::time_t t = timegm(&tm);
+  if (t <= 0) return {};
+  return std::chrono::system_clock::from_time_t(t);
+}
 
 }  // namespace
 
@@ -18,13 +29,33 @@ std::vector<KeyMetadataRow> KeyMetadataRows(const std::vector<KeyVersionInfo>& v
     const KeyVersionInfo& k = versions[i];
     const std::string id = KeyService::EncodeName(k.name);
     rows.push_back({id + "_v" + std::to_string(k.version),
-                    "created=" + OrUnknown(k.created) + " origin=" + OrUnknown(k.origin) +
-                        " creator=" + OrUnknown(k.creator) + " type=" + OrUnknown(k.type) +
-                        " length=" + std::to_string(k.length) + " locker=" + locker_description});
+                    !k.read ? "not read yet (read in the background after the first SHOW STATUS) locker=" +
+                                  locker_description
+                            : "created=" + OrUnknown(k.created) + " origin=" + OrUnknown(k.origin) +
+                                  " creator=" + OrUnknown(k.creator) + " type=" + OrUnknown(k.type) +
+                                  " length=" + std::to_string(k.length) + " locker=" + locker_description});
     const bool last_of_name = i + 1 == versions.size() || versions[i + 1].name != k.name;
     if (last_of_name) rows.push_back({id + "_latest", std::to_string(k.version)});
   }
   return rows;
+}
+
+KeyMetadataSummary SummarizeKeyVersions(const std::vector<KeyVersionInfo>& versions) {
+  KeyMetadataSummary out;
+  out.versions = versions.size();
+  for (size_t i = 0; i < versions.size(); ++i) {
+    const bool last_of_name = i + 1 == versions.size() || versions[i + 1].name != versions[i].name;
+    if (!last_of_name) continue;
+    ++out.keys;
+    const auto created = ParseCreated(versions[i].created);
+    if (created == std::chrono::system_clock::time_point{}) continue;
+    if (out.oldest_latest == std::chrono::system_clock::time_point{} || created < out.oldest_latest) {
+      out.oldest_latest = created;
+      out.oldest_latest_key = KeyService::EncodeName(versions[i].name);
+    }
+    if (created > out.newest_latest) out.newest_latest = created;
+  }
+  return out;
 }
 
 KeyMetadata::KeyMetadata(KeyService* keys, std::string locker_description, std::chrono::seconds interval)
@@ -58,9 +89,13 @@ Status KeyMetadata::Refresh(Sweep how) {
   auto next = std::make_shared<KeyMetadataSnapshot>();
   Status result;
   try {
-    auto versions = keys_->ListKeyVersions(how);
+    // No listing: versions come from the KeyService's own refresh. Records
+    // are read only for versions not read yet, and only once SHOW STATUS
+    // has asked for the rows.
+    auto versions = keys_->KnownKeyVersions(read_details_.load(), how);
     if (versions.ok()) {
       next->rows = KeyMetadataRows(*versions, locker_description_);
+      next->summary = SummarizeKeyVersions(*versions);
       next->taken = std::chrono::system_clock::now();
     } else {
       result = versions.status();
@@ -72,6 +107,7 @@ Status KeyMetadata::Refresh(Sweep how) {
   if (!result.ok()) {
     // Keep showing what was listed last; SHOW STATUS tells how old it is.
     next->rows = current_->rows;
+    next->summary = current_->summary;
     next->taken = current_->taken;
     next->last_error = result.ToString();
   }
@@ -85,6 +121,17 @@ Status KeyMetadata::RefreshOrHandOver() {
   Status s = spent ? DeadlineExceeded("the caller's budget was used up before the listing") : Refresh(Sweep::kOneBudget);
   if (!s.ok()) RequestRefresh();
   return s;
+}
+
+void KeyMetadata::Shown() {
+  if (read_details_.exchange(true)) return;
+  auto current = Current();
+  for (const auto& row : current->rows) {
+    if (row.value.rfind("not read yet", 0) == 0) {
+      RequestRefresh();
+      return;
+    }
+  }
 }
 
 void KeyMetadata::RequestRefresh() {

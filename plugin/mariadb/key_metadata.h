@@ -3,17 +3,22 @@
 //   <id>_v<version> = "created=... origin=... creator=... type=... length=... locker=..."
 //   <id>_latest     = "<highest version>"
 //
-// Listing them costs the locker one request per key and one per version, so
-// SHOW STATUS never lists: it reads the last snapshot. Snapshots are taken
-// after the plugin changes keys (rotation, refresh, a key the gate created or
-// a newer version it picked up) and by a background thread every `interval`,
-// which catches keys other servers of the scope created.
+// SHOW STATUS never asks the locker: it reads the last snapshot, which is
+// built from what the KeyService knows already (KnownKeyVersions: its
+// version listings and the records it read or wrote; a record never
+// changes, so none is read twice). Rebuilding costs no request, so it runs
+// after every change (a key the gate created or a newer version it picked
+// up, a rotation, a refresh) and every `interval`. Versions only a listing
+// saw (old versions the server has not needed since the start) show as
+// "not read yet" until the first SHOW STATUS asks for them (Shown()): then
+// the background thread reads those records, once.
 //
 // Snapshots are immutable and shared: a reader pins the one it shows, so a
 // refresh that replaces it meanwhile cannot free the strings the server is
 // still copying.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -31,8 +36,23 @@ struct KeyMetadataRow {
   std::string value;
 };
 
+// Bounded figures about the whole scope, for SHOW STATUS rows that stay a
+// handful however many keys there are (issue #16): monitors read these,
+// keyring_locker_status_per_key or the CLI's list show every version.
+struct KeyMetadataSummary {
+  size_t keys = 0;
+  size_t versions = 0;
+  // Among each key's latest version: the oldest (the key rotated least
+  // recently) and the newest. Epoch when no latest version has a readable
+  // creation time.
+  std::chrono::system_clock::time_point oldest_latest{}, newest_latest{};
+  std::string oldest_latest_key;  // its name, encoded as in the rows
+};
+KeyMetadataSummary SummarizeKeyVersions(const std::vector<KeyVersionInfo>& versions);
+
 struct KeyMetadataSnapshot {
   std::vector<KeyMetadataRow> rows;
+  KeyMetadataSummary summary;
   std::chrono::system_clock::time_point taken{};  // epoch = never listed
   std::string last_error;                         // of the latest failed listing, empty if it succeeded
 };
@@ -57,6 +77,9 @@ class KeyMetadata {
   // thread lists within one call budget (waiting for a listing already
   // under way included); the background thread bounds each request.
   Status Refresh(Sweep how = Sweep::kOneBudget);
+  // SHOW STATUS is showing the rows: from now on, snapshots read the
+  // records of versions not read yet (in the background; never blocks).
+  void Shown();
   // Asks the background thread for a refresh; never blocks on the locker.
   void RequestRefresh();
   // For a server thread after a change (start, SET GLOBAL): Refresh within
@@ -80,6 +103,7 @@ class KeyMetadata {
   std::condition_variable cv_;
   std::shared_ptr<const KeyMetadataSnapshot> current_;
   bool requested_ = false;
+  std::atomic<bool> read_details_{false};
   bool stop_ = false;
   std::thread thread_;
 };

@@ -5,7 +5,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -14,6 +16,8 @@
 #include "crypto/secure_buffer.h"
 #include "keyring_backend/config/config.h"
 #include "plugin/mariadb/datadir_marker.h"
+#include "plugin/mariadb/local_files.h"
+#include "plugin/mariadb/plugin_start.h"
 #include "plugin/mariadb/plugin_state.h"
 #include "plugin/mariadb/server_log.h"
 
@@ -34,6 +38,19 @@ bool IsBackupTool() {
   return me.find("backup") != std::string::npos;
 }
 
+// `mariabackup --mysqld ...` (what --prepare --export starts) runs the
+// server's own main: the server's message hook and error log are in place.
+// Every other mariabackup mode prints through my_message_stderr.
+bool BackupToolRunsServerMain() {
+  std::FILE* f = std::fopen("/proc/self/cmdline", "rb");
+  if (f == nullptr) return false;
+  char buf[4096] = {};
+  const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  const size_t first_end = strnlen(buf, n);  // argv[0] ends at the first NUL
+  return first_end + 1 < n && std::strcmp(buf + first_end + 1, "--mysqld") == 0;
+}
+
 void LogMultiline(const std::string& text) {
   size_t start = 0;
   while (start < text.size()) {
@@ -52,26 +69,13 @@ std::string MarkerPath() {
   return std::string(cwd) + "/" + kMarkerFileName;
 }
 
-Status BindDatadir(Backend& backend) {
-  ScopeIdentity id = ScopeIdentity::From(backend.keys().Identity());
-  const std::string marker = MarkerPath();
-  auto names = backend.keys().ListNames();
-  if (!names.ok()) return names.status().Annotate("listing the keys of " + id.Describe());
-  bool write_marker = false;
-  RETURN_IF_ERROR(CheckMarker(marker, id, !names->empty(), &write_marker));
-  // Key 1 encrypts system data (redo, binlog, Aria), key 2 temporary data;
-  // InnoDB asks for both right after plugin init.
-  for (const char* name : {"1", "2"}) {
-    auto v = backend.keys().EnsureKey(name);
-    if (!v.ok()) return v.status().Annotate("creating key " + std::string(name));
+const char* DescribeSource(CreatePolicySource source) {
+  switch (source) {
+    case CreatePolicySource::kConfigured: return "set";
+    case CreatePolicySource::kNewInstallation: return "default of a new installation: the ids MariaDB itself needs";
+    case CreatePolicySource::kExisting: return "default of an installation older than this option";
   }
-  if (write_marker) {
-    CrashPoint("bind.before_marker");
-    RETURN_IF_ERROR(WriteMarker(marker, id));
-    CrashPoint("marker.after_rename");
-    LogNote("bound this datadir to " + id.Describe() + " (" + marker + " written)");
-  }
-  return Status::Ok();
+  return "";
 }
 
 // SecureBuffer's observer: one warning at the 1st, 10th, 100th ... failed
@@ -89,9 +93,14 @@ int InitEncryption(void*) {
     crypto::SetMlockObserver(&WarnUnlockedMemory);  // before the first key buffer
     PluginState& st = State();
     st.backup_tool = IsBackupTool();
+    SetLogRoute(st.backup_tool && !BackupToolRunsServerMain() ? LogRoute::kConsole : LogRoute::kServerLog);
     std::string config_file;
     SettingValues values = CollectSettings(&config_file);
     UseVariableNamesInMessages(config_file.empty());
+    if (Status actions = ActionVariablesAtStartup(); !actions.ok()) {
+      LogError("configuration rejected: " + actions.message());
+      return 1;
+    }
     auto config = BuildConfig(config_file, values);
     if (!config.ok()) {
       LogError("configuration rejected: " + config.status().message());
@@ -110,70 +119,43 @@ int InitEncryption(void*) {
     // for it.
     OperationDeadline startup(config->call_budget());
     config->keys.rules.server = KeyServer::kMariaDb;  // AES 16/24/32 only: InnoDB aborts on anything else
-    auto backend = Backend::Open(*config, /*require_locker=*/true, /*read_versions=*/false);
-    if (!backend.ok()) {
-      LogError("cannot start without the locker, nothing was written: " + backend.status().ToString() +
-               " -- fix the problem named here (or wait until the locker is reachable and unsealed), then "
-               "start the server again");
+    // Files on this host first: their problems are fixed here, not at the locker.
+    const std::string local = LocalFileProblem(*config);
+    if (!local.empty()) {
+      LogError(LocalStartFailure(local, st.backup_tool ? kRetryBackup : kRetryServer));
       return 1;
     }
-    for (const auto& w : (*backend)->warnings()) LogWarning(w);
-    if (!st.backup_tool) {
-      Status bound = BindDatadir(**backend);
-      if (!bound.ok()) {
-        LogError("refusing to start: " + bound.ToString());
-        return 1;
-      }
-    }
-    st.backend = std::move(*backend);
-    KeyGateOptions gate;
-    gate.create_missing = !st.backup_tool;
-    gate.on_new_version = [] {
+    const PluginOptions options = CollectPluginOptions();
+    st.status_per_key = options.status_per_key;
+    StartOptions start;
+    start.datadir_marker = MarkerPath();
+    start.backup_tool = st.backup_tool;
+    start.log_note = [](const std::string& m) { LogNote(m); };
+    start.log_warning = [](const std::string& m) { LogWarning(m); };
+    start.log_error = [](const std::string& m) { LogError(m); };
+    start.create_keys = options.create_keys;
+    start.create_keys_max = options.create_keys_max;
+    start.client_warning = [](const std::string& m, bool also_log) { StatementWarning(m, also_log); };
+    start.on_new_version = [] {
       if (KeyMetadata* meta = State().metadata.get()) meta->RequestRefresh();
     };
-    st.gate = std::make_unique<KeyGate>(&st.backend->keys(), gate, [](const std::string& m) { LogError(m); });
-    // Fetch (and unwrap) keys 1 and 2 now: InnoDB needs them right after
-    // init, and a missing Transit decrypt right or a flaky network should
-    // stop the start here, with the reason, not fail a page write later.
-    if (!st.backup_tool) {
-      for (unsigned id : {1u, 2u}) {
-        if (st.gate->LatestVersion(id) == ENCRYPTION_KEY_VERSION_INVALID) {
-          LogError("refusing to start: key " + std::to_string(id) +
-                   " cannot be read from the locker (the reason is logged above)");
-          st.gate.reset();
-          st.backend.reset();
-          return 1;
-        }
-      }
-    }
-    const Status versions = st.backend->keys().RefreshVersions(Sweep::kPerRequest);  // bounded by `startup`
-    const bool versions_cut = versions.code() == Code::kDeadlineExceeded;
-    if (versions_cut) {
-      LogWarning("the latest versions of this scope's keys were not all read within the start's budget "
-                 "(timeouts.total_ms=" + std::to_string(config->call_budget().count()) + "); the server "
-                 "starts anyway: the background thread reads them now, and until then the first use of a key "
-                 "not read yet asks the locker within one budget. Nothing to fix unless key lookups time out "
-                 "too (then check the locker's speed). Cause: " + versions.ToString());
-      st.backend->keys().RefreshSoon();
-    } else if (!versions.ok()) {
-      LogError("refusing to start: reading the latest versions of the scope's keys failed: " + versions.ToString());
-      st.gate.reset();
-      st.backend.reset();
+    auto started = StartKeys(*config, start);
+    if (!started.ok()) {
+      LogError(started.status().message());
       return 1;
     }
+    st.backend = std::move(started->backend);
+    st.gate = std::move(started->gate);
+    st.metadata = std::move(started->metadata);
+    const CreatePolicyChoice& creating = started->creating;
     if (!st.backup_tool) {
-      st.metadata = std::make_unique<KeyMetadata>(&st.backend->keys(), st.backend->Describe(),
-                                                  st.backend->config().cache.version_refresh);
-      // 1+N+V requests in what is left of the budget; when they do not fit
-      // (a large scope, or the version read was already cut) the background
-      // thread lists them: expected, so no warning.
-      Status listed = st.metadata->RefreshOrHandOver();
-      if (!listed.ok() && listed.code() != Code::kDeadlineExceeded) {
-        LogWarning("key metadata for SHOW STATUS LIKE 'keyring_locker_key\\_%' could not be listed: " +
-                   listed.ToString() + "; keys are served normally and the background thread lists them "
-                   "now and every keyring_locker_version_refresh_s seconds");
-      }
+      if (!creating.warning.empty()) LogWarning(creating.warning);
+      LogNote("keys created on first use: keyring_locker_create_keys=" + creating.policy.Describe() + " (" +
+              DescribeSource(creating.source) + "), keyring_locker_create_keys_max=" +
+              std::to_string(options.create_keys_max) + (options.create_keys_max == 0 ? " (no cap)" : ""));
+      st.probe = std::make_unique<RecoveryProbe>(&st.backend->keys(), "1", std::chrono::seconds(1));
     }
+    ShowCreateKeysInForce(creating.policy.Describe());
     LogNote("ready: " + st.backend->Describe() +
             (st.backup_tool ? " (backup tool: existing keys only)" : ""));
     return 0;
@@ -183,6 +165,7 @@ int InitEncryption(void*) {
     LogError("initialization failed with an unknown internal error");
   }
   State().metadata.reset();
+  State().probe.reset();
   State().gate.reset();
   State().backend.reset();
   return 1;
@@ -191,6 +174,7 @@ int InitEncryption(void*) {
 int DeinitEncryption(void*) {
   try {
     State().metadata.reset();  // joins its listing thread before the backend goes
+    State().probe.reset();
     State().gate.reset();
     State().backend.reset();  // joins the renewal and refresh threads
     crypto::SetMlockObserver(nullptr);

@@ -67,6 +67,24 @@ MYSQL_SYSVAR_ULONG(version_refresh_s, opt_version_refresh_s, kRO,
                    "How often the latest key versions are re-read from the locker, in s (0 = default 60)", nullptr,
                    nullptr, 0, 0, ULONG_MAX, 0);
 
+// --- what the plugin does (not connection settings: allowed with
+// keyring_locker_config_file too) -----------------------------------------
+char* opt_create_keys = nullptr;
+MYSQL_SYSVAR_STR(create_keys, opt_create_keys, kRO,
+                 "Which ENCRYPTION_KEY_IDs the plugin may create in the locker on first use: off, on, or id "
+                 "ranges such as 1-2,100-199. Unset: 1-2 for a datadir set up on an empty scope, on (with a "
+                 "warning) for installations older than this option. Shows the policy in force",
+                 nullptr, nullptr, nullptr);
+unsigned long opt_create_keys_max = 0;
+MYSQL_SYSVAR_ULONG(create_keys_max, opt_create_keys_max, kRO,
+                   "No key is created on first use once the scope holds this many keys (0 = no cap)", nullptr,
+                   nullptr, 0, 0, ULONG_MAX, 0);
+char opt_status_per_key = 0;
+MYSQL_SYSVAR_BOOL(status_per_key, opt_status_per_key, kRO,
+                  "Show one SHOW STATUS row per key version (keyring_locker_key_<id>_v<version>) besides the "
+                  "summary rows; OFF keeps SHOW GLOBAL STATUS short for large scopes",
+                  nullptr, nullptr, 0);
+
 // --- actions -------------------------------------------------------------
 // The work happens in the check function: it runs before the server takes
 // its global variable lock (a locker round trip must not hold it) and can
@@ -233,15 +251,21 @@ int CheckRefresh(MYSQL_THD, struct st_mysql_sys_var*, void* save, struct st_mysq
 // The value was consumed by the check function; nothing to store.
 void NoUpdate(MYSQL_THD, struct st_mysql_sys_var*, void*, const void*) {}
 
+// The actions accept their idle value (0, OFF) as a start-up option, a
+// no-op: mariadb-backup copies every keyring_locker_% variable into
+// backup-my.cnf, and --prepare --export starts a server from that file, which
+// would stop at an option the server does not know. Any other start-up value
+// is refused by ActionVariablesAtStartup (an action runs on SET GLOBAL only).
 long long opt_rotate_key_id = 0;
-MYSQL_SYSVAR_LONGLONG(rotate_key_id, opt_rotate_key_id, PLUGIN_VAR_RQCMDARG | PLUGIN_VAR_NOCMDOPT,
+MYSQL_SYSVAR_LONGLONG(rotate_key_id, opt_rotate_key_id, PLUGIN_VAR_RQCMDARG,
                       "SET GLOBAL to a key id to create its next version in the locker, or -1 for every key of "
-                      "the scope; reads 0",
+                      "the scope; reads 0. At start-up only 0 is accepted (a no-op)",
                       CheckRotate, NoUpdate, 0, -1, static_cast<long long>(UINT_MAX), 0);
 char opt_refresh = 0;
-MYSQL_SYSVAR_BOOL(refresh, opt_refresh, PLUGIN_VAR_OPCMDARG | PLUGIN_VAR_NOCMDOPT,
-                  "SET GLOBAL to 1 to re-read the latest key versions from the locker now; reads OFF", CheckRefresh,
-                  NoUpdate, 0);
+MYSQL_SYSVAR_BOOL(refresh, opt_refresh, PLUGIN_VAR_OPCMDARG,
+                  "SET GLOBAL to 1 to re-read the latest key versions from the locker now; reads OFF. At start-up "
+                  "only OFF is accepted (a no-op)",
+                  CheckRefresh, NoUpdate, 0);
 
 }  // namespace
 
@@ -254,7 +278,35 @@ struct st_mysql_sys_var* g_system_variables[] = {
     MYSQL_SYSVAR(ca_dir), MYSQL_SYSVAR(client_cert), MYSQL_SYSVAR(client_key), MYSQL_SYSVAR(tls_min_version),
     MYSQL_SYSVAR(audit_path), MYSQL_SYSVAR(audit_actor), MYSQL_SYSVAR(connect_timeout_ms),
     MYSQL_SYSVAR(total_timeout_ms), MYSQL_SYSVAR(max_retries), MYSQL_SYSVAR(version_refresh_s),
-    MYSQL_SYSVAR(rotate_key_id), MYSQL_SYSVAR(refresh), nullptr};
+    MYSQL_SYSVAR(rotate_key_id), MYSQL_SYSVAR(refresh), MYSQL_SYSVAR(create_keys), MYSQL_SYSVAR(create_keys_max),
+    MYSQL_SYSVAR(status_per_key), nullptr};
+
+PluginOptions CollectPluginOptions() {
+  PluginOptions o;
+  o.create_keys = opt_create_keys ? opt_create_keys : "";
+  o.create_keys_max = opt_create_keys_max;
+  o.status_per_key = opt_status_per_key != 0;
+  return o;
+}
+
+void ShowCreateKeysInForce(const std::string& policy) {
+  // Read-only and not MEMALLOC: the server never frees or writes it, so it
+  // may point at storage of ours that lives as long as the plugin.
+  static std::string in_force;
+  in_force = policy;
+  opt_create_keys = const_cast<char*>(in_force.c_str());
+}
+
+Status ActionVariablesAtStartup() {
+  std::string set;
+  if (opt_rotate_key_id != 0) set += "keyring_locker_rotate_key_id=" + std::to_string(opt_rotate_key_id);
+  if (opt_refresh != 0) set += std::string(set.empty() ? "" : " and ") + "keyring_locker_refresh=ON";
+  if (set.empty()) return Status::Ok();
+  return InvalidArgument(
+      set + " given at start-up: these variables are actions that run on SET GLOBAL only; at start-up only "
+      "their idle value (0, OFF) is accepted. Remove them from the option file or command line, start the "
+      "server, then run SET GLOBAL ...");
+}
 
 SettingValues CollectSettings(std::string* config_file) {
   *config_file = opt_config_file ? opt_config_file : "";

@@ -12,10 +12,22 @@ namespace keyring_locker::mariadb {
 // from the core name the variable instead of the JSON field ("locker.urls").
 void UseVariableNamesInMessages(bool on);
 
+// Where messages go. kServerLog: the server's error log (ME_ERROR_LOG_ONLY).
+// kConsole: mariadb-backup's --backup/--prepare, whose message hook
+// (my_message_stderr) drops every ME_ERROR_LOG_ONLY and ME_NOTE message, so
+// the plugin's cause and fix would never reach the operator; there they are
+// printed as plain messages, which that hook writes to stderr, each tagged
+// with its level.
+enum class LogRoute { kServerLog, kConsole };
+void SetLogRoute(LogRoute route);
+
 void LogError(const std::string& message);
 void LogWarning(const std::string& message);
 void LogNote(const std::string& message);
 // The error of the current statement (SET GLOBAL ...), also written to the log.
 void ClientError(const std::string& message);
+// A warning on the current statement (SHOW WARNINGS), written to the log too
+// when `also_log`. Outside a statement the server writes it to the log anyway.
+void StatementWarning(const std::string& message, bool also_log);
 
 }  // namespace keyring_locker::mariadb

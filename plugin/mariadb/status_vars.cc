@@ -74,6 +74,10 @@ KLK_NUM(ShowHttpFailovers, s.http.failovers)
 KLK_NUM(ShowTokenTtl, TokenSecondsLeft(s.auth))
 KLK_NUM(ShowTokenRenewals, s.auth.renewals)
 KLK_TEXT(ShowLastError, s.keys.last_error)
+// When the last error happened (empty once the locker answers again), and
+// whether the locker answers now: what a monitor alerts on (issue #16).
+KLK_TEXT(ShowLastErrorTime, s.keys.health.last_error_time)
+KLK_TEXT(ShowLockerState, !s.keys.health.failing ? "ok" : s.keys.health.unreachable ? "unreachable" : "failing")
 KLK_TEXT(ShowActiveEndpoint, s.http.active_endpoint)
 KLK_TEXT(ShowLocker, s.locker)
 
@@ -113,11 +117,15 @@ int ShowKeys(MYSQL_THD, struct st_mysql_show_var* var, void*, struct system_stat
   static const struct st_mysql_show_var kEmpty[] = {{nullptr, nullptr, SHOW_UNDEF}};
   var->type = SHOW_ARRAY;
   var->value = const_cast<struct st_mysql_show_var*>(kEmpty);
+  // Off by default: two rows per key would flood tools that scrape SHOW
+  // GLOBAL STATUS on a large scope; the summary rows below stay bounded.
+  if (!State().status_per_key) return 0;
   try {
     thread_local PinnedKeyRows pinned;
     KeyMetadata* meta = State().metadata.get();
     auto snapshot = meta ? meta->Current() : nullptr;
     if (snapshot == nullptr) return 0;
+    meta->Shown();  // versions not read yet get read now, in the background
     if (snapshot != pinned.snapshot) {
       std::vector<struct st_mysql_show_var> vars;
       vars.reserve(snapshot->rows.size() + 1);
@@ -156,6 +164,37 @@ int ShowKeysListError(MYSQL_THD, struct st_mysql_show_var* var, void* buff, stru
   return ShowKeysListed(var, buff, true);
 }
 
+// Summary of the last key metadata snapshot: a fixed number of rows.
+template <typename F>
+int ShowSummaryNumber(struct st_mysql_show_var* var, void* buff, F get) {
+  return ShowNumber(var, buff, [get](const BackendStatus&) -> unsigned long long {
+    KeyMetadata* meta = State().metadata.get();
+    auto snapshot = meta ? meta->Current() : nullptr;
+    return snapshot ? get(snapshot->summary) : 0;
+  });
+}
+unsigned long long AgeSeconds(std::chrono::system_clock::time_point t) {
+  if (t == std::chrono::system_clock::time_point{}) return 0;
+  const auto age = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - t).count();
+  return age > 0 ? static_cast<unsigned long long>(age) : 0;
+}
+#define KLK_SUMMARY(fn, expr)                                                                                      \
+  int fn(MYSQL_THD, struct st_mysql_show_var* var, void* buff, struct system_status_var*, enum enum_var_type) {    \
+    return ShowSummaryNumber(var, buff, [](const KeyMetadataSummary& m) -> unsigned long long { return (expr); }); \
+  }
+KLK_SUMMARY(ShowKeysInScope, m.keys)
+KLK_SUMMARY(ShowVersionsInScope, m.versions)
+KLK_SUMMARY(ShowOldestLatestAge, AgeSeconds(m.oldest_latest))
+KLK_SUMMARY(ShowNewestLatestAge, AgeSeconds(m.newest_latest))
+int ShowOldestLatestKey(MYSQL_THD, struct st_mysql_show_var* var, void* buff, struct system_status_var*,
+                        enum enum_var_type) {
+  return ShowText(var, buff, [](const BackendStatus&) -> std::string {
+    KeyMetadata* meta = State().metadata.get();
+    auto snapshot = meta ? meta->Current() : nullptr;
+    return snapshot ? snapshot->summary.oldest_latest_key : "";
+  });
+}
+
 }  // namespace
 
 #define KLK_ENTRY(name, fn) {name, reinterpret_cast<char*>(&fn), SHOW_SIMPLE_FUNC}
@@ -173,10 +212,17 @@ struct st_mysql_show_var g_status_variables[] = {
     KLK_ENTRY("keyring_locker_token_ttl_s", ShowTokenTtl),
     KLK_ENTRY("keyring_locker_token_renewals", ShowTokenRenewals),
     KLK_ENTRY("keyring_locker_last_error", ShowLastError),
+    KLK_ENTRY("keyring_locker_last_error_time", ShowLastErrorTime),
+    KLK_ENTRY("keyring_locker_locker_state", ShowLockerState),
     KLK_ENTRY("keyring_locker_active_endpoint", ShowActiveEndpoint),
     KLK_ENTRY("keyring_locker_locker", ShowLocker),
     KLK_ENTRY("keyring_locker_keys_listed_at", ShowKeysListedAt),
     KLK_ENTRY("keyring_locker_keys_list_error", ShowKeysListError),
+    KLK_ENTRY("keyring_locker_keys_in_scope", ShowKeysInScope),
+    KLK_ENTRY("keyring_locker_versions_in_scope", ShowVersionsInScope),
+    KLK_ENTRY("keyring_locker_oldest_latest_version_age_s", ShowOldestLatestAge),
+    KLK_ENTRY("keyring_locker_oldest_latest_version_key", ShowOldestLatestKey),
+    KLK_ENTRY("keyring_locker_newest_latest_version_age_s", ShowNewestLatestAge),
     KLK_ENTRY("keyring_locker_tls_verify", ShowTlsVerify),
     KLK_ENTRY("keyring_locker_memory_locked_bytes", ShowMemoryLockedBytes),
     KLK_ENTRY("keyring_locker_memory_unlocked_buffers", ShowMemoryUnlockedBuffers),

@@ -11,6 +11,7 @@
 #include <shared_mutex>
 
 #include "common/crash_point.h"
+#include "common/rfc3339.h"
 #include "crypto/secure_buffer.h"
 #include "keyring_backend/http/operation_deadline.h"
 #include "plugin/mysql/plugin_state.h"
@@ -49,7 +50,10 @@ void Log(abi::LogLevel level, const std::string& message) {
   if (ServiceSet(my_plugin_log_service) && g_plugin_handle != nullptr) {
     static_cast<abi::LogService*>(my_plugin_log_service)->log_message(&g_plugin_handle, level, "%s", message.c_str());
   } else {
-    std::fprintf(stderr, "keyring_locker: %s\n", message.c_str());
+    // Before the server set the service (or in a tool that loads the
+    // plugin without one): the same severity the log line would carry.
+    const char* label = level == abi::kLogError ? "Error" : level == abi::kLogWarning ? "Warning" : "Note";
+    std::fprintf(stderr, "%s [%s] [keyring_locker] %s\n", NowRfc3339().c_str(), label, message.c_str());
   }
 }
 

@@ -81,3 +81,50 @@ struct Aes {
 };
 
 }  // namespace keyring_locker::mysql_component::abi
+
+// ---- services the component asks the registry for ----
+namespace keyring_locker::mysql_component::abi {
+
+// "registry" (the component's one "requires" entry).
+struct Registry {
+  ServiceStatus (*acquire)(const char* service_name, Handle* out_service);
+  ServiceStatus (*acquire_related)(const char* service_name, Handle service, Handle* out_service);
+  ServiceStatus (*release)(Handle service);
+};
+
+// "component_sys_variable_register": only get_variable is called, to read
+// the server's "version" (component "mysql_server"): *value points at the
+// caller's buffer, *length is its size in and the value's length out. Both
+// methods are DECLARE_BOOL_METHOD, which returns mysql_service_status_t (an
+// int, 0 = success), not a C++ bool: a bool would read only the low byte.
+struct SysVariableRegister {
+  ServiceStatus (*register_variable)();  // not called (its arguments are not written down here)
+  ServiceStatus (*get_variable)(const char* component_name, const char* name, void** value, size_t* length);
+};
+
+// "log_builtins": the server's structured error log. Its method table grew
+// between releases (8.4.8 and 9.3 have line_set_flag after item_set_cstring), so
+// the component never takes one fixed struct for it: it calls by slot, with
+// the slot numbers of the server it runs in (server_log.cc).
+using LogItemType = unsigned int;  // enum_log_item_type, one bit each
+constexpr LogItemType kLogItemSqlErrcode = 1u << 1;
+constexpr LogItemType kLogItemSrvSubsys = 1u << 9;
+constexpr LogItemType kLogItemSrvComponent = 1u << 10;
+constexpr LogItemType kLogItemLogPrio = 1u << 16;
+constexpr LogItemType kLogItemLogMessage = 1u << 19;
+// enum loglevel
+constexpr long long kErrorLevel = 1;
+constexpr long long kWarningLevel = 2;
+constexpr long long kInformationLevel = 3;
+
+using LogLine = void;      // opaque log_line
+using LogItemData = void;  // opaque log_item_data
+using LogItemSetInt = bool (*)(LogItemData*, long long);
+using LogItemSetCstring = bool (*)(LogItemData*, const char*);
+using LogLineItemSet = LogItemData* (*)(LogLine*, LogItemType);
+using LogLineInit = LogLine* (*)();
+using LogLineExit = void (*)(LogLine*);
+using LogLineSubmit = int (*)(LogLine*);
+using LogErrcodeBySymbol = long long (*)(const char*);
+
+}  // namespace keyring_locker::mysql_component::abi

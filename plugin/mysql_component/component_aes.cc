@@ -56,7 +56,7 @@ int Crypt(bool encrypt, const char* data_id, const char* auth_id, const char* mo
           size_t out_len, size_t* written) {
   const Mode* m = FindMode(mode, block_size);
   if (m == nullptr) {
-    Log("Error", std::string("keyring_aes: unsupported mode or block size; use one of ecb, cbc, cfb1, cfb8, "
+    Log(Severity::kError, std::string("keyring_aes: unsupported mode or block size; use one of ecb, cbc, cfb1, cfb8, "
                              "cfb128, ofb with block size 256"));
     return 1;
   }
@@ -68,7 +68,7 @@ int Crypt(bool encrypt, const char* data_id, const char* auth_id, const char* mo
   return WithInstance(encrypt ? "keyring_aes.encrypt" : "keyring_aes.decrypt", [&](Instance& inst) {
     auto key = inst.ops->Fetch(data_id, auth_id);
     if (!key.ok()) {
-      Log("Error", "keyring_aes: " + key.status().ToString());
+      Log(Severity::kError, "keyring_aes: " + key.status().ToString());
       return 1;
     }
     crypto::Bytes digest = crypto::Sha256((*key)->bytes.data(), (*key)->bytes.size());

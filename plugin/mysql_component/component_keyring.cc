@@ -12,15 +12,15 @@ int WithInstance(const char* what, const std::function<int(Instance&)>& f) {
   try {
     auto instance = Current();
     if (!instance) {
-      Log("Error", std::string(what) + ": the component has no configuration loaded; check " + kConfigFileName +
+      Log(Severity::kError, std::string(what) + ": the component has no configuration loaded; check " + kConfigFileName +
                        " and run ALTER INSTANCE RELOAD KEYRING");
       return 1;
     }
     return f(*instance);
   } catch (const std::exception& e) {
-    Log("Error", std::string(what) + ": internal error: " + e.what());
+    Log(Severity::kError, std::string(what) + ": internal error: " + e.what());
   } catch (...) {
-    Log("Error", std::string(what) + ": internal error");
+    Log(Severity::kError, std::string(what) + ": internal error");
   }
   return 1;
 }
@@ -40,7 +40,7 @@ int ReaderInit(const char* data_id, const char* auth_id, abi::Handle* out) {
     auto k = in.ops->Fetch(data_id, User(auth_id));
     if (!k.ok()) {
       if (k.status().code() == Code::kNotFound) return 0;  // not found: success, no handle
-      Log("Error", "fetching a key: " + k.status().ToString());
+      Log(Severity::kError, "fetching a key: " + k.status().ToString());
       return 1;
     }
     *out = new Reader{std::move(k).value()};
@@ -79,7 +79,7 @@ int ReaderFetch(abi::Handle h, unsigned char* data, size_t data_len, size_t* dat
 int WriterStore(const char* data_id, const char* auth_id, const unsigned char* data, size_t size, const char* type) {
   return WithInstance("keyring_writer.store", [&](Instance& in) {
     Status s = in.ops->Store(data_id, type, User(auth_id), data, size);
-    if (!s.ok() && s.code() != Code::kAlreadyExists) Log("Error", "storing a key: " + s.ToString());
+    if (!s.ok() && s.code() != Code::kAlreadyExists) Log(Severity::kError, "storing a key: " + s.ToString());
     return s.ok() ? 0 : 1;
   });
 }
@@ -88,7 +88,7 @@ int WriterRemove(const char* data_id, const char* auth_id) {
   return WithInstance("keyring_writer.remove", [&](Instance& in) {
     Status s = in.ops->Remove(data_id, User(auth_id));
     if (s.code() == Code::kNotFound) return 0;  // the service defines an absent key as removed
-    if (!s.ok()) Log("Error", "removing a key: " + s.ToString());
+    if (!s.ok()) Log(Severity::kError, "removing a key: " + s.ToString());
     return s.ok() ? 0 : 1;
   });
 }
@@ -96,7 +96,7 @@ int WriterRemove(const char* data_id, const char* auth_id) {
 int Generate(const char* data_id, const char* auth_id, const char* type, size_t size) {
   return WithInstance("keyring_generator.generate", [&](Instance& in) {
     Status s = in.ops->Generate(data_id, type, User(auth_id), size);
-    if (!s.ok() && s.code() != Code::kAlreadyExists) Log("Error", "generating a key: " + s.ToString());
+    if (!s.ok() && s.code() != Code::kAlreadyExists) Log(Severity::kError, "generating a key: " + s.ToString());
     return s.ok() ? 0 : 1;
   });
 }
@@ -112,7 +112,7 @@ int IterInit(abi::Handle* out) {
   return WithInstance("keyring_keys_metadata_iterator.init", [&](Instance& in) {
     auto list = in.ops->List();
     if (!list.ok()) {
-      Log("Error", "listing keys: " + list.status().ToString());
+      Log(Severity::kError, "listing keys: " + list.status().ToString());
       return 1;
     }
     *out = new KeyIterator{std::move(list).value(), 0};

@@ -8,13 +8,13 @@
 namespace keyring_locker::mysql_component {
 namespace {
 
-void* g_registry = nullptr;  // required by convention; the keyring needs no other service
+void* g_registry = nullptr;  // abi::Registry: the way to the server's log services (server_log.h)
 
 // SecureBuffer's observer: one warning at the 1st, 10th, 100th ... failed
 // mlock (key memory that may be swapped out must not go unnoticed).
 void WarnUnlockedMemory(const crypto::MemoryLockStats& stats) noexcept {
   try {
-    Log("Warning", crypto::UnlockedMemoryWarning(stats, "mysql"));
+    Log(Severity::kWarning, crypto::UnlockedMemoryWarning(stats, "mysql"));
   } catch (...) {
   }
 }
@@ -22,13 +22,19 @@ void WarnUnlockedMemory(const crypto::MemoryLockStats& stats) noexcept {
 // The configuration is read by keyring_load->load; the observer is set
 // before it, so the first key buffer is covered.
 abi::ServiceStatus Init() {
-  crypto::SetMlockObserver(&WarnUnlockedMemory);
-  return 0;
+  try {
+    AttachServerLog(g_registry);  // stderr, said once, if the registry has no log services yet
+    crypto::SetMlockObserver(&WarnUnlockedMemory);
+    return 0;
+  } catch (...) {
+    return 1;
+  }
 }
 abi::ServiceStatus Deinit() {
   try {
     Unload();
     crypto::SetMlockObserver(nullptr);
+    DetachServerLog();  // releases the handles before the registry goes away
     return 0;
   } catch (...) {
     return 1;

@@ -2,13 +2,10 @@
 
 #include <sys/stat.h>
 
-#include <cstdio>
-#include <ctime>
 #include <mutex>
 
 #include <nlohmann/json.hpp>
 
-#include "common/rfc3339.h"
 #include "common/safe_file.h"
 #include "crypto/secure_buffer.h"
 #include "keyring_backend/http/operation_deadline.h"
@@ -78,10 +75,6 @@ StatusOr<std::pair<Config, std::string>> ReadConfig(const char* component_path, 
 
 }  // namespace
 
-void Log(const char* level, const std::string& message) {
-  std::fprintf(stderr, "%s [%s] [%s] %s\n", NowRfc3339().c_str(), level, kComponentName, message.c_str());
-}
-
 std::shared_ptr<Instance> Current() {
   std::lock_guard<std::mutex> lock(g_mu);
   return g_current;
@@ -90,7 +83,7 @@ std::shared_ptr<Instance> Current() {
 Status Load(const char* component_path, const char* instance_path) {
   std::lock_guard<std::mutex> lock(g_mu);
   ASSIGN_OR_RETURN(auto read, ReadConfig(component_path, instance_path));
-  for (const auto& w : read.first.warnings) Log("Warning", w);
+  for (const auto& w : read.first.warnings) Log(Severity::kWarning, w);
   // At server start a briefly unreachable locker is not fatal (keys are
   // served once it answers); a reload must prove the new locker works
   // before it replaces one that does.
@@ -103,12 +96,12 @@ Status Load(const char* component_path, const char* instance_path) {
   if (!backend.ok()) return backend.status().Annotate("loading " + read.second);
   auto instance = std::make_shared<Instance>();
   instance->backend = std::move(backend).value();
-  for (const auto& w : instance->backend->warnings()) Log("Warning", w);
+  for (const auto& w : instance->backend->warnings()) Log(Severity::kWarning, w);
   instance->ops = std::make_unique<mysql::KeyringOps>(instance->backend->keys());
   instance->config_file = read.second;
   const std::string last_error = instance->backend->status().keys.last_error;
-  if (!last_error.empty()) Log("Warning", "not everything was read from the locker at start (keys are served once it answers): " + last_error);
-  Log("Note", std::string(reload ? "reloaded " : "loaded ") + read.second + ": " + instance->backend->status().locker);
+  if (!last_error.empty()) Log(Severity::kWarning, "not everything was read from the locker at start (keys are served once it answers): " + last_error);
+  Log(Severity::kNote, std::string(reload ? "reloaded " : "loaded ") + read.second + ": " + instance->backend->status().locker);
   g_current = std::move(instance);
   return Status::Ok();
 }

@@ -9,6 +9,7 @@
 
 #include "keyring_backend/backend.h"
 #include "plugin/mysql/mysql_key_model.h"
+#include "plugin/mysql_component/server_log.h"
 
 namespace keyring_locker::mysql_component {
 
@@ -27,8 +28,5 @@ std::shared_ptr<Instance> Current();  // null until a load succeeded
 // failure the previous instance, if any, stays in service.
 Status Load(const char* component_path, const char* instance_path);
 void Unload();  // component deinit
-
-// Keyring components load before the server's log services exist: stderr.
-void Log(const char* level, const std::string& message);
 
 }  // namespace keyring_locker::mysql_component

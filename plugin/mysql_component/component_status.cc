@@ -89,16 +89,17 @@ int MetaGet(abi::Handle h, char* key, size_t key_len, char* value, size_t value_
 
 int LoadConfig(const char* component_path, const char* instance_path) {
   try {
+    AttachServerLog(nullptr);  // a second chance: the server's log services may exist by now
     Status s = Load(component_path, instance_path);
     if (!s.ok()) {
-      Log("Error", s.ToString() + (Current() ? " (the previous configuration stays in service)" : ""));
+      Log(Severity::kError, s.ToString() + (Current() ? " (the previous configuration stays in service)" : ""));
       return 1;
     }
     return 0;
   } catch (const std::exception& e) {
-    Log("Error", std::string("load: internal error: ") + e.what());
+    Log(Severity::kError, std::string("load: internal error: ") + e.what());
   } catch (...) {
-    Log("Error", "load: internal error");
+    Log(Severity::kError, "load: internal error");
   }
   return 1;
 }

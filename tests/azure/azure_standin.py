@@ -17,6 +17,12 @@ fail_login, imds_identity, stats.
 State (CA, certificates, the service principal's secret and certificate,
 RSA keys with their versions) lives in --state DIR and survives restarts;
 DIR/ports.json is written once both ports listen.
+
+--owner-pid P (default: the parent that started it): the stand-in exits
+once P is gone, so a test program or scripts/mtr.sh killed with SIGKILL
+leaves no stand-in behind. It is one process (no helpers, never paused by
+the tests), so the owner check of tests/support/server_group.py runs in it
+rather than in a watchdog process of its own.
 """
 import argparse
 import base64
@@ -31,6 +37,10 @@ import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import server_group  # noqa: E402
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -462,10 +472,12 @@ def main():
     ap.add_argument("--tenant", default="00000000-0000-0000-0000-0000000000aa")
     ap.add_argument("--client-id", default="11111111-2222-3333-4444-555555555555")
     ap.add_argument("--token-lifetime", type=int, default=6)
-    ap.add_argument("--owner-pid", type=int, default=0, help="exit when this process is gone (a watchdog)")
+    ap.add_argument("--owner-pid", type=int, default=0,
+                    help="exit when this process is gone (default: the parent)")
     ap.add_argument("--key", action="append", default=[], help="create this RSA key if it does not exist")
     ap.add_argument("--key-size", type=int, default=4096, help="bits of the RSA keys made (4096: room for 446 bytes)")
     a = ap.parse_args()
+    owner_pid = a.owner_pid or os.getppid()
     os.makedirs(a.state, exist_ok=True)
     state = State(a.state, a.tenant, a.client_id, a.token_lifetime)
     state.key_size = a.key_size
@@ -501,13 +513,8 @@ def main():
         json.dump(ports, f)
     os.replace(tmp, state.path("ports.json"))
     try:
-        while True:
-            time.sleep(0.5)
-            if a.owner_pid:
-                try:
-                    os.kill(a.owner_pid, 0)
-                except ProcessLookupError:
-                    return
+        while server_group.alive(owner_pid):
+            time.sleep(server_group.WATCHDOG_POLL_S)
     except KeyboardInterrupt:
         pass
 

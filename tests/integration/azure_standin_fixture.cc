@@ -14,6 +14,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include "tests/support/child_process.h"
+
 namespace keyring_locker::testing {
 
 namespace {
@@ -86,21 +88,7 @@ bool AzureStandin::Launch() {
   return false;
 }
 
-void AzureStandin::Stop() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);
-  int status = 0;
-  for (int i = 0; i < 100; ++i) {
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
-}
+void AzureStandin::Stop() { StopChild(&pid_, "the Azure stand-in"); }
 
 bool AzureStandin::Restart() {
   Stop();

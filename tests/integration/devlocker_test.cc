@@ -1,6 +1,9 @@
 // The dev locker speaks enough of Vault's wire format for keyring_locker's
 // tests: these pin the behaviours those tests rely on.
 #include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <cstdio>
 
 #include <filesystem>
 #include <fstream>
@@ -322,6 +325,86 @@ TEST_F(DevLockerTest, NamespacesIsolate) {
   const std::string t = made.body["auth"]["client_token"];
   EXPECT_EQ(L().Call("GET", "auth/token/lookup-self", nullptr, t, "team1").status, 200);
   EXPECT_EQ(L().Call("GET", "auth/token/lookup-self", nullptr, t).status, 403);
+}
+
+// hashicorp_key_management (MariaDB) reads sys/mounts/<mount>/tune at start-up
+// and needs options.version >= 2 at the top level of the answer; real Vault
+// answers the mount's TTLs (768h system default), force_no_cache, options
+// and description, repeated under "data".
+TEST_F(DevLockerTest, MountTuneAnswersLikeVault) {
+  auto r = L().Call("GET", "sys/mounts/secret/tune");
+  ASSERT_EQ(r.status, 200) << r.body.dump();
+  for (const json* view : {&r.body, &r.body["data"]}) {
+    EXPECT_EQ((*view)["options"]["version"], "2") << r.body.dump();
+    EXPECT_EQ((*view)["default_lease_ttl"], 2764800);
+    EXPECT_EQ((*view)["max_lease_ttl"], 2764800);
+    EXPECT_EQ((*view)["force_no_cache"], false);
+    EXPECT_TRUE((*view)["description"].is_string());
+  }
+  // A path below the mount is answered for the mount (Vault's longest prefix).
+  EXPECT_EQ(L().Call("GET", "sys/mounts/secret/mariadb/tune").body["options"]["version"], "2");
+
+  ASSERT_EQ(L().Call("POST", "sys/mounts/tune-kv1", {{"type", "kv"}, {"options", {{"version", "1"}}},
+                                                   {"description", "old kv"}}).status, 204);
+  auto v1 = L().Call("GET", "sys/mounts/tune-kv1/tune");
+  EXPECT_EQ(v1.body["options"]["version"], "1");
+  EXPECT_EQ(v1.body["description"], "old kv");
+  auto transit = L().Call("GET", "sys/mounts/transit/tune");
+  ASSERT_EQ(transit.status, 200);
+  EXPECT_FALSE(transit.body.contains("options")) << "Vault omits empty options";
+  auto auth = L().Call("GET", "sys/auth/approle/tune");
+  ASSERT_EQ(auth.status, 200);
+  EXPECT_EQ(auth.body["token_type"], "default-service");
+  EXPECT_EQ(L().Call("GET", "sys/mounts/auth/approle/tune").body["token_type"], "default-service");
+
+  EXPECT_EQ(L().Call("GET", "sys/mounts/no-such-mount/tune").status, 400);
+  EXPECT_EQ(L().Call("POST", "sys/mounts/secret/tune", {{"max_lease_ttl", "1h"}}).status, 405);
+  // Not mistaken for enabling a mount called "secret/tune".
+  EXPECT_FALSE(L().Call("GET", "sys/mounts").body["data"].contains("secret/tune/"));
+}
+
+// The policy line hashicorp_key_management's token needs besides its keys
+// (docs/mariadb.md): read on the exact tune path, no root.
+TEST_F(DevLockerTest, MountTuneNeedsReadPolicyNotRoot) {
+  ASSERT_EQ(L().Call("PUT", "sys/policies/acl/hc-tune",
+                     {{"policy", "path \"secret/data/*\" { capabilities = [\"read\"] }\n"
+                                 "path \"sys/mounts/secret/tune\" { capabilities = [\"read\"] }"}})
+                .status, 204);
+  ASSERT_EQ(L().Call("PUT", "sys/policies/acl/hc-keys-only",
+                     {{"policy", "path \"secret/data/*\" { capabilities = [\"read\"] }"}})
+                .status, 204);
+  const std::string with_tune = Token({"hc-tune"}), keys_only = Token({"hc-keys-only"});
+  EXPECT_EQ(L().Call("GET", "sys/mounts/secret/tune", nullptr, with_tune).status, 200);
+  EXPECT_EQ(L().Call("GET", "sys/mounts/secret/tune", nullptr, keys_only).status, 403);
+  EXPECT_EQ(L().Call("GET", "sys/mounts/transit/tune", nullptr, with_tune).status, 403);
+  EXPECT_EQ(L().Call("GET", "sys/mounts", nullptr, with_tune).status, 403);  // still root only
+}
+
+// `devlocker --help` is how people find the flags: usage on stdout, exit 0
+// (it used to fail with "missing value after --help"). Bad flags still exit 2.
+std::string RunDevLocker(const std::string& args, int* exit_code) {
+  const std::string cmd = std::string(KLK_DEVLOCKER_BIN) + " " + args + " 2>/dev/null";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return "";
+  std::string out;
+  char buf[512];
+  while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  const int status = ::pclose(pipe);
+  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+TEST(DevLockerCliTest, HelpPrintsUsageAndExitsZero) {
+  for (const char* flag : {"--help", "-h", "--tls-dir /nonexistent --help"}) {
+    int code = -1;
+    const std::string out = RunDevLocker(flag, &code);
+    EXPECT_EQ(code, 0) << flag;
+    EXPECT_NE(out.find("usage: devlocker --listen"), std::string::npos) << flag << ": " << out;
+    EXPECT_NE(out.find("--root-token"), std::string::npos) << out;
+  }
+  int code = -1;
+  EXPECT_EQ(RunDevLocker("--bogus x", &code), "");  // usage goes to stderr
+  EXPECT_EQ(code, 2);
 }
 
 TEST(DevLockerStateTest, SealBlocksEverythingButSys) {

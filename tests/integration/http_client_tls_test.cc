@@ -144,7 +144,9 @@ TEST_F(HttpClientTls, HostnameMismatchIsRefused) {
   HttpOptions o = Options();
   const std::string port = std::to_string(locker_->port());
   o.endpoints = {"https://wronghost:" + port};
-  auto c = http::CurlHttpClient::Create(o, {{"wronghost:" + port + ":127.0.0.1"}});
+  http::CurlHttpClient::TestHooks hooks;
+  hooks.resolve = {"wronghost:" + port + ":127.0.0.1"};
+  auto c = http::CurlHttpClient::Create(o, hooks);
   ASSERT_TRUE(c.ok());
   auto r = Health(c->get());
   ASSERT_EQ(r.status().code(), Code::kFailedPrecondition) << r.status().ToString();

@@ -194,8 +194,9 @@ TEST_F(LimitsSweeps, RefreshOnAServerThreadEndsWithinOneBudgetAndKeepsServingThe
   auto other = FreshKeys(backend_->config().vault);
   ASSERT_TRUE(other->Rotate("k" + std::to_string(kExtraKeys)).ok());
   const uint64_t stale_before = keys().stats().stale_serves;
-  // A listing of the scope and one per key, 150 ms each: about 1.5 s.
-  locker_->InjectFault({{"action", "delay"}, {"delay_ms", 150}});
+  // A listing of the scope, then one per key, 8 at once (9 keys: two
+  // rounds), 400 ms each: about 1.2 s.
+  locker_->InjectFault({{"action", "delay"}, {"delay_ms", 400}});
   auto start = Clock::now();
   Status s = keys().RefreshVersions(Sweep::kOneBudget);
   auto took = Since(start);
@@ -382,10 +383,15 @@ TEST_F(LimitsSweeps, AppRoleLoginOnAHangingLockerIsCutToTheCallersBudget) {
 // listing of a large scope may be holding the listing lock at that moment.
 TEST_F(LimitsSweeps, MariaDbMetadataListingOnAServerThreadDoesNotWaitOutTheBackgroundOne) {
   Open(BaseConfig());
-  mariadb::KeyMetadata meta(&keys(), "sweeps", 0s);
+  // A server that knows the versions from its refresh but has read no
+  // record: once SHOW STATUS asked, a snapshot reads every record.
+  auto fresh = FreshKeys(backend_->config().vault);
+  ASSERT_TRUE(fresh->RefreshVersions().ok());
+  mariadb::KeyMetadata meta(fresh.get(), "sweeps", 0s);
   ASSERT_TRUE(meta.Refresh().ok());
   const size_t rows = meta.Current()->rows.size();
-  // A listing and a fetch per version, 150 ms each: ~2.8 s per listing.
+  meta.Shown();
+  // A fetch per version, 150 ms each: ~1.4 s for the snapshot.
   locker_->InjectFault({{"action", "delay"}, {"delay_ms", 150}});
   const int before = locker_->Stats().value("requests", 0);
   std::thread background([&] { (void)meta.Refresh(Sweep::kPerRequest); });

@@ -13,12 +13,14 @@
 
 #include "keyring_backend/azure/key_vault_wrapper.h"
 #include "keyring_backend/backend.h"
+#include "keyring_backend/aws/aws_kms_wrapper.h"
 #include "keyring_backend/kmip/kmip_wrapper.h"
 #include "keyring_backend/open_locker.h"
 #include "keyring_backend/store/directory_backend.h"
 #include "tests/integration/azure_standin_fixture.h"
 #include "tests/integration/devlocker_fixture.h"
 #include "tests/integration/kmip_world_fixture.h"
+#include "tests/integration/moto_fixture.h"
 #include "tests/support/fake_locker.h"
 #include "tests/support/local_aead_wrapper.h"
 #include "tests/support/memory_key_store.h"
@@ -383,6 +385,20 @@ std::vector<WrapperMaker> Wrappers() {
          return std::move(wrapper).value();
        },
        testing::AzureStandin::Unavailable},
+      // AWS KMS Encrypt/Decrypt on moto over verified TLS, one KMS key per run.
+      {"AwsKms",
+       []() -> std::unique_ptr<KeyWrapper> {
+         testing::MotoServer* moto = testing::SharedMoto();
+         if (moto == nullptr) return nullptr;
+         static const std::string key = moto->CreateKey();
+         auto wrapper = AwsKmsWrapper::Open(moto->NewClient(), {key, "keyring_locker/contract"});
+         if (!wrapper.ok()) return nullptr;
+         return std::move(wrapper).value();
+       },
+       [] {
+         return testing::SharedMoto() == nullptr && !testing::MotoServer::Required() ? testing::MotoUnavailable()
+                                                                                     : std::string();
+       }},
   };
 }
 

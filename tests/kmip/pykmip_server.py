@@ -45,6 +45,13 @@ import subprocess
 import sys
 import time
 
+# The process-group handling (members, stop, watchdog) shared with
+# tests/aws/moto_server.py.
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import server_group  # noqa: E402
+from server_group import load_state, members, save_state, signal_group  # noqa: E402
+
 WAIT_SECONDS = 30
 # SIGINT ends PyKMIP's accept loop at once (SIGTERM waits out its 10 s accept
 # timeout, then 10 s per open connection); every request is committed to
@@ -226,82 +233,6 @@ def answers_kmip(d, port, timeout=2.0):
 
 # ---------------------------------------------------------------- state
 
-def state_path(d):
-    return os.path.join(d, "server.json")
-
-
-def load_state(d):
-    try:
-        with open(state_path(d)) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def save_state(d, state):
-    tmp = state_path(d) + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(state, f, indent=1, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, state_path(d))
-
-
-def alive(pid):
-    """True while pid runs (a zombie child of ours counts as gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def members(pgid, d):
-    """Running processes of group pgid whose command line names folder d:
-    the server, its helpers and the watchdog. Zombies do not count (once
-    the launcher has exited, nobody here may reap them); a recycled pid or
-    group id of some other program never matches the folder."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if fields[2] != str(pgid) or fields[0] == "Z":
-                continue
-            with open("/proc/%s/cmdline" % entry, "rb") as f:
-                if d.encode() in f.read():
-                    found.append(int(entry))
-        except (OSError, IndexError):
-            continue
-    return found
-
-
-def group_alive(pgid, d):
-    return bool(members(pgid, d))
-
-
-def signal_members(pgid, d, sig):
-    for pid in members(pgid, d):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
-
-
-def signal_group(pgid, sig):
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        pass
-
-
 # ---------------------------------------------------------------- commands
 
 def policies_loaded(d, log_offset):
@@ -329,14 +260,6 @@ def launch(d, port, log_level):
                              "-l", os.path.join(d, "server.log")],
                             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                             process_group=0, close_fds=True)  # its own group: stop ends all of it
-
-
-def start_watchdog(d, pgid, owner_pid):
-    """A process in the server's group that ends the group when owner_pid exits."""
-    subprocess.Popen([sys.executable, os.path.abspath(__file__), "_watchdog", "--dir", d,
-                      "--owner-pid", str(owner_pid), "--pgid", str(pgid)],
-                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL, process_group=pgid, close_fds=True)
 
 
 def tail(path, lines=15):
@@ -398,37 +321,15 @@ def cmd_start(args, previous=None):
         state[key + "_key"] = os.path.join(tls, name + "-key.pem")
     save_state(d, state)
     if owner_pid:
-        start_watchdog(d, proc.pid, owner_pid)
+        server_group.start_watchdog(__file__, d, proc.pid, owner_pid)
     print(json.dumps(state, sort_keys=True), flush=True)
     return 0
 
 
 def stop_group(state):
-    pid, pgid, d = state["pid"], state["pgid"], state["dir"]
-    signal_members(pgid, d, signal.SIGCONT)  # a paused server cannot act on signals
-    for sig, wait in STOP_STEPS:
-        ours = members(pgid, d)
-        if not ours:
-            return
-        # SIGINT and SIGTERM go to the server alone (it ends its own helpers
-        # as it exits); SIGKILL to every process left.
-        if sig != signal.SIGKILL and pid in ours:
-            os.kill(pid, sig)
-        elif sig != signal.SIGKILL:
-            continue
-        else:
-            signal_members(pgid, d, sig)
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and pid in members(pgid, d):
-            time.sleep(0.05)
-        if pid not in members(pgid, d):
-            signal_members(pgid, d, signal.SIGKILL)  # leftovers: Manager, watchdog
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline and group_alive(pgid, d):
-                time.sleep(0.05)
-            break
-    if group_alive(pgid, d):
-        fail("processes %s of %s survived SIGKILL" % (members(pgid, d), d))
+    left = server_group.stop_group(state["pid"], state["pgid"], state["dir"], STOP_STEPS)
+    if left:
+        fail("processes %s of %s survived SIGKILL" % (left, state["dir"]))
 
 
 def cmd_stop(args):
@@ -485,14 +386,13 @@ def cmd_which(args):
 def cmd_watchdog(args):
     """Runs in the server's process group; ends the group when the owner exits."""
     d = os.path.abspath(args.dir)
-    while len(members(args.pgid, d)) > 1:  # more than the watchdog itself
-        if not alive(args.owner_pid):
-            state = load_state(d)
-            if state and state.get("pgid") == args.pgid:
-                stop_group(state)  # ends this watchdog too
-            return 0
-        time.sleep(0.5)
-    return 0
+
+    def stop():
+        state = load_state(d)
+        if state and state.get("pgid") == args.pgid:
+            stop_group(state)  # ends this watchdog too
+
+    return server_group.watch(d, args.pgid, args.owner_pid, stop)
 
 
 def main():

@@ -214,7 +214,7 @@ def run_all(checks, d):
         began = time.monotonic()
         launcher("stop", "--dir", d)
         expect(time.monotonic() - began < 10, "stop took %.1f s" % (time.monotonic() - began))
-        expect(not pykmip_server.group_alive(pid, st["dir"]), "processes of the server's group remain")
+        expect(not pykmip_server.server_group.group_alive(pid, st["dir"]), "processes of the server's group remain")
         try:
             handshake(st, st["client_cert"], st["client_key"], timeout=1)
             raise AssertionError("something still answers on the port")

@@ -26,14 +26,19 @@ std::string LockerVariable() {
 
 }  // namespace
 
-LockerKind HarnessLocker() { return LockerVariable() == "kmip" ? LockerKind::kKmip : LockerKind::kVault; }
+LockerKind HarnessLocker() {
+  const std::string v = LockerVariable();
+  return v == "kmip" ? LockerKind::kKmip : v == "aws" ? LockerKind::kAws : LockerKind::kVault;
+}
 
-const char* LockerKindName(LockerKind kind) { return kind == LockerKind::kKmip ? "kmip" : "vault"; }
+const char* LockerKindName(LockerKind kind) {
+  return kind == LockerKind::kKmip ? "kmip" : kind == LockerKind::kAws ? "aws" : "vault";
+}
 
 void HarnessTest::SetUp() {
   const std::string named = LockerVariable();
-  ASSERT_TRUE(named.empty() || named == "vault" || named == "kmip")
-      << "KLK_HARNESS_LOCKER=" << named << " is not a locker the harness knows: use \"vault\" or \"kmip\"";
+  ASSERT_TRUE(named.empty() || named == "vault" || named == "kmip" || named == "aws")
+      << "KLK_HARNESS_LOCKER=" << named << " is not a locker the harness knows: use \"vault\", \"kmip\" or \"aws\"";
   kind_ = HarnessLocker();
   char tmpl[] = "/tmp/klk_mysql_harness.XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
@@ -53,6 +58,22 @@ void HarnessTest::SetUp() {
     // dev locker per test does.
     static int tests_in_this_process = 0;
     prefix_ = kmip_->RunPrefix() + "-t" + std::to_string(++tests_in_this_process);
+    return;
+  }
+  if (aws()) {
+    aws_ = testing_ns::SharedMoto();
+    if (aws_ == nullptr) {
+      const std::string why = testing_ns::MotoUnavailable();
+      if (testing_ns::MotoServer::Required() || why.find("not installed") == std::string::npos) {
+        GTEST_FAIL() << why << " (not skipping: KLK_REQUIRE_MOTO is set, or moto is broken)";
+      }
+      GTEST_SKIP() << why;
+    }
+    // One KMS key per test program: a directory of this test's own keeps
+    // tests apart, as a fresh dev locker per test does.
+    static const std::string arn = aws_->CreateKey();
+    aws_key_arn_ = arn;
+    ASSERT_FALSE(aws_key_arn_.empty());
     return;
   }
   locker_ = testing_ns::DevLocker::Start();
@@ -91,6 +112,20 @@ std::string HarnessTest::ConfigJson(const std::string& scope, const std::string&
         {"keys", {{"prefix", prefix_}, {"scope", scope}}},
         {"timeouts", {{"connect_ms", 2000}, {"total_ms", 8000}}},
     };
+  } else if (aws()) {
+    // The keys folder lives in the test's own folder (mkdtemp: 0700, ours).
+    c = {
+        {"store", {{"type", "directory"}, {"path", dir_ + "/keys"}}},
+        {"wrapper", {{"type", "aws_kms"}}},
+        {"aws_kms",
+         {{"region", "us-east-1"},
+          {"endpoints", {aws_->url()}},
+          {"key_id", aws_key_arn_},
+          {"credentials", "env"},
+          {"ca_file", aws_->ca_file()}}},
+        {"keys", {{"scope", scope}}},
+        {"timeouts", {{"connect_ms", 2000}, {"total_ms", 8000}}},
+    };
   } else {
     c = {
         {"locker", {{"urls", {locker_->url()}}}},
@@ -114,6 +149,7 @@ void HarnessTest::DropScope(const std::string& scope) {
 
 std::string HarnessTest::LockerEndpoint() const {
   if (kmip_ != nullptr) return kmip_->server().host() + ":" + std::to_string(kmip_->server().port());
+  if (aws_ != nullptr) return aws_->url();
   return locker_ != nullptr ? locker_->url() : "";
 }
 

@@ -10,6 +10,9 @@
 //                     "kmip" with the wrapper "none"; kmip_ is set, locker_
 //                     is null. Each test gets a keys.prefix of its own, so
 //                     tests sharing one server never see each other's keys.
+//   "aws"             the directory store (a folder of this test's own)
+//                     with the aws_kms wrapper against moto (MotoServer: one
+//                     per test program, one KMS key), aws_ is set.
 // Tests that look inside the dev locker (its stats, fault injection,
 // planted documents) start with KLK_VAULT_ONLY("why").
 #pragma once
@@ -22,14 +25,15 @@
 
 #include "tests/integration/devlocker_fixture.h"
 #include "tests/integration/kmip_world_fixture.h"
+#include "tests/integration/moto_fixture.h"
 #include "tests/mysql_harness/mysql_host.h"
 
 namespace mysqlh {
 
-enum class LockerKind { kVault, kKmip };
+enum class LockerKind { kVault, kKmip, kAws };
 // From KLK_HARNESS_LOCKER; an unknown value fails the test that asks.
 LockerKind HarnessLocker();
-const char* LockerKindName(LockerKind kind);  // "vault", "kmip"
+const char* LockerKindName(LockerKind kind);  // "vault", "kmip", "aws"
 
 class HarnessTest : public ::testing::Test {
  protected:
@@ -37,6 +41,7 @@ class HarnessTest : public ::testing::Test {
   void TearDown() override;
 
   bool kmip() const { return kind_ == LockerKind::kKmip; }
+  bool aws() const { return kind_ == LockerKind::kAws; }
   // The shared JSON schema pointing at the locker under test; `extra` is
   // merged in at the top level (e.g. {"read_local_config": true}).
   std::string ConfigJson(const std::string& scope, const std::string& extra_json = "{}");
@@ -57,6 +62,8 @@ class HarnessTest : public ::testing::Test {
   LockerKind kind_ = LockerKind::kVault;
   std::unique_ptr<keyring_locker::testing::DevLocker> locker_;  // Vault only
   keyring_locker::testing::KmipWorld* kmip_ = nullptr;          // KMIP only
+  keyring_locker::testing::MotoServer* aws_ = nullptr;          // AWS only
+  std::string aws_key_arn_;                                     // AWS only
   std::string prefix_ = "keyring_locker";
   std::set<std::string> scopes_;  // every scope ConfigJson wrote
   std::string dir_;

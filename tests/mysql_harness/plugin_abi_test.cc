@@ -92,10 +92,18 @@ TEST_F(PluginBasics, InitWithoutConfigFailsWithAHint) {
   auto host = PluginHost::Load(PluginPath(), &error);
   ASSERT_NE(host, nullptr) << error;
   ClearLog();
+  ::testing::internal::CaptureStderr();
   EXPECT_FALSE(host->Init("", &error));
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  // Issue #16: through my_plugin_log_service, as an error, not on stderr.
   bool hinted = false;
-  for (const auto& l : LogLines()) hinted |= l.text.find("--keyring-locker-config") != std::string::npos;
+  for (const auto& l : LogLines()) {
+    if (l.text.find("--keyring-locker-config") == std::string::npos) continue;
+    hinted = true;
+    EXPECT_EQ(l.level, MY_ERROR_LEVEL) << l.text;
+  }
   EXPECT_TRUE(hinted);
+  EXPECT_EQ(err.find("keyring_locker"), std::string::npos) << err;
   EXPECT_EQ(LogHandleMismatches(), 0u);
 }
 

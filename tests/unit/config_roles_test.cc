@@ -168,5 +168,113 @@ TEST(ConfigRolesTest, TurningKmipVerificationOffIsLoud) {
   EXPECT_THAT(DescribeConfig(*c), HasSubstr("verify OFF"));
 }
 
+
+json AwsConfig() {
+  return json::parse(R"({
+    "store": {"type": "directory", "path": "/var/lib/mysql/keyring_locker"},
+    "wrapper": {"type": "aws_kms"},
+    "aws_kms": {"region": "eu-west-1",
+                "key_id": "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+    "keys": {"scope": "prod/db1"}
+  })");
+}
+
+TEST(ConfigRolesTest, AwsKmsWrapsKeysOfADirectoryWithoutVault) {
+  auto c = ParseTestConfig(AwsConfig());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->roles.wrapper, "aws_kms");
+  EXPECT_TRUE(c->roles.UsesAwsKms());
+  EXPECT_FALSE(c->roles.UsesVault());
+  EXPECT_EQ(c->aws_kms.regions, std::vector<std::string>{"eu-west-1"});
+  EXPECT_TRUE(c->aws_kms.endpoints.empty());
+  EXPECT_EQ(c->aws_kms.credentials.source, "chain");
+  EXPECT_EQ(c->aws_kms.credentials.imds_endpoint, "http://169.254.169.254");
+  EXPECT_TRUE(c->aws_kms.verify);
+  EXPECT_TRUE(c->warnings.empty());
+  const std::string d = DescribeConfig(*c);
+  EXPECT_THAT(d, HasSubstr("wrapped by aws_kms"));
+  EXPECT_THAT(d, HasSubstr("aws_kms:  key arn:aws:kms:eu-west-1"));
+  EXPECT_THAT(d, HasSubstr("credentials chain"));
+
+  // Vault KV as the store with the cloud wrapper: the Vault groups are read.
+  json j = MinimalConfig();
+  j["wrapper"] = {{"type", "aws_kms"}};
+  j["aws_kms"] = {{"regions", {"eu-west-1", "eu-central-1"}},
+                  {"endpoints", {"https://kms-fips.eu-west-1.amazonaws.com/", "https://10.0.0.5"}},
+                  {"key_id", "mrk-1234abcd12ab34cd56ef1234567890ab"},
+                  {"credentials", "file"},
+                  {"profile", "db"},
+                  {"credentials_file", "/etc/keyring_locker/aws-credentials"},
+                  {"ca_file", "/etc/ssl/private-ca.pem"}};
+  c = ParseTestConfig(j);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(c->roles.UsesVault());
+  EXPECT_EQ(c->roles.store, "vault");
+  EXPECT_EQ(c->aws_kms.endpoints[0], "https://kms-fips.eu-west-1.amazonaws.com");
+  EXPECT_EQ(c->aws_kms.credentials.profile, "db");
+  EXPECT_EQ(c->aws_kms.credentials.file, "/etc/keyring_locker/aws-credentials");
+}
+
+TEST(ConfigRolesTest, AwsKmsRefusesBadCombinationsNamingTheFix) {
+  json j = AwsConfig();
+  j["aws_kms"].erase("region");
+  ExpectConfigError(j, "aws_kms.region", "name the KMS key's region");
+  j = AwsConfig();
+  j["aws_kms"]["regions"] = {"eu-west-1"};
+  ExpectConfigError(j, "aws_kms.region", "keep one");
+  j = AwsConfig();
+  j["aws_kms"]["region"] = "EU West";
+  ExpectConfigError(j, "aws_kms.regions", "\"eu-west-1\"");
+  j = AwsConfig();
+  j["aws_kms"].erase("key_id");
+  ExpectConfigError(j, "aws_kms.key_id", "its ARN, id or \"alias/NAME\"");
+  j = AwsConfig();
+  j["aws_kms"]["region"] = "us-east-1";
+  ExpectConfigError(j, "aws_kms.key_id", "set the region to the key's own");
+  j = AwsConfig();
+  j["aws_kms"].erase("region");
+  j["aws_kms"]["regions"] = {"eu-west-1", "eu-central-1"};
+  ExpectConfigError(j, "aws_kms.key_id", "multi-region key's id");
+  j = AwsConfig();
+  j["aws_kms"]["endpoints"] = {"http://kms.local", "https://b"};
+  ExpectConfigError(j, "aws_kms.endpoints", "one https:// URL per region");
+  j["aws_kms"]["endpoints"] = {"http://kms.local"};
+  ExpectConfigError(j, "aws_kms.endpoints", "no plain http");
+  j = AwsConfig();
+  j["aws_kms"]["credentials"] = "instance";
+  ExpectConfigError(j, "aws_kms.credentials", "\"chain\"");
+  j["aws_kms"]["credentials"] = "env";
+  j["aws_kms"]["profile"] = "db";
+  ExpectConfigError(j, "aws_kms.profile", "set credentials to \"file\" or \"chain\"");
+  j["aws_kms"].erase("profile");
+  j["aws_kms"]["imds_endpoint"] = "http://127.0.0.1:1338";
+  ExpectConfigError(j, "aws_kms.imds_endpoint", "set credentials to \"imds\" or \"chain\"");
+  j["aws_kms"]["credentials"] = "imds";
+  j["aws_kms"]["imds_endpoint"] = "https://169.254.169.254/latest";
+  ExpectConfigError(j, "aws_kms.imds_endpoint", "http://");
+  j = AwsConfig();
+  j["aws_kms"]["credentials_file"] = "aws/credentials";
+  ExpectConfigError(j, "aws_kms.credentials_file", "give the full path");
+  // The group without the wrapper, and the wrapper over KMIP objects.
+  j = MinimalConfig();
+  j["aws_kms"] = AwsConfig()["aws_kms"];
+  ExpectConfigError(j, "aws_kms", "set wrapper.type to \"aws_kms\"");
+  j = KmipConfig();
+  j["wrapper"] = {{"type", "aws_kms"}};
+  ExpectConfigError(j, "wrapper.type", "store.type \"directory\" or \"vault\"");
+  j = AwsConfig();
+  j["store"] = {{"type", "directory"}};
+  ExpectConfigError(j, "store.path", "name the folder");
+}
+
+TEST(ConfigRolesTest, TurningAwsKmsVerificationOffIsLoud) {
+  json j = AwsConfig();
+  j["aws_kms"]["verify"] = false;
+  auto c = ParseTestConfig(j);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_THAT(c->warnings[0], HasSubstr("aws_kms.verify is false"));
+}
+
 }  // namespace
 }  // namespace keyring_locker

@@ -194,7 +194,8 @@ TEST_F(KeyIntegrityTest, DocumentMetadataIsBoundedAndPrintable) {
   doc["creator"] = "x\n2026-01-01 0 [ERROR] forged line\x1b[2J" + std::string(100000, 'a');
   doc["origin"] = "\r\n";
   locker_.Put(kRoot + "1/1", doc);
-  auto list = svc->ListKeyVersions();
+  // Another server reads it (svc keeps what it wrote: records never change).
+  auto list = NewService()->ListKeyVersions();
   ASSERT_TRUE(list.ok()) << list.status().ToString();
   ASSERT_EQ(list->size(), 1u);
   const KeyVersionInfo& k = list->front();

@@ -300,3 +300,50 @@ TEST(KeyServiceDamageTest, FieldsOfTheWrongTypeAreDataLossNotExceptions) {
 
 }  // namespace
 }  // namespace keyring_locker
+
+namespace keyring_locker {
+namespace {
+
+// Issue #16: an error has a time, the first success after a run of
+// failures clears it and is reported once.
+TEST(KeyServiceHealthTest, RecoveryClearsTheErrorAndIsReportedOnce) {
+  testing::FakeLocker locker;
+  KeyScopeOptions s;
+  s.scope = "prod/health";
+  auto svc = std::make_unique<KeyService>(testing::FakeKeyLocker(&locker, s), s, CacheOptions{}, nullptr, "test:1",
+                                          std::chrono::milliseconds(0));
+  std::vector<std::string> recovered;
+  svc->SetRecoveryObserver([&](const std::string& m) { recovered.push_back(m); });
+  ASSERT_TRUE(svc->EnsureKey("1").ok());
+  EXPECT_FALSE(svc->stats().health.failing);
+  EXPECT_TRUE(recovered.empty());
+  const uint64_t recoveries = svc->LockerRecoveries();
+
+  locker.down = true;
+  EXPECT_FALSE(svc->LatestVersionFromLocker("1").ok());
+  EXPECT_FALSE(svc->Get("1", 5).ok());
+  KeyServiceStats down = svc->stats();
+  EXPECT_TRUE(down.health.failing);
+  EXPECT_TRUE(down.health.unreachable);
+  EXPECT_EQ(down.health.failed_in_run, 2u);
+  EXPECT_FALSE(down.last_error.empty());
+  EXPECT_EQ(down.health.last_error_time.size(), 20u) << down.health.last_error_time;  // 2026-01-02T03:04:05Z
+  EXPECT_EQ(svc->LockerRecoveries(), recoveries);
+
+  locker.down = false;
+  ASSERT_TRUE(svc->LatestVersionFromLocker("1").ok());
+  KeyServiceStats up = svc->stats();
+  EXPECT_FALSE(up.health.failing);
+  EXPECT_TRUE(up.last_error.empty());
+  EXPECT_TRUE(up.health.last_error_time.empty());
+  EXPECT_EQ(svc->LockerRecoveries(), recoveries + 1);
+  ASSERT_EQ(recovered.size(), 1u);
+  EXPECT_NE(recovered[0].find("locker reachable again after"), std::string::npos) << recovered[0];
+  EXPECT_NE(recovered[0].find("(2 failed requests"), std::string::npos) << recovered[0];
+  ASSERT_TRUE(svc->LatestVersionFromLocker("1").ok());
+  EXPECT_EQ(recovered.size(), 1u);  // once per recovery
+  EXPECT_EQ(svc->KnownKeyCount(), 1u);
+}
+
+}  // namespace
+}  // namespace keyring_locker

@@ -124,3 +124,27 @@ TEST_F(MarkerTest, MarkerWithANulByteIsDamaged) {
 
 }  // namespace
 }  // namespace keyring_locker::mariadb
+
+namespace keyring_locker::mariadb {
+namespace {
+
+TEST(DatadirMarkerCreateKeysTest, RecordedDefaultIsReadBackAndNotCompared) {
+  const std::string path = ::testing::TempDir() + "/klk_marker_create_keys";
+  std::remove(path.c_str());
+  ScopeIdentity id;
+  id.fields = {{"prefix", "keyring_locker"}, {"scope", "prod/db1"}};
+  id.urls = "https://v1:8200";
+  id.create_keys_default = "1-2";
+  ASSERT_TRUE(WriteMarker(path, id).ok());
+  ScopeIdentity configured = id;
+  configured.create_keys_default.clear();
+  bool write = true;
+  std::string recorded;
+  ASSERT_TRUE(CheckMarker(path, configured, true, &write, &recorded).ok());
+  EXPECT_FALSE(write);
+  EXPECT_EQ(recorded, "1-2");
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace keyring_locker::mariadb

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "tests/support/fake_locker.h"
@@ -135,6 +136,139 @@ TEST_F(KeyGateTest, BackupToolDoesNotCreateKeys) {
   KeyGate gate = NewGate(svc.get(), /*create=*/false);
   EXPECT_EQ(gate.LatestVersion(3), kKeyVersionInvalid);
   EXPECT_EQ(locker_.stores.load(), 0);
+}
+
+}  // namespace
+}  // namespace keyring_locker::mariadb
+
+namespace keyring_locker::mariadb {
+namespace {
+
+// Creating policy, cap, client warnings, pauses and recovery (issue #16).
+class KeyGatePolicyTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<KeyService> NewService() {
+    KeyScopeOptions s;
+    s.scope = "gate/policy";
+    CacheOptions c;
+    return std::make_unique<KeyService>(keyring_locker::testing::FakeKeyLocker(&locker_, s), s, c, nullptr, "test:1",
+                                        std::chrono::milliseconds(0));
+  }
+  KeyGateOptions Options() {
+    KeyGateOptions o;
+    o.retry_after = std::chrono::milliseconds(200);
+    o.log_created = [this](const std::string& m) { created_.push_back(m); };
+    o.client_warning = [this](const std::string& m, bool also_log) {
+      warned_.push_back(m);
+      if (also_log) ++logged_count_;
+    };
+    return o;
+  }
+  FakeLocker locker_;
+  std::vector<std::string> logged_, created_, warned_;
+  int logged_count_ = 0;
+};
+
+TEST_F(KeyGatePolicyTest, IdOutsideThePolicyIsRefusedWithTheFixAndNothingIsStored) {
+  auto svc = NewService();
+  KeyGateOptions o = Options();
+  o.create_policy = *CreatePolicy::Parse("1-2");
+  KeyGate gate(svc.get(), o, [this](const std::string& m) { logged_.push_back(m); });
+  EXPECT_EQ(gate.LatestVersion(1), 1u);
+  EXPECT_EQ(created_.size(), 1u);
+  EXPECT_NE(created_.back().find("created key 1 version 1"), std::string::npos) << created_.back();
+  const int stores = locker_.stores.load();
+  EXPECT_EQ(gate.LatestVersion(7), kKeyVersionInvalid);
+  EXPECT_EQ(locker_.stores.load(), stores);
+  ASSERT_EQ(warned_.size(), 1u);
+  EXPECT_NE(warned_[0].find("key id 7 is not in the locker and keyring_locker_create_keys=1-2 does not allow "
+                            "creating it; create it with 'keyring-locker --config FILE ensure 7'"),
+            std::string::npos)
+      << warned_[0];
+  EXPECT_TRUE(logged_.empty());  // the warning is the log line (client_warning also_log)
+  EXPECT_EQ(logged_count_, 1);
+  // Created by an operator (the CLI): served at the next try.
+  auto cli = NewService();
+  ASSERT_TRUE(cli->EnsureKey("7").ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(gate.LatestVersion(7), 1u);
+  EXPECT_EQ(created_.size(), 1u);  // the gate created nothing more
+}
+
+TEST_F(KeyGatePolicyTest, OffCreatesNothingButServesExistingKeys) {
+  auto writer = NewService();
+  ASSERT_TRUE(writer->EnsureKey("5").ok());
+  auto svc = NewService();
+  KeyGateOptions o = Options();
+  o.create_policy = CreatePolicy::Off();
+  KeyGate gate(svc.get(), o, [this](const std::string& m) { logged_.push_back(m); });
+  EXPECT_EQ(gate.LatestVersion(5), 1u);
+  EXPECT_EQ(gate.LatestVersion(6), kKeyVersionInvalid);
+  ASSERT_FALSE(warned_.empty());
+  EXPECT_NE(warned_.back().find("keyring_locker_create_keys=off"), std::string::npos);
+}
+
+TEST_F(KeyGatePolicyTest, CapStopsCreatingOnceTheScopeHoldsThatManyKeys) {
+  auto svc = NewService();
+  KeyGateOptions o = Options();
+  o.create_max = 3;
+  KeyGate gate(svc.get(), o, [this](const std::string& m) { logged_.push_back(m); });
+  EXPECT_EQ(gate.LatestVersion(1), 1u);
+  EXPECT_EQ(gate.LatestVersion(2), 1u);
+  EXPECT_EQ(gate.LatestVersion(3), 1u);
+  EXPECT_EQ(gate.LatestVersion(4), kKeyVersionInvalid);
+  ASSERT_FALSE(warned_.empty());
+  EXPECT_NE(warned_.back().find("already holds 3 keys, keyring_locker_create_keys_max=3"), std::string::npos)
+      << warned_.back();
+  EXPECT_EQ(created_.size(), 3u);
+}
+
+TEST_F(KeyGatePolicyTest, PausedRepeatsStillTellTheClientWhyButAreNotLogged) {
+  auto svc = NewService();
+  KeyGateOptions o = Options();
+  o.retry_after = std::chrono::seconds(30);
+  o.create_policy = CreatePolicy::Off();
+  KeyGate gate(svc.get(), o, [this](const std::string& m) { logged_.push_back(m); });
+  EXPECT_EQ(gate.LatestVersion(9), kKeyVersionInvalid);
+  ASSERT_EQ(warned_.size(), 1u);
+  EXPECT_EQ(logged_count_, 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_EQ(gate.LatestVersion(9), kKeyVersionInvalid);  // inside the pause, after a second
+  ASSERT_EQ(warned_.size(), 2u);
+  EXPECT_EQ(warned_[1], warned_[0]);
+  EXPECT_EQ(logged_count_, 1);
+}
+
+TEST_F(KeyGatePolicyTest, PauseAfterAnOutageEndsWhenTheLockerAnswersAgain) {
+  auto svc = NewService();
+  KeyGateOptions o = Options();
+  o.retry_after = std::chrono::seconds(30);
+  KeyGate gate(svc.get(), o, [this](const std::string& m) { logged_.push_back(m); });
+  locker_.down = true;
+  EXPECT_EQ(gate.LatestVersion(7), kKeyVersionInvalid);
+  ASSERT_FALSE(warned_.empty());
+  EXPECT_NE(warned_.back().find("UNAVAILABLE"), std::string::npos) << warned_.back();
+  locker_.down = false;
+  EXPECT_EQ(gate.LatestVersion(7), kKeyVersionInvalid);  // nothing answered yet: still paused
+  EXPECT_EQ(svc->stats().health.failing, true);
+  ASSERT_TRUE(svc->LatestVersionFromLocker("1").ok());  // what RecoveryProbe does
+  EXPECT_EQ(svc->stats().health.failing, false);
+  EXPECT_EQ(gate.LatestVersion(7), 1u);  // long before the 30 s pause ends
+}
+
+TEST_F(KeyGatePolicyTest, PauseAfterARefusalIsNotEndedByOtherAnswers) {
+  auto svc = NewService();
+  KeyGateOptions o = Options();
+  o.retry_after = std::chrono::seconds(30);
+  o.create_policy = CreatePolicy::Off();
+  KeyGate gate(svc.get(), o, [this](const std::string& m) { logged_.push_back(m); });
+  EXPECT_EQ(gate.LatestVersion(7), kKeyVersionInvalid);
+  auto cli = NewService();
+  ASSERT_TRUE(cli->EnsureKey("7").ok());
+  ASSERT_TRUE(svc->LatestVersionFromLocker("1").ok());
+  const int lists = locker_.lists.load();
+  EXPECT_EQ(gate.LatestVersion(7), kKeyVersionInvalid);  // no locker request per call during the pause
+  EXPECT_EQ(locker_.lists.load(), lists);
 }
 
 }  // namespace

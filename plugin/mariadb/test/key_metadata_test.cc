@@ -36,6 +36,22 @@ class KeyMetadataTest : public ::testing::Test {
     svc_ = std::make_unique<KeyService>(keyring_locker::testing::FakeKeyLocker(&locker_, s), s, CacheOptions{}, nullptr,
                                         "host-a:42", std::chrono::milliseconds(0));
   }
+  // Another server of the scope, on the same locker: its keys reach svc_
+  // through a refresh (versions listed, records not read).
+  std::unique_ptr<KeyService> OtherServer() {
+    KeyScopeOptions s;
+    s.scope = "meta/test";
+    return std::make_unique<KeyService>(keyring_locker::testing::FakeKeyLocker(&locker_, s), s, CacheOptions{},
+                                        nullptr, "host-b:7", std::chrono::milliseconds(0));
+  }
+  // Key 9 by the other server, known to svc_ only from a listing; SHOW
+  // STATUS asked for the rows, so the next snapshot reads its record.
+  void KeyOfAnotherServerToRead(KeyMetadata& meta) {
+    auto other = OtherServer();
+    ASSERT_TRUE(other->EnsureKey("9").ok());
+    ASSERT_TRUE(svc_->RefreshVersions().ok());
+    meta.Shown();
+  }
   FakeLocker locker_;
   std::unique_ptr<KeyService> svc_;
 };
@@ -89,6 +105,27 @@ TEST_F(KeyMetadataTest, RefreshListsTheLockerAndFollowsRotation) {
   EXPECT_EQ(m.count("1_v2"), 1u);
 }
 
+TEST_F(KeyMetadataTest, SnapshotsAskTheLockerForNothingButRecordsNotReadYet) {
+  ASSERT_TRUE(svc_->EnsureKey("1").ok());
+  KeyMetadata meta(svc_.get(), "fake", std::chrono::seconds(0));
+  auto other = OtherServer();
+  ASSERT_TRUE(other->EnsureKey("9").ok());
+  ASSERT_TRUE(svc_->RefreshVersions().ok());
+  locker_.down = true;  // any request would fail the snapshot
+  ASSERT_TRUE(meta.Refresh().ok());
+  auto m = AsMap(meta.Current()->rows);
+  EXPECT_THAT(m["1_v1"], HasSubstr("creator=host-a:42"));  // written by svc_: known without a read
+  EXPECT_THAT(m["9_v1"], StartsWith("not read yet"));
+  EXPECT_EQ(m["9_latest"], "1");
+  locker_.down = false;
+  meta.Shown();
+  ASSERT_TRUE(meta.Refresh().ok());
+  EXPECT_THAT(AsMap(meta.Current()->rows)["9_v1"], HasSubstr("creator=host-b:7"));
+  locker_.down = true;  // read once: never again
+  ASSERT_TRUE(meta.Refresh().ok());
+  EXPECT_THAT(AsMap(meta.Current()->rows)["9_v1"], HasSubstr("creator=host-b:7"));
+}
+
 TEST_F(KeyMetadataTest, RowsNeverCarryKeyBytes) {
   ASSERT_TRUE(svc_->EnsureKey("1").ok());
   auto key = svc_->Get("1", 1);
@@ -109,6 +146,8 @@ TEST_F(KeyMetadataTest, FailedRefreshKeepsRowsAndReportsTheError) {
   KeyMetadata meta(svc_.get(), "fake", std::chrono::seconds(0));
   ASSERT_TRUE(meta.Refresh().ok());
   auto before = meta.Current();
+  // A snapshot reads no more than the records not read yet: only those can fail.
+  KeyOfAnotherServerToRead(meta);
   locker_.down = true;
   EXPECT_FALSE(meta.Refresh().ok());
   auto after = meta.Current();
@@ -139,7 +178,8 @@ TEST_F(KeyMetadataTest, RequestRefreshIsServedByTheBackgroundThread) {
 TEST_F(KeyMetadataTest, RefreshOrHandOverWithNoBudgetLeftDoesNoIo) {
   ASSERT_TRUE(svc_->EnsureKey("1").ok());
   KeyMetadata meta(svc_.get(), "fake", std::chrono::seconds(0));  // no thread: nothing else lists
-  locker_.down = true;  // a listing on this thread would fail and record the error
+  KeyOfAnotherServerToRead(meta);
+  locker_.down = true;  // a read on this thread would fail and record the error
   {
     OperationDeadline spent(std::chrono::milliseconds(1));
     (void)OperationDeadline::Current();  // starts its clock
@@ -148,7 +188,7 @@ TEST_F(KeyMetadataTest, RefreshOrHandOverWithNoBudgetLeftDoesNoIo) {
   }
   EXPECT_TRUE(meta.Current()->last_error.empty());
   EXPECT_TRUE(meta.Current()->rows.empty());
-  EXPECT_FALSE(meta.RefreshOrHandOver().ok());  // with budget left it lists here, and fails
+  EXPECT_FALSE(meta.RefreshOrHandOver().ok());  // with budget left it reads here, and fails
   EXPECT_FALSE(meta.Current()->last_error.empty());
   locker_.down = false;
   EXPECT_TRUE(meta.RefreshOrHandOver().ok());
@@ -204,6 +244,27 @@ TEST_F(KeyMetadataTest, GateReportsCreatedAndNewerVersionsOnce) {
   ASSERT_EQ(*svc_->Rotate("9"), 2u);
   ASSERT_EQ(gate.LatestVersion(9), 2u);
   EXPECT_EQ(calls.load(), 2);
+}
+
+}  // namespace
+}  // namespace keyring_locker::mariadb
+
+namespace keyring_locker::mariadb {
+namespace {
+
+TEST(KeyMetadataSummaryTest, CountsKeysAndVersionsAndFindsTheOldestLatest) {
+  std::vector<KeyVersionInfo> v(4);
+  v[0].name = "1", v[0].version = 1, v[0].created = "2020-01-01T00:00:00Z";
+  v[1].name = "1", v[1].version = 2, v[1].created = "2025-06-01T00:00:00Z";
+  v[2].name = "2", v[2].version = 1, v[2].created = "2024-01-01T00:00:00Z";
+  v[3].name = "7", v[3].version = 1, v[3].created = "";  // older tools: unknown
+  KeyMetadataSummary s = SummarizeKeyVersions(v);
+  EXPECT_EQ(s.keys, 3u);
+  EXPECT_EQ(s.versions, 4u);
+  EXPECT_EQ(s.oldest_latest_key, "2");
+  EXPECT_EQ(std::chrono::system_clock::to_time_t(s.oldest_latest), 1704067200);
+  EXPECT_EQ(std::chrono::system_clock::to_time_t(s.newest_latest), 1748736000);
+  EXPECT_EQ(SummarizeKeyVersions({}).keys, 0u);
 }
 
 }  // namespace
