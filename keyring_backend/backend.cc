@@ -1,5 +1,6 @@
 #include "keyring_backend/backend.h"
 
+#include "keyring_backend/azure/key_vault_wrapper.h"
 #include "keyring_backend/http/curl_resources.h"
 #include "keyring_backend/http/operation_deadline.h"
 #include "keyring_backend/kmip/kmip_client.h"
@@ -29,6 +30,9 @@ StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool requ
     b->kmip_ = std::move(client);
   }
   ASSIGN_OR_RETURN(KeyLocker locker, OpenKeyLocker(config, b->http_.get(), b->auth_.get(), b->kmip_));
+  if (config.roles.UsesAzure() && !config.roles.UsesVault()) {  // libcurl came up with the Azure wrapper
+    if (std::string w = http::CurlMemoryWarning(); !w.empty()) b->warnings_.push_back(std::move(w));
+  }
   b->keys_ = std::make_unique<KeyService>(std::move(locker), config.keys, config.cache, std::move(audit), actor,
                                           config.call_budget());
 
@@ -82,10 +86,14 @@ BackendStatus Backend::status() const {
     s.http.errors = k.transport.errors;
     s.http.active_endpoint = k.transport.active_server;
   }
+  if (config_.roles.UsesAzure() && !http_) {  // the directory store: Key Vault is the one locker reached
+    if (const auto* azure = dynamic_cast<const AzureKeyVaultWrapper*>(&keys_->wrapper())) s.http = azure->http_stats();
+  }
   if (auth_) s.auth = auth_->info();
   s.tls_verify = !(config_.roles.UsesVault() && !config_.http.tls.verify) &&
                  !(config_.roles.UsesKmip() && !config_.kmip.transport.verify_peer) &&
-                 !(config_.roles.UsesAwsKms() && !config_.aws_kms.verify);
+                 !(config_.roles.UsesAwsKms() && !config_.aws_kms.verify) &&
+                 !(config_.roles.UsesAzure() && !config_.azure.http.tls.verify);
   s.locker = keys_->Describe();
   return s;
 }

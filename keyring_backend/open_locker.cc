@@ -1,6 +1,7 @@
 #include "keyring_backend/open_locker.h"
 
 #include "keyring_backend/aws/aws_kms_wrapper.h"
+#include "keyring_backend/azure/key_vault_wrapper.h"
 #include "keyring_backend/kmip/kmip_client.h"
 #include "keyring_backend/kmip/kmip_key_store.h"
 #include "keyring_backend/kmip/kmip_wrapper.h"
@@ -67,6 +68,8 @@ StatusOr<KeyLocker> OpenKeyLocker(const Config& config, HttpClient* http, Authen
     pair.wrapper = std::make_unique<TransitWrapper>(vault);
   } else if (roles.wrapper == "kmip") {
     ASSIGN_OR_RETURN(pair.wrapper, KmipWrapper::Open(kmip, config.kmip.wrapping_key));
+  } else if (roles.wrapper == "azure_key_vault") {
+    ASSIGN_OR_RETURN(pair.wrapper, AzureKeyVaultWrapper::Open(config.azure));
   } else if (roles.wrapper == "aws_kms") {
     ASSIGN_OR_RETURN(std::unique_ptr<aws::AwsKmsClient> client, aws::AwsKmsClient::Open(AwsKmsClientOptions(config)));
     AwsKmsWrapperOptions options;

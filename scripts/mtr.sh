@@ -2,18 +2,20 @@
 # Runs the MariaDB plugin's mysql-test-run suites with Debian's
 # mariadb-test-run.pl in one MTR invocation: mysql-test/keyring_locker
 # against a dev locker, mysql-test/keyring_locker_kmip (the core tests with
-# the KMIP key store) against a PyKMIP server, and mysql-test/
-# keyring_locker_aws (the core tests with the directory store and the AWS
-# KMS wrapper) against moto; all are started here and stopped on exit (and
-# by their watchdogs, should this script be killed). Extra arguments go to
-# MTR (test names, --verbose, ...).
+# the KMIP key store) against a PyKMIP server, mysql-test/keyring_locker_aws
+# (the core tests with the directory store and the AWS KMS wrapper) against
+# moto, and mysql-test/keyring_locker_azure (directory store, Azure Key
+# Vault wrapper) against a local Key Vault stand-in; all are started here
+# and stopped on exit (and by their watchdogs, should this script be
+# killed). Extra arguments go to MTR (test names, --verbose, ...).
 #   scripts/mtr.sh                    every test of every suite
 #   scripts/mtr.sh basic rotation     these tests, in each suite that has them
 #   scripts/mtr.sh keyring_locker_kmip.basic keyring_locker_aws.backup
 # BUILD_DIR (default build) must hold bin/devlocker and plugin/mariadb/keyring_locker.so.
 # Without PyKMIP or moto (scripts/deps.sh installs them) the KMIP or AWS
 # suite is left out, unless KLK_REQUIRE_PYKMIP=1 or KLK_REQUIRE_MOTO=1
-# (scripts/test.sh), which makes that an error.
+# (scripts/test.sh), which makes that an error; likewise the Azure suite
+# without python3's cryptography (KLK_REQUIRE_AZURE=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -35,11 +37,12 @@ head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24 >"$KLK_ROOT_T
 CTL=$ROOT/mysql-test/keyring_locker/locker_ctl.sh
 KMIP_LAUNCHER=$ROOT/tests/kmip/pykmip_server.py
 MOTO_LAUNCHER=$ROOT/tests/aws/moto_server.py
-export KLK_KMIP_DIR=$WORK/kmip KLK_AWS_DIR=$WORK/aws
+export KLK_KMIP_DIR=$WORK/kmip KLK_AWS_DIR=$WORK/aws KLK_AZURE_DIR=$WORK/azure
 cleanup() {
   "$CTL" stop || true
   [ ! -f "$KLK_KMIP_DIR/server.json" ] || /usr/bin/python3 "$KMIP_LAUNCHER" stop --dir "$KLK_KMIP_DIR" || true
   [ ! -f "$KLK_AWS_DIR/server.json" ] || /usr/bin/python3 "$MOTO_LAUNCHER" stop --dir "$KLK_AWS_DIR" || true
+  [ ! -f "$KLK_AZURE_DIR/ports.json" ] || "$ROOT/mysql-test/keyring_locker_azure/standin_ctl.sh" stop || true
   [ -n "${KEEP:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -152,19 +155,23 @@ else
   left_out moto KLK_REQUIRE_MOTO keyring_locker_aws
 fi
 
+# The Azure suite (mysql-test/keyring_locker_azure): a Key Vault stand-in.
+. "$ROOT/mysql-test/keyring_locker_azure/azure_env.sh"
+
 # MTR reads a '-' in a suite path as a combination separator: reach the
 # suite through a link without one.
 mkdir -p "$WORK/suites"
 ln -s "$ROOT/mysql-test/keyring_locker" "$WORK/suites/keyring_locker"
 ln -s "$KMIP_SUITE" "$WORK/suites/keyring_locker_kmip"
 ln -s "$AWS_SUITE" "$WORK/suites/keyring_locker_aws"
+ln -s "$AZURE_SUITE" "$WORK/suites/keyring_locker_azure"
 # MTR knows these suites by their paths (which it cannot parse in a test
 # name): SUITE.TEST runs TEST in that suite only, by running only the
 # suites named when every test named is suite-qualified.
 args=() named="" bare=""
 for a in "$@"; do
   case "$a" in
-    keyring_locker_kmip.*|keyring_locker_aws.*|keyring_locker.*)
+    keyring_locker_kmip.*|keyring_locker_aws.*|keyring_locker_azure.*|keyring_locker.*)
       suite=${a%%.*}
       [[ "$SUITES" == *"/$suite"* ]] || { echo "mtr.sh: suite $suite was left out (above): run scripts/deps.sh"; exit 1; }
       # A name given for two suites runs in both: once is enough (a second
@@ -196,7 +203,7 @@ echo "mtr.sh: suite finished in $(( $(date +%s) - start )) s, exit $rc"
 others=()
 for d in /tmp/klk_mtr.* /tmp/bash_jobs.*; do [ "$d" = "$WORK" ] || others+=(--exclude "$d"); done
 /usr/bin/python3 "$ROOT/tests/keyscan/keyscan.py" --token-file "$KLK_TOKEN_FILE" --newer-than "$WORK/.started" \
-  --exclude "$KLK_LOCKER_DIR" --exclude "$KLK_KMIP_DIR" --exclude "$KLK_AWS_DIR" "${others[@]}" "$WORK" /tmp
+  --exclude "$KLK_LOCKER_DIR" --exclude "$KLK_KMIP_DIR" --exclude "$KLK_AWS_DIR" --exclude "$KLK_AZURE_DIR" "${others[@]}" "$WORK" /tmp
 scan=$?
 [ $scan -eq 0 ] || echo "mtr.sh: key material or a token was found on disk (above): the suite fails"
 [ $rc -ne 0 ] || rc=$scan

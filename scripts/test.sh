@@ -13,6 +13,8 @@ scripts/build.sh
 export KLK_REQUIRE_PYKMIP=1
 # Likewise moto (AWS KMS stand-in, scripts/deps.sh): missing fails, never skips.
 export KLK_REQUIRE_MOTO=1
+# And the Azure suite's stand-in (python3-cryptography, scripts/deps.sh).
+export KLK_REQUIRE_AZURE=1
 LOG=$(mktemp /tmp/klk_test.XXXXXX)
 trap 'rm -f "$LOG"' EXIT
 

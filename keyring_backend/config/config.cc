@@ -206,8 +206,8 @@ StatusOr<Config> ParseConfig(const std::string& json_text, const std::string& so
     }
     Config config;
     GroupReader top(source, "", &root);
-    RETURN_IF_ERROR(top.Expect({"store", "wrapper", "locker", "kmip", "aws_kms", "keys", "auth", "tls", "timeouts",
-                                "retries", "limits", "cache", "audit"}));
+    RETURN_IF_ERROR(top.Expect({"store", "wrapper", "locker", "kmip", "aws_kms", "azure", "keys", "auth", "tls",
+                                "timeouts", "retries", "limits", "cache", "audit"}));
     RETURN_IF_ERROR(config_internal::ParseRoles(top, &config));
     if (config.roles.UsesVault()) {
       RETURN_IF_ERROR(config_internal::ParseLocker(top, &config));
@@ -218,6 +218,7 @@ StatusOr<Config> ParseConfig(const std::string& json_text, const std::string& so
     RETURN_IF_ERROR(config_internal::ParseNetwork(top, &config));
     if (config.roles.UsesKmip()) RETURN_IF_ERROR(config_internal::ParseKmip(top, &config));
     if (config.roles.UsesAwsKms()) RETURN_IF_ERROR(config_internal::ParseAwsKms(top, &config));
+    if (config.roles.UsesAzure()) RETURN_IF_ERROR(config_internal::ParseAzure(top, &config));
     RETURN_IF_ERROR(config_internal::ParseCacheAndAudit(top, &config));
     return config;
   } catch (const std::exception& e) {

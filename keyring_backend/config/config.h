@@ -11,6 +11,7 @@
 #include "common/status.h"
 #include "keyring_backend/auth/authenticator.h"
 #include "keyring_backend/aws/aws_credentials.h"
+#include "keyring_backend/azure/azure_options.h"
 #include "keyring_backend/http/http_client.h"
 #include "keyring_backend/key_rules.h"
 #include "keyring_backend/kmip/kmip_options.h"
@@ -69,6 +70,7 @@ struct LockerRoles {
   std::string directory;          // store "directory": where the wrapped keys are kept
   bool UsesVault() const { return store == "vault" || wrapper == "vault"; }
   bool UsesKmip() const { return store == "kmip" || wrapper == "kmip"; }
+  bool UsesAzure() const { return wrapper == "azure_key_vault"; }
   bool UsesAwsKms() const { return wrapper == "aws_kms"; }
 };
 
@@ -79,6 +81,7 @@ struct Config {
   AuthOptions auth;
   VaultOptions vault;
   KmipOptions kmip;
+  azure::AzureOptions azure;  // wrapper "azure_key_vault"
   AwsKmsOptions aws_kms;
   KeyScopeOptions keys;
   CacheOptions cache;

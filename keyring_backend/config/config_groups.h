@@ -22,6 +22,8 @@ Status ParseAuth(const GroupReader& root, Config* config);
 Status ParseRoles(const GroupReader& root, Config* config);
 // Reads kmip.*; needs roles and timeouts already parsed.
 Status ParseKmip(const GroupReader& root, Config* config);
+// Reads azure.*; needs roles and timeouts already parsed (config_azure.cc).
+Status ParseAzure(const GroupReader& root, Config* config);
 // Reads aws_kms.*; needs roles already parsed.
 Status ParseAwsKms(const GroupReader& root, Config* config);
 

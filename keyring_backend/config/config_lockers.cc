@@ -9,7 +9,7 @@ namespace keyring_locker::config_internal {
 namespace {
 
 const std::set<std::string> kStores = {"vault", "kmip", "directory"};
-const std::set<std::string> kWrappers = {"vault", "kmip", "aws_kms", "none"};
+const std::set<std::string> kWrappers = {"vault", "kmip", "aws_kms", "azure_key_vault", "none"};
 
 std::string OneOf(const std::set<std::string>& names) {
   std::string out;
@@ -52,20 +52,22 @@ Status ParseRoles(const GroupReader& root, Config* config) {
   roles.wrapper = roles.store == "kmip" ? "none" : "vault";
   if (roles.store == "directory" && !w.Has("type")) {
     return w.Error("type", "is required for store.type \"directory\"",
-                   "name who wraps the keys kept on disk: \"vault\" (Transit), \"kmip\" or \"aws_kms\"");
+                   "name who wraps the keys kept on disk: \"vault\" (Transit), \"kmip\", \"aws_kms\" or "
+                   "\"azure_key_vault\"");
   }
   RETURN_IF_ERROR(w.String("type", &roles.wrapper));
   if (!kWrappers.count(roles.wrapper)) {
     return w.Error("type", "\"" + roles.wrapper + "\" is not a key wrapper", "use one of " + OneOf(kWrappers));
   }
-  if (roles.wrapper == "aws_kms" && roles.store == "kmip") {
-    return w.Error("type", "\"aws_kms\" cannot wrap keys kept as KMIP objects",
-                   "keep AWS KMS-wrapped keys in store.type \"directory\" or \"vault\"");
+  if ((roles.wrapper == "aws_kms" || roles.wrapper == "azure_key_vault") && roles.store == "kmip") {
+    const std::string cloud = roles.wrapper == "aws_kms" ? "AWS KMS" : "Azure Key Vault";
+    return w.Error("type", "\"" + roles.wrapper + "\" cannot wrap keys kept as KMIP objects",
+                   "keep " + cloud + "-wrapped keys in store.type \"directory\" or \"vault\"");
   }
   if (roles.wrapper == "none" && roles.store != "kmip") {
     return w.Error("type", "\"none\" would keep keys unwrapped in store.type \"" + roles.store + "\"",
                    "use \"none\" only with store.type \"kmip\" (the KMIP server protects its keys); "
-                   "otherwise choose \"vault\", \"kmip\" or \"aws_kms\"");
+                   "otherwise choose \"vault\", \"kmip\", \"aws_kms\" or \"azure_key_vault\"");
   }
   // Groups of a locker no role uses are a mistake worth naming: the user
   // believes a setting applies that does not.
@@ -85,6 +87,10 @@ Status ParseRoles(const GroupReader& root, Config* config) {
   if (!roles.UsesKmip() && root.Has("kmip")) {
     return root.Error("kmip", "is set, but neither store.type nor wrapper.type is \"kmip\"",
                       "remove it, or set store.type or wrapper.type to \"kmip\"");
+  }
+  if (!roles.UsesAzure() && root.Has("azure")) {
+    return root.Error("azure", "is set, but wrapper.type is not \"azure_key_vault\"",
+                      "remove it, or set wrapper.type to \"azure_key_vault\"");
   }
   return Status::Ok();
 }

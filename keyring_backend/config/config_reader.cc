@@ -21,6 +21,8 @@ const char* InlineSecretFix(const std::string& key) {
     return "put the SecretID in a file only the server user can read and set "
            "auth.approle.secret_id_file, or name an environment variable in "
            "auth.approle.secret_id_env";
+  if (key == "client_secret")
+    return "put the Azure client secret in a file only the server user can read and set azure.secret_file";
   if (key == "password" || key == "client_key_password" || key == "passphrase")
     return "put the password in a file only the server user can read and set "
            "tls.client_key_password_file";

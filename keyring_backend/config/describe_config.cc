@@ -56,6 +56,13 @@ std::string DescribeConfig(const Config& c) {
           << ", client_key " << OrNone(k.key_file) << ", server_name " << OrNone(k.server_name)
           << ", wrapping key " << OrNone(c.kmip.wrapping_key) << "\n";
     }
+    if (c.roles.UsesAzure()) {
+      const azure::AzureOptions& a = c.azure;
+      out << "azure:    " << a.vault_url << " key " << a.key_name
+          << (a.key_version.empty() ? std::string(" (latest version)") : " version " + a.key_version) << ", "
+          << a.algorithm << "; verify " << (a.http.tls.verify ? "on" : "OFF") << ", ca_file "
+          << OrNone(a.http.tls.ca_file) << "\n";
+    }
     if (c.roles.UsesAwsKms()) {
       const AwsKmsOptions& a = c.aws_kms;
       out << "aws_kms:  key " << a.key_id << "; regions";

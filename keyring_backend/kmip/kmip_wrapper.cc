@@ -2,6 +2,7 @@
 
 #include "common/printable.h"
 #include "crypto/crypto.h"
+#include "keyring_backend/wrapper/wrapped_fields.h"
 
 namespace keyring_locker {
 
@@ -68,19 +69,12 @@ StatusOr<KmipWrapper::Sealed> KmipWrapper::Parse(const std::string& wrapped) {
   auto bad = [](const std::string& why) {
     return InvalidArgument("not a kmip-wrapped key (" + why + "); expected kmip:v1:gcm:<nonce>:<ciphertext>:<tag>");
   };
-  const std::string prefix = kFormatPrefix;
-  if (wrapped.size() > 2 * kMaxCiphertext) return bad(std::to_string(wrapped.size()) + " characters");
-  if (wrapped.compare(0, prefix.size(), prefix) != 0) {
-    return bad("it starts with \"" + Printable(wrapped.substr(0, prefix.size()), 16) + "\"");
-  }
-  const std::string rest = wrapped.substr(prefix.size());
-  const size_t a = rest.find(':');
-  const size_t b = a == std::string::npos ? a : rest.find(':', a + 1);
-  if (b == std::string::npos || rest.find(':', b + 1) != std::string::npos) return bad("it has not three fields");
+  std::array<std::string, 3> f;
+  if (auto why = SplitWrappedFields(wrapped, kFormatPrefix, 2 * kMaxCiphertext, &f)) return bad(*why);
   Sealed s;
-  auto nonce = DecodeField(rest.substr(0, a), "nonce");
-  auto ciphertext = DecodeField(rest.substr(a + 1, b - a - 1), "ciphertext");
-  auto tag = DecodeField(rest.substr(b + 1), "tag");
+  auto nonce = DecodeField(f[0], "nonce");
+  auto ciphertext = DecodeField(f[1], "ciphertext");
+  auto tag = DecodeField(f[2], "tag");
   for (const auto* field : {&nonce, &ciphertext, &tag}) {
     if (!field->ok()) return bad(field->status().message());
   }

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Writes the per-test config files of a suite whose plugin is configured
-by one JSON file (keyring_locker_kmip, keyring_locker_aws; scripts/mtr.sh):
+by one JSON file (keyring_locker_kmip, keyring_locker_aws, keyring_locker_azure;
+scripts/mtr.sh):
   suite_configs.py OUT_DIR TESTS_DIR BASE_JSON
 OUT_DIR/<test>.json for every TESTS_DIR/<test>.test, plus OUT_DIR/default.json
 (the suite's my.cnf): BASE_JSON (the locker's settings) with keys.scope

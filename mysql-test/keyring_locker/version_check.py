@@ -1,5 +1,6 @@
 """The command line shared by the suites' key checkers (keyring_locker_kmip/
-kmip_check.py, keyring_locker_aws/aws_check.py): each reads one scope's
+kmip_check.py, keyring_locker_aws/aws_check.py, keyring_locker_azure/
+azure_check.py): each reads one scope's
 key versions from its locker with a client independent of ours and hands
 them here as {"<name>/<version>": fingerprint} plus the problems it found.
   CHECKER snapshot SCOPE FILE   check, then record every version's fingerprint

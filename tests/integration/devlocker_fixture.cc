@@ -13,6 +13,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include "tests/support/child_process.h"
+
 namespace keyring_locker::testing {
 
 namespace {
@@ -99,22 +101,7 @@ bool DevLocker::Launch() {
   return false;
 }
 
-void DevLocker::Stop() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);
-  int status = 0;
-  for (int i = 0; i < 100; ++i) {
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ADD_FAILURE() << "devlocker ignored SIGTERM for 5 s; killing it";
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
-}
+void DevLocker::Stop() { StopChild(&pid_, "devlocker"); }
 
 bool DevLocker::Restart() {
   Stop();

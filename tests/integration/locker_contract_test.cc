@@ -2,7 +2,8 @@
 // implementation: KeyStore (memory records; memory documents; a local
 // directory; Vault KV on the dev locker; KMIP objects on PyKMIP) and
 // KeyWrapper (the tests' local AEAD; the fake locker's; Vault Transit on
-// the dev locker; KMIP Encrypt/Decrypt on PyKMIP). A new store or wrapper
+// the dev locker; KMIP Encrypt/Decrypt on PyKMIP; Azure Key Vault wrapKey on
+// a local stand-in). A new store or wrapper
 // adds one instantiation here and must pass every case unchanged.
 #include <atomic>
 #include <functional>
@@ -10,11 +11,13 @@
 
 #include <gtest/gtest.h>
 
+#include "keyring_backend/azure/key_vault_wrapper.h"
 #include "keyring_backend/backend.h"
 #include "keyring_backend/aws/aws_kms_wrapper.h"
 #include "keyring_backend/kmip/kmip_wrapper.h"
 #include "keyring_backend/open_locker.h"
 #include "keyring_backend/store/directory_backend.h"
+#include "tests/integration/azure_standin_fixture.h"
 #include "tests/integration/devlocker_fixture.h"
 #include "tests/integration/kmip_world_fixture.h"
 #include "tests/integration/moto_fixture.h"
@@ -100,9 +103,31 @@ struct DirectoryWorld {
   }
 };
 
+// One Azure Key Vault stand-in for every Azure case of the run
+// (tests/azure/azure_standin.py), stopped by the test environment's tear-down.
+struct AzureWorld {
+  std::unique_ptr<testing::AzureStandin> standin;
+  static AzureWorld*& Instance() {
+    static AzureWorld* w = nullptr;
+    return w;
+  }
+  static AzureWorld& Get() {
+    AzureWorld*& w = Instance();
+    if (w == nullptr) {
+      w = new AzureWorld();
+      testing::AzureStandin::Options options;
+      options.key_bits = 4096;  // RoundTripsEveryLength wraps 300 bytes: one OAEP-256 block holds 446
+      w->standin = testing::AzureStandin::Start(options);
+    }
+    return *w;
+  }
+};
+
 class StopLockers : public ::testing::Environment {
  public:
   void TearDown() override {
+    delete AzureWorld::Instance();
+    AzureWorld::Instance() = nullptr;
     delete VaultWorld::Instance();
     VaultWorld::Instance() = nullptr;
     delete DirectoryWorld::Instance();
@@ -350,6 +375,16 @@ std::vector<WrapperMaker> Wrappers() {
          return std::move(wrapper).value();
        },
        KmipSkipReason},
+      // wrapKey/unwrapKey with a 4096-bit RSA key on the Azure Key Vault stand-in.
+      {"AzureKeyVault",
+       []() -> std::unique_ptr<KeyWrapper> {
+         AzureWorld& w = AzureWorld::Get();
+         if (!w.standin) return nullptr;
+         auto wrapper = AzureKeyVaultWrapper::Open(w.standin->WrapperOptions(azure::AuthMethod::kClientSecret));
+         if (!wrapper.ok() || !(*wrapper)->Connect().ok()) return nullptr;
+         return std::move(wrapper).value();
+       },
+       testing::AzureStandin::Unavailable},
       // AWS KMS Encrypt/Decrypt on moto over verified TLS, one KMS key per run.
       {"AwsKms",
        []() -> std::unique_ptr<KeyWrapper> {

@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from core_map import Core, parse_maps  # noqa: E402
 from aws_keys import AwsError, fetch_aws_keys  # noqa: E402
+from azure_keys import AzureError, fetch_azure_keys  # noqa: E402
 from kmip_keys import KmipError, fetch_kmip_keys  # noqa: E402
 from locker_keys import LockerError, fetch_keys  # noqa: E402
 from search import Searcher, Secret, summarize  # noqa: E402
@@ -92,6 +93,10 @@ def main(argv=None):
                     help="a PyKMIP launcher folder (server.json): its keys are looked for too")
     ap.add_argument("--aws-keys-dir", default=os.environ.get("KLK_AWS_KEYS_DIR"),
                     help="the AWS suite's directory store (with KLK_AWS_DIR): its keys are looked for too")
+    ap.add_argument("--azure-dir", default=os.environ.get("KLK_AZURE_DIR"),
+                    help="the Azure stand-in's folder (keys.json): the keys of --azure-store are looked for too")
+    ap.add_argument("--azure-store", default=os.environ.get("KLK_AZURE_STORE"),
+                    help="a directory store wrapped by the Azure stand-in's keys")
     ap.add_argument("--token-file", action="append", default=[], help="a token to look for (repeatable)")
     ap.add_argument("--tokens-from-state", help="the dev locker's state.json: look for every token it issued "
                     "(AppRole logins hand out tokens no file holds)")
@@ -119,6 +124,8 @@ def main(argv=None):
             secrets += fetch_kmip_keys(args.kmip_dir)
         if args.aws_keys_dir and os.path.isdir(args.aws_keys_dir):
             secrets += fetch_aws_keys()
+        if args.azure_dir and args.azure_store and os.path.isdir(args.azure_store):
+            secrets += fetch_azure_keys(args.azure_dir, args.azure_store)
         tokens = {root_token: "root token"}
         for f in args.token_file:
             tokens.setdefault(read_token(f), "token from " + os.path.basename(f))
@@ -127,7 +134,7 @@ def main(argv=None):
                 issued = json.load(f).get("tokens", {})
             for n, t in enumerate(sorted(issued)):
                 tokens.setdefault(t, f"issued token #{n + 1}")
-    except (LockerError, KmipError, AwsError, OSError, ValueError) as e:
+    except (LockerError, KmipError, AwsError, AzureError, OSError, ValueError) as e:
         print(f"keyscan: {e}")
         return 2
     if len(secrets) < args.min_keys:

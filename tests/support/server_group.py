@@ -1,5 +1,6 @@
 """Process-group handling shared by the test-server launchers
-(tests/kmip/pykmip_server.py, tests/aws/moto_server.py).
+(tests/kmip/pykmip_server.py, tests/aws/moto_server.py; the owner check
+also in tests/azure/azure_standin.py).
 
 A launcher starts its server in a process group of its own and records the
 group and the server's folder DIR in DIR/server.json. Every process of the
