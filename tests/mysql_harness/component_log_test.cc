@@ -233,24 +233,8 @@ TEST_F(ComponentLog, LongMessagesAreCutAtLogBuffMax) {
 }
 
 TEST_F(ComponentLog, WithoutLogServicesStderrWithSeveritySaidOnce) {
-  InstallServerLogServices({"8.0.44", /*log_builtins=*/false, true});
-  ::testing::internal::CaptureStderr();
-  int rc = -1;
-  auto host = Start(&rc);
-  ASSERT_NE(host, nullptr);
-  ASSERT_EQ(rc, 0);
   // A reload asks the registry again; the reason is not repeated.
-  ASSERT_EQ(host->Acquire<s_keyring_load>("keyring_load")->load(plugin_dir_.c_str(), plugin_dir_.c_str()), 0);
-  const std::string err = ::testing::internal::GetCapturedStderr();
-  size_t notices = 0;
-  for (size_t at = err.find("logging to stderr"); at != std::string::npos; at = err.find("logging to stderr", at + 1))
-    ++notices;
-  EXPECT_EQ(notices, 1u) << err;
-  EXPECT_NE(err.find("no log_builtins"), std::string::npos) << err;
-  EXPECT_NE(err.find(std::string("[Note] [") + kImpl + "] loaded " + plugin_dir_), std::string::npos) << err;
-  EXPECT_NE(err.find(std::string("[Note] [") + kImpl + "] reloaded " + plugin_dir_), std::string::npos) << err;
-  EXPECT_TRUE(ComponentLogLines().empty());
-  Unload(host);
+  ExpectStderrBecause({"8.0.44", /*log_builtins=*/false, true}, "the registry offers no log_builtins (yet)");
 }
 
 TEST_F(ComponentLog, UnknownServerVersionNeverGuessesTheMethodTable) {
