@@ -135,6 +135,7 @@ StatusOr<std::unique_ptr<CredentialProvider>> CredentialProvider::Create(Credent
     h.backoff_initial = std::chrono::milliseconds(50);
     h.backoff_max = std::chrono::milliseconds(200);
     h.max_response_bytes = 64 * 1024;
+    h.naming = {"the instance metadata service (IMDS)", "aws_kms.imds_endpoint", "aws_kms"};
     auto client = HttpClient::Create(std::move(h));
     if (!client.ok()) return client.status().Annotate("aws_kms.imds_endpoint");
     imds = std::move(client).value();

@@ -48,6 +48,7 @@ StatusOr<std::unique_ptr<AwsKmsClient>> AwsKmsClient::Open(KmsClientOptions o) {
   }
   h.aws_sigv4_service = "kms";
   h.aws_sigv4_regions = o.regions;
+  h.naming = {"AWS KMS", o.endpoints.empty() ? "aws_kms.regions" : "aws_kms.endpoints", "aws_kms"};
   h.fixed_headers.clear();
   ASSIGN_OR_RETURN(std::unique_ptr<http::CurlHttpClient> http, http::CurlHttpClient::Create(std::move(h), o.hooks));
   ASSIGN_OR_RETURN(std::unique_ptr<CredentialProvider> credentials, CredentialProvider::Create(o.credentials));

@@ -88,6 +88,7 @@ StatusOr<std::unique_ptr<AzureKeyVaultWrapper>> AzureKeyVaultWrapper::Open(const
   HttpOptions h = options.http;
   h.endpoints = options.endpoints.empty() ? std::vector<std::string>{options.vault_url} : options.endpoints;
   h.allow_plain_http = false;
+  h.naming = {"Azure Key Vault", options.endpoints.empty() ? "azure.vault_url" : "azure.endpoints", "azure"};
   ASSIGN_OR_RETURN(std::unique_ptr<HttpClient> http, HttpClient::Create(std::move(h)));
   ASSIGN_OR_RETURN(std::unique_ptr<azure::TokenSource> tokens, azure::TokenSource::Open(options));
   return std::unique_ptr<AzureKeyVaultWrapper>(new AzureKeyVaultWrapper(options, std::move(http), std::move(tokens)));

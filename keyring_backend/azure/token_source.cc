@@ -76,9 +76,11 @@ StatusOr<std::unique_ptr<TokenSource>> TokenSource::Open(const AzureOptions& opt
     h.tls = TlsOptions{};
     h.tls.verify = options.http.tls.verify;
     h.tls.ca_file = options.http.tls.ca_file;
+    h.naming = {"the instance metadata service (IMDS)", "azure.imds_endpoint", "azure"};
   } else {
     h.endpoints = {options.authority_host};
     h.allow_plain_http = false;
+    h.naming = {"Microsoft Entra ID's token endpoint", "azure.authority_host", "azure"};
     if (options.auth == AuthMethod::kClientSecret) {
       RETURN_IF_ERROR(ReadSecretFile(options.secret_file, "azure.secret_file").status());
     } else {

@@ -136,30 +136,31 @@ int CurlHttpClient::FindEndpoint(const Endpoint& origin) const {
 }
 
 Status CurlHttpClient::TransportError(const AttemptResult& r, const Endpoint& ep) const {
+  const HttpNaming& name = options_.naming;
   if (IsTlsVerifyFailure(r.code))
     return FailedPrecondition("TLS verification of " + ep.base + " failed (" + r.error +
-                              "); make tls.ca_file or tls.ca_dir hold the CA that signed the "
-                              "locker's certificate and check the certificate names host '" +
+                              "); make " + name.tls + ".ca_file or " + name.tls + ".ca_dir hold the CA that signed "
+                              + name.service + "'s certificate and check the certificate names host '" +
                               ep.host + "'");
   if (r.code == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
     return FailedPrecondition("public key of " + ep.base +
-                              " does not match tls.pinned_public_key; update the pin if the "
-                              "locker's key was replaced, otherwise the connection is being "
+                              " does not match " + name.tls + ".pinned_public_key; update the pin if "
+                              + name.service + "'s key was replaced, otherwise the connection is being "
                               "intercepted");
   if (IsClientCertFailure(r.code))
     return FailedPrecondition("client certificate could not be used (" + r.error +
-                              "); check tls.client_cert and tls.client_key are PEM files that "
-                              "match and tls.client_key_password is right");
+                              "); check " + name.tls + ".client_cert and " + name.tls + ".client_key are PEM files that "
+                              "match and " + name.tls + ".client_key_password is right");
   if (r.code == CURLE_COULDNT_CONNECT || r.code == CURLE_COULDNT_RESOLVE_HOST ||
       !r.maybe_received)
     return Unavailable("cannot connect to " + ep.base + ": " + r.error +
-                       "; is the locker running and locker.urls right?");
+                       "; is " + name.service + " running and " + name.urls + " right?");
   if (r.code == CURLE_OPERATION_TIMEDOUT)
     return Unavailable("request to " + ep.base + " timed out: " + r.error +
-                       "; the locker took the request but did not answer in time (overloaded, "
+                       "; " + name.service + " took the request but did not answer in time (overloaded, "
                        "hung or a slow network)");
   return Unavailable("request to " + ep.base + " failed: " + r.error +
-                     "; the locker or the network dropped the exchange");
+                     "; " + name.service + " or the network dropped the exchange");
 }
 
 StatusOr<HttpResponse> CurlHttpClient::SendOnce(const HttpRequest& request) {
@@ -187,9 +188,9 @@ StatusOr<HttpResponse> CurlHttpClient::SendOnce(const HttpRequest& request) {
   std::optional<HttpResponse> last_response;  // the last retryable HTTP answer
   const std::string total_ms = std::to_string(options_.total_timeout.count());
   auto deadline_error = [&](const std::string& why) {
-    return DeadlineExceeded("no answer from the locker within timeouts.total_ms=" + total_ms +
+    return DeadlineExceeded("no answer from " + options_.naming.service + " within timeouts.total_ms=" + total_ms +
                             " (" + std::to_string(attempts) + (attempts == 1 ? " attempt; " : " attempts; ") + why +
-                            "); check the locker's health or raise timeouts.total_ms");
+                            "); check " + options_.naming.service + "'s health or raise timeouts.total_ms");
   };
   auto finish = [&](AttemptResult* r) {
     HttpResponse resp;
@@ -246,7 +247,7 @@ StatusOr<HttpResponse> CurlHttpClient::SendOnce(const HttpRequest& request) {
       if (r.code == CURLE_OPERATION_TIMEDOUT && Remaining(deadline) < kDeadlineSlack)
         return deadline_error("last: " + err.message());
       if (r.maybe_received && !request.idempotent)
-        return Unavailable(err.message() + "; the request may have reached the locker, so it "
+        return Unavailable(err.message() + "; the request may have reached " + options_.naming.service + ", so it "
                            "was not re-sent (not idempotent): check whether it took effect");
       last_error = std::move(err);
       // An HTTP answer seen earlier in this call (a sealed node, say) stays
@@ -268,7 +269,7 @@ StatusOr<HttpResponse> CurlHttpClient::SendOnce(const HttpRequest& request) {
             WipeString(&r.body);
             return FailedPrecondition(
                 "locker redirected to " + (origin.ok() ? origin->base : std::string("'?'")) +
-                " which is not in locker.urls; add it or fix the HA setup (the request was "
+                " which is not in " + options_.naming.urls + "; add it or fix the HA setup (the request was "
                 "not re-sent there)");
           }
           next = static_cast<size_t>(j);

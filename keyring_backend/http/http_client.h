@@ -30,6 +30,15 @@ struct TlsOptions {
   std::string min_version = "1.2"; // "1.2" or "1.3"
 };
 
+// What the client's errors call the service and its settings: the one
+// client serves Vault, AWS KMS and Azure Key Vault, and the operator must
+// be told the setting of the service that failed, not Vault's.
+struct HttpNaming {
+  std::string service = "the locker";
+  std::string urls = "locker.urls";  // the setting that lists the endpoints
+  std::string tls = "tls";           // the group of ca_file, ca_dir, client_cert, ...
+};
+
 struct HttpOptions {
   std::vector<std::string> endpoints;  // "https://host:port", tried in order; first that answers wins
   // Sent with every request, before the request's own headers: what a
@@ -51,6 +60,7 @@ struct HttpOptions {
   // another region's endpoint is signed for that region.
   std::string aws_sigv4_service;
   std::vector<std::string> aws_sigv4_regions;
+  HttpNaming naming;
 };
 
 struct HttpRequest {

@@ -29,18 +29,18 @@ Status CheckPath(const std::string& path, const std::string& option, bool want_d
   return Status::Ok();
 }
 
-Status CheckTls(const TlsOptions& tls) {
-  if (!tls.ca_file.empty()) RETURN_IF_ERROR(CheckPath(tls.ca_file, "tls.ca_file", false));
-  if (!tls.ca_dir.empty()) RETURN_IF_ERROR(CheckPath(tls.ca_dir, "tls.ca_dir", true));
+Status CheckTls(const TlsOptions& tls, const std::string& group) {
+  if (!tls.ca_file.empty()) RETURN_IF_ERROR(CheckPath(tls.ca_file, group + ".ca_file", false));
+  if (!tls.ca_dir.empty()) RETURN_IF_ERROR(CheckPath(tls.ca_dir, group + ".ca_dir", true));
   if (!tls.client_key.empty() && tls.client_cert.empty())
-    return InvalidArgument("tls.client_key is set but tls.client_cert is not; set both for mTLS");
+    return InvalidArgument(group + ".client_key is set but " + group + ".client_cert is not; set both for mTLS");
   if (!tls.client_cert.empty())
-    RETURN_IF_ERROR(CheckPath(tls.client_cert, "tls.client_cert", false));
-  if (!tls.client_key.empty()) RETURN_IF_ERROR(CheckPath(tls.client_key, "tls.client_key", false));
+    RETURN_IF_ERROR(CheckPath(tls.client_cert, group + ".client_cert", false));
+  if (!tls.client_key.empty()) RETURN_IF_ERROR(CheckPath(tls.client_key, group + ".client_key", false));
   if (!tls.pinned_public_key.empty() && tls.pinned_public_key.rfind("sha256//", 0) != 0)
-    RETURN_IF_ERROR(CheckPath(tls.pinned_public_key, "tls.pinned_public_key", false));
+    RETURN_IF_ERROR(CheckPath(tls.pinned_public_key, group + ".pinned_public_key", false));
   if (tls.min_version != "1.2" && tls.min_version != "1.3")
-    return InvalidArgument("tls.min_version '" + tls.min_version +
+    return InvalidArgument(group + ".min_version '" + tls.min_version +
                            "' is not supported; use \"1.2\" or \"1.3\"");
   return Status::Ok();
 }
@@ -49,19 +49,19 @@ Status CheckTls(const TlsOptions& tls) {
 
 Status ValidateHttpOptions(const HttpOptions& o, std::vector<Endpoint>* endpoints) {
   if (o.endpoints.empty())
-    return InvalidArgument("locker.urls is empty; list at least one locker, e.g. "
+    return InvalidArgument(o.naming.urls + " is empty; list at least one endpoint, e.g. "
                            "[\"https://vault.example.com:8200\"]");
   endpoints->clear();
   for (size_t i = 0; i < o.endpoints.size(); ++i) {
-    const std::string name = "locker.urls[" + std::to_string(i) + "]";
+    const std::string name = o.naming.urls + "[" + std::to_string(i) + "]";
     ASSIGN_OR_RETURN(Endpoint e, ParseEndpoint(o.endpoints[i], o.allow_plain_http, name));
     for (const Endpoint& prev : *endpoints) {
       if (prev.SameOrigin(e))
-        return InvalidArgument(name + " repeats " + e.base + "; list each locker once");
+        return InvalidArgument(name + " repeats " + e.base + "; list each endpoint once");
     }
     endpoints->push_back(std::move(e));
   }
-  RETURN_IF_ERROR(CheckTls(o.tls));
+  RETURN_IF_ERROR(CheckTls(o.tls, o.naming.tls));
   if (o.connect_timeout.count() <= 0)
     return InvalidArgument("timeouts.connect_ms must be > 0; e.g. 2000");
   if (o.total_timeout.count() <= 0)
