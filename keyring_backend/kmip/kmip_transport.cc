@@ -278,8 +278,12 @@ StatusOr<crypto::SecureBuffer> TlsKmipTransport::Exchange(const crypto::SecureBu
   const CallClock clock;
   const TurnstilePass pass(&turnstile_, clock.call);
   if (!pass.entered()) {
-    return DeadlineExceeded("the call's time budget ran out while waiting for the KMIP connection, "
-                            "which other threads were using (the request was not sent)");
+    // Name the server the busy connection talks to: a hung server is what
+    // usually keeps the connection busy, and the operator needs its name.
+    const int active = active_.load(std::memory_order_relaxed);
+    const std::string busy = active >= 0 ? " to " + ServerName(static_cast<size_t>(active)) : "";
+    return DeadlineExceeded("the call's time budget ran out while waiting for the KMIP connection" + busy +
+                            ", which other threads were using (the request was not sent)");
   }
 
   if (clock.CallOver()) {
