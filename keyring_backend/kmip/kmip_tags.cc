@@ -165,4 +165,16 @@ const char* ResultReasonName(uint32_t reason) {
   return nullptr;
 }
 
+const char* StateName(uint32_t state) {
+  switch (state) {
+    case enums::kStatePreActive: return "Pre-Active";
+    case enums::kStateActive: return "Active";
+    case enums::kStateDeactivated: return "Deactivated";
+    case enums::kStateCompromised: return "Compromised";
+    case enums::kStateDestroyed: return "Destroyed";
+    case enums::kStateDestroyedCompromised: return "Destroyed Compromised";
+    default: return nullptr;
+  }
+}
+
 }  // namespace keyring_locker::kmip

@@ -214,5 +214,7 @@ inline constexpr uint32_t kStateDestroyedCompromised = 0x06;
 
 // "Item Not Found" etc.; nullptr for a value the spec does not define.
 const char* ResultReasonName(uint32_t reason);
+// "Pre-Active", "Active", ...; nullptr for a value the spec does not define.
+const char* StateName(uint32_t state);
 
 }  // namespace keyring_locker::kmip

@@ -15,18 +15,6 @@ constexpr size_t kNonceBytes = 12;
 constexpr size_t kTagBytes = 16;
 constexpr size_t kMaxCiphertext = 64 * 1024;
 
-const char* StateName(uint32_t state) {
-  switch (state) {
-    case enums::kStatePreActive: return "Pre-Active";
-    case enums::kStateActive: return "Active";
-    case enums::kStateDeactivated: return "Deactivated";
-    case enums::kStateCompromised: return "Compromised";
-    case enums::kStateDestroyed: return "Destroyed";
-    case enums::kStateDestroyedCompromised: return "Destroyed Compromised";
-    default: return "unknown";
-  }
-}
-
 // Standard base64 with its one canonical text (padding bits zero), so a
 // changed character never decodes to the same bytes.
 StatusOr<std::vector<uint8_t>> DecodeField(const std::string& text, const char* what) {
@@ -118,7 +106,8 @@ StatusOr<std::string> KmipWrapper::FindKek() {
     if (!a.ok() && a.status().code() == Code::kNotFound) continue;
     if (!a.ok()) return a.status().Annotate("reading the state of " + what);
     const uint32_t state = a->state.value_or(0);
-    states += (states.empty() ? "" : ", ") + Printable(uid, 40) + " " + StateName(state);
+    const char* state_name = kmip::StateName(state);
+    states += (states.empty() ? "" : ", ") + Printable(uid, 40) + " " + (state_name ? state_name : "unknown");
     if (state == enums::kStateActive) {
       active.push_back(uid);
       chosen = std::move(a).value();

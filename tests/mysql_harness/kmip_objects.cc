@@ -85,15 +85,8 @@ int DestroyKmipScope(keyring_locker::testing::KmipWorld& world, const std::strin
 }
 
 const char* KmipStateName(uint32_t state) {
-  switch (state) {
-    case enums::kStatePreActive: return "Pre-Active";
-    case enums::kStateActive: return "Active";
-    case enums::kStateDeactivated: return "Deactivated";
-    case enums::kStateCompromised: return "Compromised";
-    case enums::kStateDestroyed: return "Destroyed";
-    case enums::kStateDestroyedCompromised: return "Destroyed Compromised";
-    default: return "unknown state";
-  }
+  const char* name = kmip::StateName(state);
+  return name != nullptr ? name : "unknown state";
 }
 
 }  // namespace mysqlh
