@@ -22,6 +22,18 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# A venv of exactly the pinned packages (--no-deps: every dependency is in
+# the list), made anew in DIR; Debian's python3-venv first.
+make_venv() {
+  local dir=$1; shift
+  dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | grep -q "install ok installed" || {
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-venv; }
+  rm -rf "$dir"
+  /usr/bin/python3 -m venv "$dir"
+  "$dir/bin/pip" install -q --disable-pip-version-check --no-deps "$@"
+}
+
 # PyKMIP's server must start with Debian's cryptography and SQLAlchemy. Should
 # Debian's python3-pykmip ever fail to import, a venv with pinned versions is
 # made once in a cache folder outside the checkout (reused by later runs);
@@ -36,12 +48,7 @@ pykmip_ok() { "$1" -W ignore -c 'import kmip.services.server.server' >/dev/null 
 if [ -n "${KLK_PYKMIP_FORCE_VENV:-}" ] || ! pykmip_ok /usr/bin/python3; then
   if ! pykmip_ok "$PYKMIP_VENV/bin/python3" || [ ! -x "$PYKMIP_VENV/bin/pykmip-server" ]; then
     echo "deps: Debian's python3-pykmip does not import; making $PYKMIP_VENV (${PYKMIP_PINS[*]})"
-    dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | grep -q "install ok installed" || {
-      SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-venv; }
-    rm -rf "$PYKMIP_VENV"
-    /usr/bin/python3 -m venv "$PYKMIP_VENV"
-    "$PYKMIP_VENV/bin/pip" install -q --disable-pip-version-check --no-deps "${PYKMIP_PINS[@]}"
+    make_venv "$PYKMIP_VENV" "${PYKMIP_PINS[@]}"
     pykmip_ok "$PYKMIP_VENV/bin/python3" || { echo "deps: the PyKMIP venv does not import" >&2; exit 1; }
   fi
 elif [ -d "$PYKMIP_VENV" ]; then
@@ -52,16 +59,26 @@ fi
 # and the AWS KMS integration tests. Not in Debian; a pinned venv in the
 # cache folder, made once and reused.
 MOTO_VENV="${KEYRING_LOCKER_CACHE:-$HOME/.cache/keyring_locker}/moto-venv"
-MOTO_PIN="moto[server]==5.1.18"
+# Every package the venv holds, pinned (pip freeze of a working venv), so a
+# new machine gets the same moto and the same dependencies.
+MOTO_PINS=(annotated-types==0.8.0 antlr4-python3-runtime==4.13.2 attrs==26.1.0 aws-xray-sdk==2.15.0
+           blinker==1.9.0 boto3==1.44.18 botocore==1.44.18 certifi==2026.10.19.post1 cffi==2.1.1
+           cfn-lint==1.58.0 charset-normalizer==3.5.3 click==8.5.1 cryptography==50.0.2 docker==7.2.0
+           Flask==3.1.3 flask-cors==6.0.5 graphql-core==3.3.2 idna==3.21 itsdangerous==2.2.0
+           Jinja2==3.1.6 jmespath==1.1.0 joserfc==1.8.0 jsonpatch==1.48 jsonpath-ng==1.17.0
+           jsonpointer==3.12 jsonschema==4.26.0 jsonschema-path==0.5.0
+           jsonschema-specifications==2025.9.1 lazy-object-proxy==1.13.0 MarkupSafe==3.0.4
+           moto[server]==5.1.18 mpmath==1.3.0 networkx==3.6.1 openapi-schema-validator==0.9.0
+           openapi-spec-validator==0.9.0 pathable==0.6.0 py-partiql-parser==0.6.3 pycparser==3.12
+           pydantic==2.14.4 pydantic-settings==2.16.3 pydantic_core==2.50.5 pyparsing==3.3.3
+           python-dateutil==2.9.0.post0 python-dotenv==1.2.4 PyYAML==6.0.4 referencing==0.37.0
+           regex==2026.12.2 requests==2.34.2 responses==0.26.3 rfc3339-validator==0.1.4
+           rpds-py==2026.9.1 s3transfer==0.19.3 six==1.17.0 sympy==1.14.0 typing-inspection==0.4.5
+           typing_extensions==4.16.0 urllib3==2.8.0 Werkzeug==3.1.9 wrapt==2.5.2 xmltodict==1.0.4)
 moto_ok() { [ -x "$MOTO_VENV/bin/moto_server" ] && "$MOTO_VENV/bin/python3" -c 'import moto, flask' >/dev/null 2>&1 &&
             [ "$("$MOTO_VENV/bin/python3" -c 'import moto; print(moto.__version__)')" = "5.1.18" ]; }
 if ! moto_ok; then
-  echo "deps: making $MOTO_VENV ($MOTO_PIN)"
-  dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | grep -q "install ok installed" || {
-    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-venv; }
-  rm -rf "$MOTO_VENV"
-  /usr/bin/python3 -m venv "$MOTO_VENV"
-  "$MOTO_VENV/bin/pip" install -q --disable-pip-version-check "$MOTO_PIN"
+  echo "deps: making $MOTO_VENV (moto[server]==5.1.18 and its pinned dependencies)"
+  make_venv "$MOTO_VENV" "${MOTO_PINS[@]}"
   moto_ok || { echo "deps: the moto venv does not work" >&2; exit 1; }
 fi
