@@ -5,6 +5,7 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config ca-certificates curl jq openssl
       libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libcpp-httplib-dev
       libgtest-dev libgmock-dev libbenchmark-dev python3-hvac
+      libcli11-dev  # tools/: the command line's argument parsing
       mariadb-server mariadb-test libmariadbd-dev mariadb-backup
       clang-14 clang libclang-rt-14-dev
       gdb binutils  # gdb (gcore) and nm: tests/keyscan core dump scan

@@ -1,7 +1,6 @@
 // Reads page 0 / redo headers through klk_datafile and, with --check, asks the
 // locker for key records, each checked by the envelope (scope_records.h), and ListLive: no key bytes are
 // fetched, so nothing secret can reach the output.
-#include "tools/inspect_command.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -10,14 +9,10 @@
 
 #include "datafile/inspect.h"
 #include "keyring_backend/backend.h"
+#include "tools/commands.h"
 #include "tools/scope_records.h"
 
 namespace keyring_locker {
-
-const char* const kInspectUsage =
-    "       keyring-locker inspect [--pages] [--config FILE --check] PATH...\n"
-    "           which keys InnoDB files need (files, or a datadir); --pages reads every page\n"
-    "           for the key versions in use; --check asks the locker whether they all exist\n";
 
 namespace {
 
@@ -102,34 +97,20 @@ StatusOr<std::vector<std::string>> Check(Backend& backend, const std::map<std::s
   return missing;
 }
 
-}  // namespace
-
-int RunInspect(const std::vector<std::string>& args) {
+struct InspectArgs {
   datafile::InspectOptions options;
-  std::string config_file;
   bool check = false;
   std::vector<std::string> paths;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--pages") {
-      options.scan_pages = true;
-    } else if (args[i] == "--check") {
-      check = true;
-    } else if (args[i] == "--config" && i + 1 < args.size()) {
-      config_file = args[++i];
-    } else if (args[i].rfind("--", 0) == 0) {
-      std::fprintf(stderr, "keyring-locker inspect: unknown option %s\nusage:\n%s", args[i].c_str(), kInspectUsage);
-      return 64;
-    } else {
-      paths.push_back(args[i]);
-    }
-  }
-  const char* problem = paths.empty()                     ? "name at least one file or datadir"
-                        : check && config_file.empty()    ? "--check needs --config FILE (the locker to ask)"
-                        : !check && !config_file.empty()  ? "--config is only read with --check"
-                                                          : nullptr;
-  if (problem != nullptr) {
-    std::fprintf(stderr, "keyring-locker inspect: %s\nusage:\n%s", problem, kInspectUsage);
-    return 64;
+};
+
+int RunInspect(const Cli& cli, const InspectArgs& args) {
+  const datafile::InspectOptions& options = args.options;
+  const bool check = args.check;
+  const std::string& config_file = cli.config_path;
+  const std::vector<std::string>& paths = args.paths;
+  if (check && config_file.empty()) {
+    std::fprintf(stderr, "keyring-locker inspect: --check needs --config FILE (the locker to ask)\n");
+    return kExitUsage;
   }
   std::vector<std::string> problems;
   const std::vector<std::string> files = datafile::CollectInnodbFiles(paths, problems);
@@ -193,10 +174,27 @@ int RunInspect(const std::vector<std::string>& args) {
   std::fflush(stdout);  // the per-file lines first, also when both streams go to one file
   std::fprintf(stderr,
                "keyring-locker: inspect --check: %zu needed key version(s) missing from scope %s (first: %s); "
-               "restore them from a locker backup (or undelete with 'restore') before starting the server on "
+               "restore them from a locker backup (or undelete them with 'keyring-locker undelete NAME VERSION') before starting the server on "
                "these files, and do not purge them\n",
                missing->size(), config->keys.scope.c_str(), missing->front().c_str());
   return 1;
+}
+
+}  // namespace
+
+void AddInspectCommand(Cli& cli) {
+  auto args = std::make_shared<InspectArgs>();
+  CLI::App* sub = cli.AddCommand("inspect",
+                                 "which keys InnoDB files need (files, or a datadir); with --check, whether\n"
+                                 "the locker holds them all",
+                                 [&cli, args] { return RunInspect(cli, *args); });
+  sub->add_flag("--pages", args->options.scan_pages, "read every page for the key versions in use");
+  sub->add_flag("--check", args->check, "ask the locker (--config) whether every needed key version exists");
+  sub->add_option("PATH", args->paths, "InnoDB files or a datadir")->required();
+  sub->footer(
+      "Exit status: 0 all files read (and with --check every needed key version is in the locker),\n"
+      "1 a needed key is missing, a record is damaged or the locker could not be asked,\n"
+      "2 some file could not be read, 64 usage.");
 }
 
 }  // namespace keyring_locker

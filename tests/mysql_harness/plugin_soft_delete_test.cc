@@ -1,5 +1,5 @@
 // key_remove is a soft delete: gone for the server at once, recoverable by
-// the operator (keyring-locker deleted / restore / purge-deleted).
+// the operator (keyring-locker deleted / undelete / purge-deleted).
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -76,9 +76,9 @@ TEST_F(SoftDelete, RemovedKeyIsListedRestoredAndPurgedByTheCli) {
   ASSERT_EQ(Cli(config, "deleted", &out), 0) << out;
   EXPECT_NE(out.find(id), std::string::npos) << out;
   EXPECT_NE(out.find("held"), std::string::npos) << out;
-  EXPECT_NE(Cli(config, "restore " + id + " 2", &out), 0) << out;  // not its latest generation
-  ASSERT_EQ(Cli(config, "restore " + id + " 1", &out), 0) << out;
-  EXPECT_EQ(HeldInLocker("mysql/soft", id), (Held{"1"})) << "restore removes the marker only";
+  EXPECT_NE(Cli(config, "undelete " + id + " 2", &out), 0) << out;  // not its latest generation
+  ASSERT_EQ(Cli(config, "undelete " + id + " 1", &out), 0) << out;
+  EXPECT_EQ(HeldInLocker("mysql/soft", id), (Held{"1"})) << "undelete removes the marker only";
 
   host = StartPlugin("mysql/soft");
   ASSERT_NE(host, nullptr);
@@ -96,7 +96,7 @@ TEST_F(SoftDelete, RemovedKeyIsListedRestoredAndPurgedByTheCli) {
   EXPECT_EQ(HeldInLocker("mysql/soft", id), (Held{"1.deleted", "2"}));
   ASSERT_EQ(Cli(config, "deleted", &out), 0) << out;
   EXPECT_NE(out.find("purged"), std::string::npos) << out;
-  EXPECT_NE(Cli(config, "restore " + id + " 1", &out), 0) << out;
+  EXPECT_NE(Cli(config, "undelete " + id + " 1", &out), 0) << out;
 
   host = StartPlugin("mysql/soft");
   ASSERT_NE(host, nullptr);

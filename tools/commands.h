@@ -1,0 +1,17 @@
+// Each file under tools/ that defines commands adds them here; main calls
+// every Add*Commands in the order `--help` lists them.
+#pragma once
+
+#include "tools/cli.h"
+
+namespace keyring_locker {
+
+// health, list, ensure, rotate, fingerprint, demo, deleted, undelete,
+// purge-deleted (tools/key_commands.cc).
+void AddKeyCommands(Cli& cli);
+// inspect (tools/inspect_command.cc).
+void AddInspectCommand(Cli& cli);
+// audit-verify (tools/key_commands.cc).
+void AddAuditCommand(Cli& cli);
+
+}  // namespace keyring_locker
