@@ -9,6 +9,7 @@ const char* const kDefaultPolicy = R"(
 path "auth/token/lookup-self" { capabilities = ["read"] }
 path "auth/token/renew-self" { capabilities = ["update"] }
 path "auth/token/revoke-self" { capabilities = ["update"] }
+path "sys/capabilities-self" { capabilities = ["update"] }
 )";
 
 namespace {
@@ -86,6 +87,19 @@ bool PolicyGrantsUnder(const std::vector<std::string>& hcl_texts, const std::str
     }
   }
   return false;
+}
+
+std::vector<std::string> PolicyCapabilities(const std::vector<std::string>& hcl_texts, const std::string& path) {
+  std::set<std::string> caps;  // ordered: Vault sorts the list it returns
+  for (const auto& text : hcl_texts) {
+    for (const auto& rule : Parse(text)) {
+      if (!std::regex_match(path, rule.pattern)) continue;
+      if (rule.caps.count("deny")) return {"deny"};
+      caps.insert(rule.caps.begin(), rule.caps.end());
+    }
+  }
+  if (caps.empty()) return {"deny"};
+  return {caps.begin(), caps.end()};
 }
 
 }  // namespace devlocker

@@ -26,4 +26,9 @@ bool PolicyAllows(const std::vector<std::string>& hcl_texts, const std::string& 
 // needed (or used): Vault serves that path to every token this way.
 bool PolicyGrantsUnder(const std::vector<std::string>& hcl_texts, const std::string& mount);
 
+// What sys/capabilities-self reports for `path`: the capabilities of every
+// matching rule united (the simplification above), sorted; ["deny"] when a
+// matching rule denies or none grants anything, as Vault answers.
+std::vector<std::string> PolicyCapabilities(const std::vector<std::string>& hcl_texts, const std::string& path);
+
 }  // namespace devlocker

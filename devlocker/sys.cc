@@ -59,7 +59,9 @@ Reply TuneRead(Ctx& ctx, json& table, const std::string& path, bool auth) {
   if ((*m)["options"].is_object() && !(*m)["options"].empty()) data["options"] = (*m)["options"];
   if (auth) data["token_type"] = "default-service";
   Reply r = Ok(data);
-  for (auto it = data.begin(); it != data.end(); ++it) r.body[it.key()] = it.value();
+  for (auto it = data.begin(); it != data.end(); ++it) {
+    if (!r.body.contains(it.key())) r.body[it.key()] = it.value();  // never over the envelope's own fields
+  }
   return r;
 }
 
@@ -189,6 +191,47 @@ Reply MountLookup(Ctx& ctx, const std::string& path) {
   return Ok(info);
 }
 
+// POST sys/capabilities-self {"paths": [...]}: the calling token's
+// capabilities on each path, as Vault 1.14 answers it: one key per path,
+// plus "capabilities" (kept for old clients) when one path was asked; a root
+// token has ["root"] everywhere. Vault injects a sys/ reply's data into the
+// top level too (old clients read it there), so both places hold it.
+Reply CapabilitiesSelf(Ctx& ctx) {
+  if (ctx.method != "POST") return Error(405, "unsupported operation: sys/capabilities-self takes POST (or PUT)");
+  std::vector<std::string> paths;
+  for (const char* field : {"paths", "path"}) {  // "path": Vault's deprecated name
+    const json& v = ctx.body.contains(field) ? ctx.body[field] : json(nullptr);
+    if (v.is_string()) {  // Vault also takes a comma-separated string
+      std::string text = v.get<std::string>();
+      for (size_t start = 0; start <= text.size();) {
+        size_t comma = text.find(',', start);
+        if (comma == std::string::npos) comma = text.size();
+        if (comma > start) paths.push_back(text.substr(start, comma - start));
+        start = comma + 1;
+      }
+    } else if (v.is_array()) {
+      for (const auto& p : v) {
+        if (!p.is_string()) return Error(400, "paths: expected a list of strings");
+        paths.push_back(p.get<std::string>());
+      }
+    }
+    if (!paths.empty()) break;
+  }
+  if (paths.empty()) return Error(400, "paths must be supplied");
+  json data = json::object();
+  for (std::string path : paths) {
+    const std::string key = path;
+    while (!path.empty() && path.front() == '/') path.erase(path.begin());
+    data[key] = ctx.is_root ? std::vector<std::string>{"root"} : PolicyCapabilities(ctx.policy_texts, path);
+  }
+  if (paths.size() == 1) data["capabilities"] = data[paths.front()];
+  Reply r = Ok(data);
+  for (auto it = data.begin(); it != data.end(); ++it) {
+    if (!r.body.contains(it.key())) r.body[it.key()] = it.value();  // never over the envelope's own fields
+  }
+  return r;
+}
+
 }  // namespace
 
 Reply HandleSys(Ctx& ctx, const std::string& rest) {
@@ -220,6 +263,8 @@ Reply HandleSys(Ctx& ctx, const std::string& rest) {
   if (rest.compare(0, 5, "auth/") == 0 && IsTunePath(rest.substr(5), &tune_path))
     return TuneRead(ctx, ctx.ns_doc["auth"], tune_path, true);
   if (rest.compare(0, 19, "internal/ui/mounts/") == 0) return MountLookup(ctx, rest.substr(19));
+  // Every token may ask (the router checked the "default" policy's rule).
+  if (rest == "capabilities-self") return CapabilitiesSelf(ctx);
   if (!ctx.is_root) return PermissionDenied();  // the rest of sys/ needs root (or sudo)
   if (rest == "seal") {
     rt.sealed = true;

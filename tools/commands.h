@@ -13,5 +13,7 @@ void AddKeyCommands(Cli& cli);
 void AddInspectCommand(Cli& cli);
 // audit-verify (tools/key_commands.cc).
 void AddAuditCommand(Cli& cli);
+// check (tools/check_command.cc, tools/check_*.cc).
+void AddCheckCommand(Cli& cli);
 
 }  // namespace keyring_locker

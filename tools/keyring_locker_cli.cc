@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
     keyring_locker::AddKeyCommands(cli);
     keyring_locker::AddInspectCommand(cli);
     keyring_locker::AddAuditCommand(cli);
+    keyring_locker::AddCheckCommand(cli);
     return cli.Run(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "keyring-locker: internal error: %s\n", e.what());
