@@ -1,5 +1,9 @@
 // auth/*: routes to the token store or to the auth method mounted there, and
 // the AppRole method itself.
+#include <algorithm>
+#include <optional>
+
+#include "devlocker/cidr.h"
 #include "devlocker/locker.h"
 
 namespace devlocker {
@@ -19,11 +23,25 @@ namespace {
 
 constexpr int64_t kDefaultTtl = 768 * 3600;
 
+// Roles written before these fields existed read as "no restriction".
 json RoleInfo(const json& role) {
   return json{{"token_ttl", role["token_ttl"]}, {"token_max_ttl", role["token_max_ttl"]},
               {"token_policies", role["token_policies"]}, {"policies", role["token_policies"]},
               {"secret_id_ttl", role["secret_id_ttl"]}, {"bind_secret_id", role["bind_secret_id"]},
-              {"token_type", "default"}, {"secret_id_num_uses", 0}, {"token_num_uses", 0}};
+              {"token_type", "default"}, {"secret_id_num_uses", role.value("secret_id_num_uses", 0)},
+              {"token_num_uses", 0},
+              {"secret_id_bound_cidrs", role.value("secret_id_bound_cidrs", json::array())},
+              {"token_bound_cidrs", role.value("token_bound_cidrs", json::array())}};
+}
+
+// Reads a CIDR list field into `out`; an error reply when one is invalid.
+std::optional<Reply> CidrField(const json& body, const char* name, json* out) {
+  if (!body.contains(name)) return std::nullopt;
+  std::vector<std::string> cidrs = StringListField(body, name);
+  const std::string bad = FirstInvalidCidr(cidrs);
+  if (!bad.empty()) return Error(400, std::string("invalid ") + name + " entry \"" + bad + "\": use e.g. 10.0.0.0/8");
+  *out = cidrs;
+  return std::nullopt;
 }
 
 Reply Login(Ctx& ctx, json& roles) {
@@ -36,18 +54,39 @@ Reply Login(Ctx& ctx, json& roles) {
       const std::string secret_id = StringField(ctx.body, "secret_id");
       json& ids = role["secret_ids"];
       if (secret_id.empty() || !ids.contains(secret_id)) return Error(400, "invalid role or secret ID");
-      int64_t exp = ids[secret_id]["expire_time"].get<int64_t>();
+      json& entry = ids[secret_id];
+      int64_t exp = entry["expire_time"].get<int64_t>();
       if (exp != 0 && NowUnix() >= exp) {
         ids.erase(secret_id);
         return Error(400, "invalid role or secret ID");
       }
+      // The secret ID keeps the CIDRs it was issued with (Vault: changing
+      // the role's list later does not change secret IDs already issued).
+      const auto cidrs = entry.value("cidr_list", std::vector<std::string>{});
+      if (!AddressAllowed(ctx.http.remote_addr, cidrs)) {
+        return Error(400, "source address \"" + ctx.http.remote_addr +
+                              "\" unauthorized through CIDR restrictions on the secret ID");
+      }
+      const int64_t uses = entry.value("num_uses", int64_t{0});
+      if (uses == 1) {
+        ids.erase(secret_id);  // its last use
+      } else if (uses > 1) {
+        entry["num_uses"] = uses - 1;
+      }
     }
+    const auto token_cidrs = role.value("token_bound_cidrs", std::vector<std::string>{});
+    if (!AddressAllowed(ctx.http.remote_addr, token_cidrs)) return PermissionDenied();
     int64_t ttl = role["token_ttl"].get<int64_t>();
     int64_t max_ttl = role["token_max_ttl"].get<int64_t>();
     if (ttl == 0) ttl = max_ttl != 0 ? max_ttl : kDefaultTtl;
     if (max_ttl != 0 && ttl > max_ttl) ttl = max_ttl;
-    return OkAuth(IssueToken(ctx, role["token_policies"].get<std::vector<std::string>>(), ttl, max_ttl, 0, true,
-                             "auth/approle/login", json{{"role_name", it.key()}}));
+    json auth = IssueToken(ctx, role["token_policies"].get<std::vector<std::string>>(), ttl, max_ttl, 0, true,
+                           "auth/approle/login", json{{"role_name", it.key()}});
+    if (!token_cidrs.empty()) {
+      ctx.doc["tokens"][auth["client_token"].get<std::string>()]["bound_cidrs"] = token_cidrs;
+      auth["token_bound_cidrs"] = token_cidrs;  // hvac and the CLI show it; our client ignores it
+    }
+    return OkAuth(auth);
   }
   return Error(400, "invalid role or secret ID");
 }
@@ -87,6 +126,16 @@ Reply HandleAppRole(Ctx& ctx, json& mount, const std::string& rest) {
     if (ctx.body.contains("token_policies")) role["token_policies"] = StringListField(ctx.body, "token_policies");
     else if (ctx.body.contains("policies")) role["token_policies"] = StringListField(ctx.body, "policies");
     role["bind_secret_id"] = BoolField(ctx.body, "bind_secret_id", role["bind_secret_id"].get<bool>());
+    for (const char* f : {"secret_id_bound_cidrs", "token_bound_cidrs"}) {
+      json cidrs = role.value(f, json::array());
+      if (auto bad = CidrField(ctx.body, f, &cidrs)) return *bad;
+      role[f] = cidrs;
+    }
+    if (ctx.body.contains("secret_id_num_uses")) {
+      const int64_t uses = IntField(ctx.body, "secret_id_num_uses", -1);
+      if (uses < 0) return Error(400, "secret_id_num_uses cannot be negative");
+      role["secret_id_num_uses"] = uses;
+    }
     return NoContent();
   }
   if (!roles.contains(name)) return Error(400, "role \"" + name + "\" does not exist");
@@ -106,12 +155,26 @@ Reply HandleAppRole(Ctx& ctx, json& mount, const std::string& rest) {
       for (const auto& s : role["secret_ids"]) accessors.push_back(s["accessor"].get<std::string>());
       return ListReply(accessors);
     }
+    // cidr_list narrows the role's secret_id_bound_cidrs; it may not widen them.
+    json cidrs = role.value("secret_id_bound_cidrs", json::array());
+    if (auto bad = CidrField(ctx.body, "cidr_list", &cidrs)) return *bad;
+    const auto role_cidrs = role.value("secret_id_bound_cidrs", std::vector<std::string>{});
+    for (const auto& c : cidrs) {
+      const std::string block = c.get<std::string>();
+      if (!role_cidrs.empty() && std::find(role_cidrs.begin(), role_cidrs.end(), block) == role_cidrs.end()) {
+        return Error(400, "failed to verify the CIDR restrictions set on the secret ID: \"" + block +
+                              "\" is not one of the role's secret_id_bound_cidrs");
+      }
+    }
+    const int64_t uses = IntField(ctx.body, "num_uses", role.value("secret_id_num_uses", int64_t{0}));
+    if (uses < 0) return Error(400, "num_uses cannot be negative");
     const std::string secret_id = NewUuid();
     const std::string accessor = NewUuid();
     const int64_t ttl = role["secret_id_ttl"].get<int64_t>();
-    role["secret_ids"][secret_id] = json{{"accessor", accessor}, {"expire_time", ttl == 0 ? 0 : NowUnix() + ttl}};
+    role["secret_ids"][secret_id] = json{{"accessor", accessor}, {"expire_time", ttl == 0 ? 0 : NowUnix() + ttl},
+                                         {"cidr_list", cidrs}, {"num_uses", uses}};
     return Ok(json{{"secret_id", secret_id}, {"secret_id_accessor", accessor}, {"secret_id_ttl", ttl},
-                   {"secret_id_num_uses", 0}});
+                   {"secret_id_num_uses", uses}});
   }
   return Error(404, "unsupported AppRole path " + rest);
 }

@@ -2,6 +2,7 @@
 // token, policy, then the engine owning the path.
 #include <exception>
 
+#include "devlocker/cidr.h"
 #include "devlocker/locker.h"
 #include "devlocker/policy.h"
 #include "devlocker/respond.h"
@@ -163,6 +164,11 @@ Reply Locker::Process(const httplib::Request& req, const std::string& rel, const
       const json& t = tokens[token];
       int64_t exp = t.value("expire_time", int64_t{0});
       if ((exp != 0 && NowUnix() >= exp) || t.value("ns", "") != ns) return PermissionDenied();
+      // token_bound_cidrs: the token works only from those addresses (Vault
+      // answers a plain 403, as for any other token it will not honour).
+      if (!AddressAllowed(req.remote_addr, t.value("bound_cidrs", std::vector<std::string>{}))) {
+        return PermissionDenied();
+      }
       std::vector<std::string> policies = t.value("policies", std::vector<std::string>{});
       bool root_policy = false;
       std::vector<std::string> texts;

@@ -144,6 +144,57 @@ def run_all(checks, client, url, tls_dir):
         expect("keyring" in auth["policies"], "policies %r" % auth["policies"])
         expect(fresh.is_authenticated(), "approle token authenticates")
 
+    def approle_limits():
+        # What Vault enforces and an older dev locker dropped: a secret ID's
+        # use limit, the CIDRs it was issued with, and token_bound_cidrs.
+        ar = client.auth.approle
+        ar.create_or_update_approle(role_name="once", token_policies=["keyring"], secret_id_num_uses=1)
+        role_id = ar.read_role_id(role_name="once")["data"]["role_id"]
+        secret_id = ar.generate_secret_id(role_name="once")["data"]["secret_id"]
+        fresh = hvac.Client(url=url, verify=tls_dir + "/ca.pem", strict_http=True)
+        fresh.auth.approle.login(role_id=role_id, secret_id=secret_id)
+        try:
+            fresh.auth.approle.login(role_id=role_id, secret_id=secret_id)
+            expect(False, "a secret ID with num_uses=1 logged in twice")
+        except hvac.exceptions.InvalidRequest as e:
+            expect("invalid role or secret ID" in str(e), "second use refused: %s" % e)
+
+        ar.create_or_update_approle(role_name="far", token_policies=["keyring"],
+                                    secret_id_bound_cidrs=["10.0.0.0/8"])
+        role_id = ar.read_role_id(role_name="far")["data"]["role_id"]
+        secret_id = ar.generate_secret_id(role_name="far")["data"]["secret_id"]
+        try:
+            fresh.auth.approle.login(role_id=role_id, secret_id=secret_id)
+            expect(False, "a secret ID bound to 10.0.0.0/8 logged in from 127.0.0.1")
+        except hvac.exceptions.InvalidRequest as e:
+            expect('source address "127.0.0.1" unauthorized through CIDR restrictions on the secret ID' in str(e),
+                   "CIDR refusal: %s" % e)
+        # Widening the role later does not widen a secret ID already issued.
+        ar.create_or_update_approle(role_name="far", secret_id_bound_cidrs=["10.0.0.0/8", "127.0.0.0/8"])
+        try:
+            fresh.auth.approle.login(role_id=role_id, secret_id=secret_id)
+            expect(False, "an issued secret ID took the role's new CIDRs")
+        except hvac.exceptions.InvalidRequest:
+            pass
+        near = ar.generate_secret_id(role_name="far")["data"]["secret_id"]
+        expect(fresh.auth.approle.login(role_id=role_id, secret_id=near)["auth"]["client_token"], "login from 127/8")
+
+        ar.create_or_update_approle(role_name="bound", token_policies=["keyring"], token_bound_cidrs=["10.1.2.0/24"])
+        role_id = ar.read_role_id(role_name="bound")["data"]["role_id"]
+        secret_id = ar.generate_secret_id(role_name="bound")["data"]["secret_id"]
+        try:
+            fresh.auth.approle.login(role_id=role_id, secret_id=secret_id)
+            expect(False, "a token bound to 10.1.2.0/24 was issued to 127.0.0.1")
+        except hvac.exceptions.Forbidden:
+            pass
+        role = ar.read_role(role_name="bound")["data"]
+        expect(role["token_bound_cidrs"] == ["10.1.2.0/24"], "role shows token_bound_cidrs: %r" % role)
+        try:
+            ar.create_or_update_approle(role_name="bad", secret_id_bound_cidrs=["10.0.0.0/33"])
+            expect(False, "an invalid CIDR was accepted")
+        except hvac.exceptions.InvalidRequest as e:
+            expect("10.0.0.0/33" in str(e), "invalid CIDR named: %s" % e)
+
     def token_lookup_renew():
         made = client.auth.token.create(policies=["keyring"], ttl="30s", explicit_max_ttl="90s")
         user = hvac.Client(url=url, token=made["auth"]["client_token"], verify=tls_dir + "/ca.pem",
@@ -157,6 +208,7 @@ def run_all(checks, client, url, tls_dir):
     for name, fn in [("is_authenticated", authenticated), ("read_health_status", health),
                      ("kv2 cas=0 twice", kv2_cas), ("kv2 read/list/metadata", kv2_read_list_metadata),
                      ("kv1 mount", kv1), ("transit", transit), ("approle", approle),
+                     ("approle use limits and CIDRs", approle_limits),
                      ("token lookup/renew", token_lookup_renew)]:
         checks.run(name, fn)
 
