@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -179,7 +180,9 @@ TEST_F(CliInspectVerify, SafeToRetireListsExactlyWhatNoInspectedFileNeeds) {
   const json& retire = doc["safe_to_retire"];
   ASSERT_TRUE(retire["computed"].get<bool>()) << out;
   std::set<std::string> listed;
-  for (const auto& v : retire["versions"]) listed.insert(v["name"].get<std::string>() + " v" + std::to_string(v["version"].get<int>()));
+  for (const auto& v : retire["versions"]) {
+    listed.insert(v["name"].get<std::string>() + " v" + std::to_string(v["version"].get<int>()));
+  }
   // Key 1 v1 is below maria.ibd's min_key_version; key 2 is used by no file
   // (its latest, v2, is kept: new pages are written with it); master key 9
   // is named by no file. Master keys 1 (opens good.ibd) and 2 (a file names
@@ -220,6 +223,37 @@ TEST_F(CliInspectVerify, MariaDbVersionsMissingFromTheLockerFail) {
   EXPECT_NE(Line(out, "FAIL " + unknown + ":").find("key 7 v1..latest: the locker has no version of it"),
             std::string::npos)
       << out;
+}
+
+TEST_F(CliInspectVerify, WithPagesOnlyTheVersionsPagesCarryAreNeeded) {
+  MakeWorld();
+  // Key 1, min_key_version 1, pages written with v1 and v3 (v2 is on no page).
+  auto file = datafile_test::MakePage0(16384, datafile_test::kFcrc32_16k, 60);
+  datafile_test::PutCryptData(file, 10428, 1, 1, 1, 1);
+  uint32_t page_no = 0;
+  for (uint32_t v : {1u, 3u, 3u}) {
+    std::vector<uint8_t> page(16384, 0);
+    datafile_test::Be32(page, 0, v);  // full_crc32: the key version is the first word
+    datafile_test::Be32(page, 4, ++page_no);
+    file.insert(file.end(), page.begin(), page.end());
+  }
+  const std::string paged = WriteFile("paged.ibd", file);
+  std::string out;
+  EXPECT_EQ(Cli("--json inspect --verify --pages " + paged, &out), 0) << out;
+  const json doc = json::parse(out, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << out;
+  EXPECT_EQ(doc["files"][0]["reason"], "key 1 v1, v3: fetched and unwrapped (no page was decrypted)") << out;
+  std::set<std::string> listed;
+  for (const auto& v : doc["safe_to_retire"]["versions"]) {
+    listed.insert(v["name"].get<std::string>() + " v" + std::to_string(v["version"].get<int>()));
+  }
+  EXPECT_TRUE(listed.count("1 v2")) << out;
+  EXPECT_FALSE(listed.count("1 v1")) << out;
+  EXPECT_FALSE(listed.count("1 v3")) << out;
+
+  // Without --pages page 0 says v1..latest: all of them are needed.
+  EXPECT_EQ(Cli("--json inspect --verify " + paged, &out), 0) << out;
+  EXPECT_NE(out.find("key 1 v1..v3: fetched and unwrapped"), std::string::npos) << out;
 }
 
 TEST_F(CliInspectVerify, NeedsAConfig) {
