@@ -6,6 +6,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <fstream>
@@ -221,6 +222,23 @@ TEST_F(CliInspectVerify, MariaDbVersionsMissingFromTheLockerFail) {
             std::string::npos)
       << out;
   EXPECT_NE(Line(out, "FAIL " + unknown + ":").find("key 7 v1..latest: the locker has no version of it"),
+            std::string::npos)
+      << out;
+}
+
+TEST_F(CliInspectVerify, AMySqlRedoLogIsCheckedLikeATablespace) {
+  MakeWorld();
+  // The redo header keeps the same 111-byte block at 1024 + 48.
+  std::vector<uint8_t> good_page, redo = datafile_test::MySqlRedo(6, false);
+  {
+    std::ifstream in(good_, std::ios::binary);
+    good_page.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::copy_n(good_page.begin() + mysql_page0::kInfoOffset, 111, redo.begin() + 1024 + 48);
+  const std::string log = WriteFile("#ib_redo7", redo);
+  std::string out;
+  EXPECT_EQ(Cli("inspect --verify " + log, &out), 0) << out;
+  EXPECT_NE(Line(out, "PASS " + log + ":").find("keyring id " + Master(1) + " opens the tablespace key"),
             std::string::npos)
       << out;
 }
