@@ -35,6 +35,7 @@ std::string KeyName(uint32_t key_id) { return std::to_string(key_id); }  // plug
 // the text for the summary, and the master key it needs, if any.
 std::string DescribeMySqlInfo(const MySqlEncryptionInfo& info, FileReport& r) {
   std::string text = ": encrypted (info v" + std::to_string(info.version) + ")";
+  r.mysql_info = info;
   const std::string name = MySqlMasterKeyName(info);
   if (name.empty()) return text + ", under InnoDB's default master key (id 0): no keyring key needed";
   r.needs.push_back({name, KeyNeed::Kind::kAnyVersion, 0});

@@ -5,10 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "datafile/mysql_encryption.h"
 
 namespace keyring_locker::datafile {
 
@@ -31,6 +33,9 @@ struct FileReport {
   std::string path;
   std::string summary;  // "MariaDB tablespace (full_crc32, 16K pages, space 5): encrypted, key 2 ..."
   std::vector<KeyNeed> needs;
+  // MySQL files: the encryption information block (what `inspect --verify`
+  // unwraps with the master key it names).
+  std::optional<MySqlEncryptionInfo> mysql_info;
   Status error;         // not OK: the file could not be inspected (message names why)
 };
 

@@ -10,6 +10,7 @@
 #include "datafile/inspect.h"
 #include "keyring_backend/backend.h"
 #include "tools/commands.h"
+#include "tools/inspect_verify.h"
 #include "tools/scope_records.h"
 
 namespace keyring_locker {
@@ -100,10 +101,12 @@ StatusOr<std::vector<std::string>> Check(Backend& backend, const std::map<std::s
 struct InspectArgs {
   datafile::InspectOptions options;
   bool check = false;
+  bool verify = false;  // tools/inspect_verify.h
   std::vector<std::string> paths;
 };
 
 int RunInspect(const Cli& cli, const InspectArgs& args) {
+  if (args.verify) return RunInspectVerify(cli, VerifyArgs{args.options, args.paths});
   const datafile::InspectOptions& options = args.options;
   const bool check = args.check;
   const std::string& config_file = cli.config_path;
@@ -190,11 +193,14 @@ void AddInspectCommand(Cli& cli) {
                                  [&cli, args] { return RunInspect(cli, *args); });
   sub->add_flag("--pages", args->options.scan_pages, "read every page for the key versions in use");
   sub->add_flag("--check", args->check, "ask the locker (--config) whether every needed key version exists");
+  sub->add_flag("--verify", args->verify,
+                "fetch each needed key from the locker (--config) and prove it opens the file (MySQL: unwrap the\n"
+                "tablespace key, check its CRC-32C); PASS/FAIL per file, then the key versions safe to retire");
   sub->add_option("PATH", args->paths, "InnoDB files or a datadir")->required();
   sub->footer(
-      "Exit status: 0 all files read (and with --check every needed key version is in the locker),\n"
-      "1 a needed key is missing, a record is damaged or the locker could not be asked,\n"
-      "2 some file could not be read, 64 usage.");
+      "Exit status: 0 all files read (and with --check every needed key version is in the locker;\n"
+      "with --verify every file PASSed), 1 a needed key is missing, wrong or damaged, or the locker\n"
+      "could not be asked, 2 some file could not be read, 64 usage. docs/inspect.md.");
 }
 
 }  // namespace keyring_locker
