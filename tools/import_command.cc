@@ -46,7 +46,7 @@ StatusOr<std::string> ReadSource(const std::string& path, size_t max_bytes) {
   return ReadRegularFile(path, o);
 }
 
-StatusOr<ImportSource> ReadFileSource(const ImportArgs& a, bool show_progress) {
+StatusOr<ImportSource> ReadFileSource(const ImportArgs& a) {
   const size_t cap = a.format == "file_key_management" ? import::kFileKeyManagementMaxBytes : kMysqlFileMaxBytes;
   ASSIGN_OR_RETURN(std::string content, ReadSource(a.source, cap));
   StatusOr<ImportSource> parsed = InvalidArgument("unknown format");
@@ -58,7 +58,6 @@ StatusOr<ImportSource> ReadFileSource(const ImportArgs& a, bool show_progress) {
     parsed = import::ParseMysqlComponentKeyringFile(content);
   }
   import::WipeString(content);
-  (void)show_progress;
   return parsed.ok() ? std::move(parsed) : parsed.status().Annotate(a.source);
 }
 
@@ -154,8 +153,10 @@ int Import(const Cli& cli, const ImportArgs& a) {
     std::fprintf(stderr, "keyring-locker: --filekey is for file_key_management only\n");
     return kExitUsage;
   }
-  if (file_format && (!a.vault_url.empty() || !a.mount.empty() || !a.token_file.empty() || !a.ca_file.empty())) {
-    std::fprintf(stderr, "keyring-locker: --vault-url, --mount, --token-file and --ca-file are for hashicorp only\n");
+  if (file_format && (!a.vault_url.empty() || !a.mount.empty() || !a.token_file.empty() || !a.ca_file.empty() ||
+                      !a.ns.empty())) {
+    std::fprintf(stderr,
+                 "keyring-locker: --vault-url, --mount, --token-file, --ca-file and --namespace are for hashicorp only\n");
     return kExitUsage;
   }
   if (a.apply && cli.config_path.empty()) {
@@ -163,7 +164,7 @@ int Import(const Cli& cli, const ImportArgs& a) {
     return kExitUsage;
   }
   const bool show = Progress::Wanted(cli.json);
-  auto source = file_format ? ReadFileSource(a, show) : ReadVaultSource(a, show);
+  auto source = file_format ? ReadFileSource(a) : ReadVaultSource(a, show);
   if (!source.ok()) return Fail(cli, source.status().Annotate("import " + a.format));
 
   std::vector<ItemResult> results;

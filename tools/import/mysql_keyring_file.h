@@ -1,6 +1,6 @@
 // The data file of MySQL's keyring_file plugin (keyring_file_data, 5.7 and
 // 8.0), by the layout of the plugin's buffered_file_io / keyring_key:
-//   "Keyring file version:2.0"  (24 bytes; "...:1.0" in 5.7 before 5.7.21)
+//   "Keyring file version:2.0"  (24 bytes; "...:1.0" from older servers)
 //   keys, each: five 8-byte little-endian lengths (the key's whole size
 //     padded to 8, key_id, key_type, user_id, key data), then key_id,
 //     key_type, user_id and the key data, zero-padded to a multiple of 8;
