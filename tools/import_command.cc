@@ -156,7 +156,8 @@ int Import(const Cli& cli, const ImportArgs& a) {
   if (file_format && (!a.vault_url.empty() || !a.mount.empty() || !a.token_file.empty() || !a.ca_file.empty() ||
                       !a.ns.empty())) {
     std::fprintf(stderr,
-                 "keyring-locker: --vault-url, --mount, --token-file, --ca-file and --namespace are for hashicorp only\n");
+                 "keyring-locker: --vault-url, --mount, --token-file, --ca-file and --namespace are for "
+                 "hashicorp only\n");
     return kExitUsage;
   }
   if (a.apply && cli.config_path.empty()) {
@@ -220,7 +221,8 @@ void AddImportCommand(Cli& cli) {
                   "hashicorp_key_management's Vault KV), mysql_keyring_file (MySQL keyring_file's data file),\n"
                   "mysql_component_keyring_file (component_keyring_file's JSON)")
       ->required()
-      ->check(CLI::IsMember({"file_key_management", "hashicorp", "mysql_keyring_file", "mysql_component_keyring_file"}));
+      ->check(CLI::IsMember(
+          {"file_key_management", "hashicorp", "mysql_keyring_file", "mysql_component_keyring_file"}));
   sub->add_option("SOURCE", a->source, "the file to read (hashicorp: the Vault URL, or use --vault-url)");
   sub->add_flag("--apply", a->apply, "write the missing keys, then read each back and compare fingerprints");
   sub->add_option("--filekey", a->filekey,

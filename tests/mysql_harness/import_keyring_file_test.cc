@@ -99,7 +99,8 @@ TEST_F(ImportKeyringFile, EveryKeyFetchesByteIdenticalAndTheTablespaceKeyUnwraps
   EXPECT_EQ(header->master_key_id, 2u);
   auto fetched = host->Fetch(innodb::MasterKeyName(header->server_uuid, header->master_key_id));
   ASSERT_TRUE(fetched.found);
-  auto unwrapped = innodb::UnwrapTablespaceKey(*header, crypto::SecureBuffer::CopyOf(fetched.key.data(), fetched.key.size()));
+  auto unwrapped =
+      innodb::UnwrapTablespaceKey(*header, crypto::SecureBuffer::CopyOf(fetched.key.data(), fetched.key.size()));
   ASSERT_TRUE(unwrapped.ok()) << unwrapped.status().ToString();
   EXPECT_TRUE(unwrapped->key.Equals(ts.key));
   EXPECT_TRUE(unwrapped->iv.Equals(ts.iv));

@@ -113,7 +113,9 @@ StatusOr<std::vector<uint32_t>> ParseKvVersions(const json& reply, std::vector<s
   }
   std::vector<uint32_t> out;
   for (auto it = versions->begin(); it != versions->end(); ++it) {
-    if (!IsKeyId(it.key()) || !it.value().is_object()) return DataLoss("the metadata lists a version that is not a number");
+    if (!IsKeyId(it.key()) || !it.value().is_object()) {
+      return DataLoss("the metadata lists a version that is not a number");
+    }
     const auto v = static_cast<uint32_t>(std::stoul(it.key()));
     const json& meta = it.value();
     const bool destroyed = meta.value("destroyed", false);
@@ -176,7 +178,8 @@ StatusOr<ImportSource> ReadHashicorpKv(const HashicorpOptions& options, const st
       source.warnings.push_back("skipped '" + n.substr(0, 64) + "': not a key id of hashicorp_key_management");
     }
   }
-  std::sort(ids.begin(), ids.end(), [](const std::string& a, const std::string& b) { return std::stoul(a) < std::stoul(b); });
+  std::sort(ids.begin(), ids.end(),
+            [](const std::string& a, const std::string& b) { return std::stoul(a) < std::stoul(b); });
   for (const auto& id : ids) {
     ASSIGN_OR_RETURN(Reply meta, kv.Call("GET", "metadata/" + id));
     std::vector<std::string> skipped;

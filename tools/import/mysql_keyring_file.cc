@@ -44,7 +44,9 @@ StatusOr<ImportSource> ParseMysqlKeyringFile(const std::string& content) {
   const bool v1 = content.compare(0, kHeaderLen, kKeyringFileV1) == 0;
   if (!v2 && !v1) {
     std::string hint;
-    if (content[0] == '{') hint = " (it looks like JSON: component_keyring_file's file? use mysql_component_keyring_file)";
+    if (content[0] == '{') {
+      hint = " (it looks like JSON: component_keyring_file's file? use mysql_component_keyring_file)";
+    }
     return InvalidArgument("not a MySQL keyring_file data file: it does not start with \"Keyring file version:2.0\" "
                            "or \"...:1.0\"" + hint);
   }
@@ -57,7 +59,8 @@ StatusOr<ImportSource> ParseMysqlKeyringFile(const std::string& content) {
   const size_t tag_at = content.size() - trailer;
   if (content.compare(tag_at, kTagLen, kTag) != 0) {
     return InvalidArgument("the keyring file is truncated or damaged: no \"EOF\" tag where the " +
-                           std::string(v2 ? "2.0 format has it (35 bytes before the end)" : "1.0 format has it (at the end)") +
+                           std::string(v2 ? "2.0 format has it (35 bytes before the end)"
+                                          : "1.0 format has it (at the end)") +
                            "; restore it from '<file>.backup' or a backup");
   }
   const auto* base = reinterpret_cast<const uint8_t*>(content.data());

@@ -88,7 +88,8 @@ StatusOr<std::string> EncryptSalted(const crypto::SecureBuffer& plaintext, const
                                     const std::string& salt8, bool sha256) {
   if (salt8.size() != kSaltLen) return InvalidArgument("the salt must be 8 bytes");
   KeyIv k;
-  RETURN_IF_ERROR(Derive(reinterpret_cast<const uint8_t*>(salt8.data()), secret, sha256 ? EVP_sha256() : EVP_sha1(), &k));
+  const EVP_MD* md = sha256 ? EVP_sha256() : EVP_sha1();
+  RETURN_IF_ERROR(Derive(reinterpret_cast<const uint8_t*>(salt8.data()), secret, md, &k));
   const size_t pad = kBlock - plaintext.size() % kBlock;
   crypto::SecureBuffer padded(plaintext.size() + pad);
   if (!plaintext.empty()) std::memcpy(padded.data(), plaintext.data(), plaintext.size());
