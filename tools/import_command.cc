@@ -29,6 +29,8 @@ struct ImportArgs {
   std::string source;
   bool apply = false;
   std::string filekey;     // file_key_management
+  std::string digest;      // file_key_management: file_key_management_digest
+  unsigned pbkdf2 = 0;     // file_key_management: file_key_management_use_pbkdf2
   std::string vault_url;   // hashicorp
   std::string mount;
   std::string token_file;
@@ -51,7 +53,11 @@ StatusOr<ImportSource> ReadFileSource(const ImportArgs& a) {
   ASSIGN_OR_RETURN(std::string content, ReadSource(a.source, cap));
   StatusOr<ImportSource> parsed = InvalidArgument("unknown format");
   if (a.format == "file_key_management") {
-    parsed = import::ParseFileKeyManagement(content, {a.filekey});
+    import::FileKeyManagementOptions o;
+    o.filekey = a.filekey;
+    if (!a.digest.empty()) o.kdf.digest = a.digest;
+    o.kdf.pbkdf2_iterations = a.pbkdf2;
+    parsed = import::ParseFileKeyManagement(content, o);
   } else if (a.format == "mysql_keyring_file") {
     parsed = import::ParseMysqlKeyringFile(content);
   } else {
@@ -149,9 +155,17 @@ int Import(const Cli& cli, const ImportArgs& a) {
     std::fprintf(stderr, "keyring-locker: import hashicorp needs --vault-url (the plugin's vault_url) or SOURCE\n");
     return kExitUsage;
   }
-  if (a.format != "file_key_management" && !a.filekey.empty()) {
-    std::fprintf(stderr, "keyring-locker: --filekey is for file_key_management only\n");
+  if (a.format != "file_key_management" && (!a.filekey.empty() || !a.digest.empty() || a.pbkdf2 != 0)) {
+    std::fprintf(stderr, "keyring-locker: --filekey, --digest and --use-pbkdf2 are for file_key_management only\n");
     return kExitUsage;
+  }
+  if (!a.digest.empty()) {
+    import::SaltedKdf kdf;
+    kdf.digest = a.digest;
+    if (Status s = import::CheckKdf(kdf); !s.ok()) {
+      std::fprintf(stderr, "keyring-locker: %s\n", s.message().c_str());
+      return kExitUsage;
+    }
   }
   if (file_format && (!a.vault_url.empty() || !a.mount.empty() || !a.token_file.empty() || !a.ca_file.empty() ||
                       !a.ns.empty())) {
@@ -229,6 +243,12 @@ void AddImportCommand(Cli& cli) {
                   "file_key_management: the file key, as file_key_management_filekey takes it:\n"
                   "SECRET or FILE:/path (prefer FILE:, a secret on the command line is visible in ps)")
       ->type_name("KEY");
+  sub->add_option("--digest", a->digest,
+                  "file_key_management: the server's file_key_management_digest (MariaDB 11; default sha1)")
+      ->type_name("sha1|sha224|sha256|sha384|sha512");
+  sub->add_option("--use-pbkdf2", a->pbkdf2,
+                  "file_key_management: the server's file_key_management_use_pbkdf2 iterations (0: none)")
+      ->type_name("N");
   sub->add_option("--vault-url", a->vault_url, "hashicorp: the plugin's vault_url, https://HOST:PORT/v1/MOUNT")
       ->type_name("URL");
   sub->add_option("--mount", a->mount, "hashicorp: the KV v2 mount, if not in --vault-url")->type_name("MOUNT");

@@ -39,6 +39,12 @@ const ImportItem* Find(const ImportSource& s, const std::string& name) {
   return nullptr;
 }
 
+FileKeyManagementOptions WithKey(const std::string& filekey) {
+  FileKeyManagementOptions o;
+  o.filekey = filekey;
+  return o;
+}
+
 std::string PlainFile() {
   return std::string("# MariaDB keys\n\n  1;") + kKey16 + "\n2;" + kKey32 + "   trailing text is ignored\r\n" +
          "\t# indented comment\n100;" + std::string(48, 'a') + "\n";
@@ -126,13 +132,13 @@ TEST_F(EncryptedKeyFile, DecryptsWithTheFileKeyGivenDirectlyOrFromAFile) {
   auto sealed = EncryptSalted(crypto::SecureBuffer::CopyOf(PlainFile()), "secret", "8bytesal");
   ASSERT_TRUE(sealed.ok());
   ASSERT_TRUE(LooksSalted(*sealed));
-  auto direct = ParseFileKeyManagement(*sealed, {"secret"});
+  auto direct = ParseFileKeyManagement(*sealed, WithKey("secret"));
   ASSERT_TRUE(direct.ok()) << direct.status().ToString();
   ASSERT_EQ(direct->items.size(), 3u);
   EXPECT_EQ(Hex(Find(*direct, "2")->bytes), kKey32);
   // FILE:/path as the plugin reads it: trailing newlines are not part of the key.
   const std::string keyfile = Write("filekey", "secret\r\n\n", 0600);
-  auto from_file = ParseFileKeyManagement(*sealed, {"FILE:" + keyfile});
+  auto from_file = ParseFileKeyManagement(*sealed, WithKey("FILE:" + keyfile));
   ASSERT_TRUE(from_file.ok()) << from_file.status().ToString();
   EXPECT_EQ(Hex(Find(*from_file, "1")->bytes), Lower(kKey16));
 }
@@ -140,26 +146,62 @@ TEST_F(EncryptedKeyFile, DecryptsWithTheFileKeyGivenDirectlyOrFromAFile) {
 TEST_F(EncryptedKeyFile, AWrongFileKeyAMissingOneAndATruncatedFileAreClearErrors) {
   auto sealed = EncryptSalted(crypto::SecureBuffer::CopyOf(PlainFile()), "secret", "saltsalt");
   ASSERT_TRUE(sealed.ok());
-  auto wrong = ParseFileKeyManagement(*sealed, {"not-the-secret"});
+  auto wrong = ParseFileKeyManagement(*sealed, WithKey("not-the-secret"));
   ASSERT_FALSE(wrong.ok());
   EXPECT_NE(wrong.status().message().find("wrong file key"), std::string::npos) << wrong.status().ToString();
   auto missing = ParseFileKeyManagement(*sealed, {});
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("--filekey"), std::string::npos);
-  auto cut = ParseFileKeyManagement(sealed->substr(0, sealed->size() - 5), {"secret"});
+  auto cut = ParseFileKeyManagement(sealed->substr(0, sealed->size() - 5), WithKey("secret"));
   ASSERT_FALSE(cut.ok());
   EXPECT_NE(cut.status().message().find("truncated"), std::string::npos) << cut.status().ToString();
-  auto header_only = ParseFileKeyManagement(sealed->substr(0, 12), {"secret"});
+  auto header_only = ParseFileKeyManagement(sealed->substr(0, 12), WithKey("secret"));
   ASSERT_FALSE(header_only.ok());
   EXPECT_NE(header_only.status().message().find("truncated"), std::string::npos);
 }
 
-TEST_F(EncryptedKeyFile, AFileMadeWithSha256DerivationIsNamedAsSuch) {
-  auto sealed = EncryptSalted(crypto::SecureBuffer::CopyOf(PlainFile()), "secret", "saltsalt", /*sha256=*/true);
+TEST_F(EncryptedKeyFile, AFileMadeWithSha256DerivationIsNamedAsSuchAndReadWithDigestSha256) {
+  SaltedKdf sha256;
+  sha256.digest = "sha256";
+  auto sealed = EncryptSalted(crypto::SecureBuffer::CopyOf(PlainFile()), "secret", "saltsalt", sha256);
   ASSERT_TRUE(sealed.ok());
-  auto s = ParseFileKeyManagement(*sealed, {"secret"});
+  auto s = ParseFileKeyManagement(*sealed, WithKey("secret"));
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.status().message().find("-md sha1"), std::string::npos) << s.status().ToString();
+  EXPECT_NE(s.status().message().find("decrypts with --digest sha256"), std::string::npos) << s.status().ToString();
+  FileKeyManagementOptions o;
+  o.filekey = "secret";
+  o.kdf = sha256;
+  auto ok = ParseFileKeyManagement(*sealed, o);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->items.size(), 3u);
+  o.kdf.digest = "md5";
+  auto bad = ParseFileKeyManagement(*sealed, o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("sha1, sha224, sha256, sha384, sha512"), std::string::npos);
+}
+
+// MariaDB 11's file_key_management_use_pbkdf2 = `openssl enc -pbkdf2 -iter N`.
+TEST_F(EncryptedKeyFile, ReadsWhatOpensslWritesWithPbkdf2AndAnotherDigest) {
+  if (std::system("command -v openssl >/dev/null 2>&1") != 0) GTEST_SKIP() << "no openssl command";
+  const std::string plain = Write("keys.txt", PlainFile(), 0600);
+  const std::string enc = dir_ + "/keys.enc";
+  ASSERT_EQ(std::system(("openssl enc -aes-256-cbc -md sha512 -pbkdf2 -iter 1000 -k s3cr3t -in " + plain + " -out " +
+                         enc + " 2>/dev/null").c_str()),
+            0);
+  std::ifstream in(enc, std::ios::binary);
+  std::stringstream content;
+  content << in.rdbuf();
+  FileKeyManagementOptions o;
+  o.filekey = "s3cr3t";
+  auto without = ParseFileKeyManagement(content.str(), o);
+  ASSERT_FALSE(without.ok());
+  EXPECT_NE(without.status().message().find("--use-pbkdf2"), std::string::npos) << without.status().ToString();
+  o.kdf.digest = "sha512";
+  o.kdf.pbkdf2_iterations = 1000;
+  auto s = ParseFileKeyManagement(content.str(), o);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_EQ(s->items.size(), 3u);
+  EXPECT_EQ(Hex(Find(*s, "2")->bytes), kKey32);
 }
 
 // The plugin documents `openssl enc -aes-256-cbc -md sha1 -k SECRET`: the
@@ -174,7 +216,7 @@ TEST_F(EncryptedKeyFile, ReadsWhatTheOpensslCommandLineWrites) {
   std::ifstream in(enc, std::ios::binary);
   std::stringstream content;
   content << in.rdbuf();
-  auto s = ParseFileKeyManagement(content.str(), {"s3cr3t"});
+  auto s = ParseFileKeyManagement(content.str(), WithKey("s3cr3t"));
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   ASSERT_EQ(s->items.size(), 3u);
   EXPECT_EQ(Hex(Find(*s, "2")->bytes), kKey32);
@@ -186,7 +228,7 @@ TEST_F(EncryptedKeyFile, ReadsWhatTheOpensslCommandLineWrites) {
 }
 
 TEST(ImportFileKeyManagement, APlainFileWithAFileKeyIsReadWithAWarning) {
-  auto s = ParseFileKeyManagement(std::string("1;") + kKey16 + "\n", {"secret"});
+  auto s = ParseFileKeyManagement(std::string("1;") + kKey16 + "\n", WithKey("secret"));
   ASSERT_TRUE(s.ok());
   ASSERT_EQ(s->items.size(), 1u);
   ASSERT_EQ(s->warnings.size(), 1u);

@@ -119,7 +119,7 @@ StatusOr<ImportSource> ParseFileKeyManagement(const std::string& content, const 
     if (!options.filekey.empty()) {
       ASSIGN_OR_RETURN(secret, ResolveFileKey(options.filekey));
     }
-    auto plain = DecryptSalted(content, secret);
+    auto plain = DecryptSalted(content, secret, options.kdf);
     WipeString(secret);
     if (!plain.ok()) return plain.status();
     if (!LooksLikeText(*plain)) {

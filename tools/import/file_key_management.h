@@ -7,7 +7,8 @@
 //   - at most 1 MiB (the plugin reads no more);
 //   - optionally encrypted with file_key_management_filekey (openssl_salted.h):
 //     the secret itself, or "FILE:/path" whose content up to the trailing
-//     newlines (at most 256 bytes) is the secret.
+//     newlines (at most 256 bytes) is the secret; the key derivation as
+//     file_key_management_digest / _use_pbkdf2 say (sha1 / none by default).
 // The plugin has one version per id; keyring_locker's MariaDB adapter names a
 // key by its decimal id, so id N becomes key "N" version 1.
 #pragma once
@@ -15,6 +16,7 @@
 #include <string>
 
 #include "tools/import/import_source.h"
+#include "tools/import/openssl_salted.h"
 
 namespace keyring_locker::import {
 
@@ -24,6 +26,9 @@ struct FileKeyManagementOptions {
   // The file key as the plugin's option takes it: "SECRET" or "FILE:/path";
   // empty when the file is plain.
   std::string filekey;
+  // file_key_management_digest / file_key_management_use_pbkdf2 (MariaDB 11):
+  // how the file key became the AES key; sha1 / 0 before those options existed.
+  SaltedKdf kdf;
 };
 
 // Resolves "FILE:/path" to the secret in that file (the plugin's rules);

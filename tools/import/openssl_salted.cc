@@ -18,11 +18,35 @@ struct KeyIv {
   ~KeyIv() { OPENSSL_cleanse(iv, sizeof(iv)); }
 };
 
-Status Derive(const uint8_t* salt, const std::string& secret, const EVP_MD* md, KeyIv* out) {
-  if (EVP_BytesToKey(EVP_aes_256_cbc(), md, salt, reinterpret_cast<const uint8_t*>(secret.data()),
-                     static_cast<int>(secret.size()), 1, out->key.data(), out->iv) != 32) {
-    return Internal("EVP_BytesToKey failed");
+const EVP_MD* Digest(const std::string& name) {
+  if (name == "sha1") return EVP_sha1();
+  if (name == "sha224") return EVP_sha224();
+  if (name == "sha256") return EVP_sha256();
+  if (name == "sha384") return EVP_sha384();
+  if (name == "sha512") return EVP_sha512();
+  return nullptr;
+}
+
+Status Derive(const uint8_t* salt, const std::string& secret, const SaltedKdf& kdf, KeyIv* out) {
+  const EVP_MD* md = Digest(kdf.digest);
+  if (md == nullptr) return InvalidArgument("unknown digest '" + kdf.digest + "'");
+  const auto* pass = secret.data();
+  const int pass_len = static_cast<int>(secret.size());
+  if (kdf.pbkdf2_iterations == 0) {
+    if (EVP_BytesToKey(EVP_aes_256_cbc(), md, salt, reinterpret_cast<const uint8_t*>(pass), pass_len, 1,
+                       out->key.data(), out->iv) != 32) {
+      return Internal("EVP_BytesToKey failed");
+    }
+    return Status::Ok();
   }
+  // openssl enc -pbkdf2: 48 bytes of PBKDF2-HMAC, key then IV.
+  crypto::SecureBuffer both(48);
+  if (PKCS5_PBKDF2_HMAC(pass, pass_len, salt, static_cast<int>(kSaltLen), static_cast<int>(kdf.pbkdf2_iterations), md,
+                        48, both.data()) != 1) {
+    return Internal("PKCS5_PBKDF2_HMAC failed");
+  }
+  std::memcpy(out->key.data(), both.data(), 32);
+  std::memcpy(out->iv, both.data() + 32, 16);
   return Status::Ok();
 }
 
@@ -37,10 +61,11 @@ bool PaddingLength(const crypto::SecureBuffer& plain, size_t* n) {
   return diff == 0;
 }
 
-StatusOr<crypto::SecureBuffer> DecryptWith(const std::string& content, const std::string& secret, const EVP_MD* md) {
+StatusOr<crypto::SecureBuffer> DecryptWith(const std::string& content, const std::string& secret,
+                                           const SaltedKdf& kdf) {
   const auto* salt = reinterpret_cast<const uint8_t*>(content.data()) + kMagicLen;
   KeyIv k;
-  RETURN_IF_ERROR(Derive(salt, secret, md, &k));
+  RETURN_IF_ERROR(Derive(salt, secret, kdf, &k));
   const auto* body = salt + kSaltLen;
   const size_t len = content.size() - kMagicLen - kSaltLen;
   ASSIGN_OR_RETURN(crypto::SecureBuffer plain, crypto::Aes256CbcDecrypt(k.key, k.iv, body, len));
@@ -50,13 +75,28 @@ StatusOr<crypto::SecureBuffer> DecryptWith(const std::string& content, const std
   return plain;
 }
 
+std::string Describe(const SaltedKdf& kdf) {
+  return "--digest " + kdf.digest +
+         (kdf.pbkdf2_iterations ? " --use-pbkdf2 " + std::to_string(kdf.pbkdf2_iterations) : std::string());
+}
+
 }  // namespace
+
+Status CheckKdf(const SaltedKdf& kdf) {
+  if (Digest(kdf.digest) == nullptr) {
+    return InvalidArgument("--digest must be one of sha1, sha224, sha256, sha384, sha512 (the values of "
+                           "file_key_management_digest), not '" + kdf.digest + "'");
+  }
+  return Status::Ok();
+}
 
 bool LooksSalted(const std::string& content) {
   return content.size() >= kMagicLen && std::memcmp(content.data(), kSaltedMagic, kMagicLen) == 0;
 }
 
-StatusOr<crypto::SecureBuffer> DecryptSalted(const std::string& content, const std::string& secret) {
+StatusOr<crypto::SecureBuffer> DecryptSalted(const std::string& content, const std::string& secret,
+                                             const SaltedKdf& kdf) {
+  RETURN_IF_ERROR(CheckKdf(kdf));
   if (!LooksSalted(content)) return InvalidArgument("the file does not start with OpenSSL's \"Salted__\"");
   if (content.size() < kMagicLen + kSaltLen + kBlock) {
     return InvalidArgument("the encrypted key file is truncated: " + std::to_string(content.size()) +
@@ -71,25 +111,30 @@ StatusOr<crypto::SecureBuffer> DecryptSalted(const std::string& content, const s
     return InvalidArgument("the key file is encrypted (it starts with \"Salted__\"): give the server's "
                            "file_key_management_filekey as --filekey SECRET or --filekey FILE:/path");
   }
-  auto plain = DecryptWith(content, secret, EVP_sha1());
+  auto plain = DecryptWith(content, secret, kdf);
   if (plain.ok()) return plain;
-  // openssl enc's default digest since 1.1.0: a file the server never read.
-  if (DecryptWith(content, secret, EVP_sha256()).ok()) {
-    return InvalidArgument("the key file was encrypted with `openssl enc` without -md sha1 (SHA-256 key derivation); "
-                           "MariaDB's file_key_management cannot read such a file, so no server used it as it is: "
-                           "re-encrypt it with `openssl enc -aes-256-cbc -md sha1` or import the plain file");
+  // openssl enc's default digest since 1.1.0 (a server setting on MariaDB 11's
+  // file_key_management_digest): name it rather than call the key wrong.
+  if (kdf.digest != "sha256" || kdf.pbkdf2_iterations != 0) {
+    SaltedKdf sha256;
+    sha256.digest = "sha256";
+    if (DecryptWith(content, secret, sha256).ok()) {
+      return InvalidArgument("the key file decrypts with --digest sha256 (made by `openssl enc` without -md sha1), "
+                             "not with " + Describe(kdf) + ": give --digest sha256 if the server had "
+                             "file_key_management_digest=sha256 (MariaDB 10.x servers cannot read such a file)");
+    }
   }
-  return InvalidArgument("cannot decrypt the key file: wrong file key (check file_key_management_filekey; with "
-                         "FILE:/path the first line of that file is the key), or the file was encrypted with "
-                         "-pbkdf2 or another cipher, which the server cannot read either");
+  return InvalidArgument("cannot decrypt the key file with " + Describe(kdf) +
+                         ": wrong file key (check file_key_management_filekey; with FILE:/path the file's content "
+                         "is the key), or the server used another file_key_management_digest / "
+                         "file_key_management_use_pbkdf2 (give the same as --digest / --use-pbkdf2)");
 }
 
 StatusOr<std::string> EncryptSalted(const crypto::SecureBuffer& plaintext, const std::string& secret,
-                                    const std::string& salt8, bool sha256) {
+                                    const std::string& salt8, const SaltedKdf& kdf) {
   if (salt8.size() != kSaltLen) return InvalidArgument("the salt must be 8 bytes");
   KeyIv k;
-  const EVP_MD* md = sha256 ? EVP_sha256() : EVP_sha1();
-  RETURN_IF_ERROR(Derive(reinterpret_cast<const uint8_t*>(salt8.data()), secret, md, &k));
+  RETURN_IF_ERROR(Derive(reinterpret_cast<const uint8_t*>(salt8.data()), secret, kdf, &k));
   const size_t pad = kBlock - plaintext.size() % kBlock;
   crypto::SecureBuffer padded(plaintext.size() + pad);
   if (!plaintext.empty()) std::memcpy(padded.data(), plaintext.data(), plaintext.size());
