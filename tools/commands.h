@@ -11,6 +11,8 @@ namespace keyring_locker {
 void AddKeyCommands(Cli& cli);
 // inspect (tools/inspect_command.cc).
 void AddInspectCommand(Cli& cli);
+// import (tools/import_command.cc; readers in tools/import/).
+void AddImportCommand(Cli& cli);
 // audit-verify (tools/key_commands.cc).
 void AddAuditCommand(Cli& cli);
 // check (tools/check_command.cc, tools/check_*.cc).

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
     keyring_locker::Cli cli;
     keyring_locker::AddKeyCommands(cli);
     keyring_locker::AddInspectCommand(cli);
+    keyring_locker::AddImportCommand(cli);
     keyring_locker::AddAuditCommand(cli);
     keyring_locker::AddCheckCommand(cli);
     return cli.Run(argc, argv);
