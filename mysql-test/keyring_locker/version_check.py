@@ -59,8 +59,11 @@ def main(argv, check, usage, one_each):
         sys.exit(1)
     if argv[0] == "race":
         keys = sorted({order(w)[0] for w in found})
-        print(f"{argv[1]}: keys {', '.join(keys)}: {one_each.split(' each')[0]} per version, versions without "
-              f"gaps; {left}")
+        # "one Active object each" -> "one Active object per version"; a
+        # store with one file per name says "each ..." of its files.
+        per = (f"one file per version, {one_each}" if one_each.startswith("each ")
+               else f"{one_each.split(' each')[0]} per version")
+        print(f"{argv[1]}: keys {', '.join(keys)}: {per}, versions without gaps; {left}")
         return
     new = sorted(set(found) - set(before), key=order)
     print(f"{argv[1]}: {len(found)} versions, {one_each}; {len(before)} earlier kept their bytes; "

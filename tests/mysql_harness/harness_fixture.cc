@@ -18,27 +18,61 @@ const char* ComponentPath() { return KLK_MYSQL_COMPONENT_SO; }
 
 namespace {
 
-// The name as set, or "" when unset; "vault" and "kmip" are the known ones.
+// The name as set, or "" when unset.
 std::string LockerVariable() {
   const char* v = std::getenv("KLK_HARNESS_LOCKER");
   return v == nullptr ? "" : v;
+}
+
+struct KnownLocker {
+  const char* name;
+  LockerKind kind;
+};
+constexpr KnownLocker kKnownLockers[] = {
+    {"vault", LockerKind::kVault}, {"kmip", LockerKind::kKmip}, {"aws", LockerKind::kAws}, {"azure", LockerKind::kAzure}};
+
+bool KnownLockerName(const std::string& name) {
+  for (const KnownLocker& k : kKnownLockers) {
+    if (name == k.name) return true;
+  }
+  return false;
+}
+
+// One Key Vault stand-in for the test program, started on first use and
+// stopped at exit (it also exits by itself once this process is gone); a
+// 3072-bit key as the MTR suite's, tokens that outlive any test.
+testing_ns::AzureStandin* SharedAzureStandin() {
+  static std::unique_ptr<testing_ns::AzureStandin> standin = [] {
+    testing_ns::AzureStandin::Options options;
+    options.token_lifetime_s = 3600;
+    options.key_bits = 3072;
+    return testing_ns::AzureStandin::Start(options);
+  }();
+  return standin.get();
 }
 
 }  // namespace
 
 LockerKind HarnessLocker() {
   const std::string v = LockerVariable();
-  return v == "kmip" ? LockerKind::kKmip : v == "aws" ? LockerKind::kAws : LockerKind::kVault;
+  for (const KnownLocker& k : kKnownLockers) {
+    if (v == k.name) return k.kind;
+  }
+  return LockerKind::kVault;
 }
 
 const char* LockerKindName(LockerKind kind) {
-  return kind == LockerKind::kKmip ? "kmip" : kind == LockerKind::kAws ? "aws" : "vault";
+  for (const KnownLocker& k : kKnownLockers) {
+    if (kind == k.kind) return k.name;
+  }
+  return "vault";
 }
 
 void HarnessTest::SetUp() {
   const std::string named = LockerVariable();
-  ASSERT_TRUE(named.empty() || named == "vault" || named == "kmip" || named == "aws")
-      << "KLK_HARNESS_LOCKER=" << named << " is not a locker the harness knows: use \"vault\", \"kmip\" or \"aws\"";
+  ASSERT_TRUE(named.empty() || KnownLockerName(named))
+      << "KLK_HARNESS_LOCKER=" << named
+      << " is not a locker the harness knows: use \"vault\", \"kmip\", \"aws\" or \"azure\"";
   kind_ = HarnessLocker();
   char tmpl[] = "/tmp/klk_mysql_harness.XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
@@ -74,6 +108,18 @@ void HarnessTest::SetUp() {
     static const std::string arn = aws_->CreateKey();
     aws_key_arn_ = arn;
     ASSERT_FALSE(aws_key_arn_.empty());
+    return;
+  }
+  if (azure()) {
+    const std::string why = testing_ns::AzureStandin::Unavailable();
+    if (!why.empty()) {
+      if (std::getenv("KLK_REQUIRE_AZURE") != nullptr) GTEST_FAIL() << why << " (not skipping: KLK_REQUIRE_AZURE is set)";
+      GTEST_SKIP() << why;
+    }
+    // One stand-in and one RSA key per test program: a directory of this
+    // test's own keeps tests apart.
+    azure_ = SharedAzureStandin();
+    ASSERT_NE(azure_, nullptr) << "the Azure Key Vault stand-in did not start";
     return;
   }
   locker_ = testing_ns::DevLocker::Start();
@@ -112,20 +158,24 @@ std::string HarnessTest::ConfigJson(const std::string& scope, const std::string&
         {"keys", {{"prefix", prefix_}, {"scope", scope}}},
         {"timeouts", {{"connect_ms", 2000}, {"total_ms", 8000}}},
     };
-  } else if (aws()) {
+  } else if (aws() || azure()) {
     // The keys folder lives in the test's own folder (mkdtemp: 0700, ours).
     c = {
-        {"store", {{"type", "directory"}, {"path", dir_ + "/keys"}}},
-        {"wrapper", {{"type", "aws_kms"}}},
-        {"aws_kms",
-         {{"region", "us-east-1"},
-          {"endpoints", {aws_->url()}},
-          {"key_id", aws_key_arn_},
-          {"credentials", "env"},
-          {"ca_file", aws_->ca_file()}}},
+        {"store", {{"type", "directory"}, {"path", KeysDir()}}},
         {"keys", {{"scope", scope}}},
         {"timeouts", {{"connect_ms", 2000}, {"total_ms", 8000}}},
     };
+    if (aws()) {
+      c["wrapper"] = {{"type", "aws_kms"}};
+      c["aws_kms"] = {{"region", "us-east-1"},
+                      {"endpoints", {aws_->url()}},
+                      {"key_id", aws_key_arn_},
+                      {"credentials", "env"},
+                      {"ca_file", aws_->ca_file()}};
+    } else {
+      c["wrapper"] = {{"type", "azure_key_vault"}};
+      c["azure"] = azure_->ConfigGroup("client_certificate");
+    }
   } else {
     c = {
         {"locker", {{"urls", {locker_->url()}}}},
@@ -150,6 +200,7 @@ void HarnessTest::DropScope(const std::string& scope) {
 std::string HarnessTest::LockerEndpoint() const {
   if (kmip_ != nullptr) return kmip_->server().host() + ":" + std::to_string(kmip_->server().port());
   if (aws_ != nullptr) return aws_->url();
+  if (azure_ != nullptr) return azure_->url();
   return locker_ != nullptr ? locker_->url() : "";
 }
 

@@ -13,6 +13,10 @@
 //   "aws"             the directory store (a folder of this test's own)
 //                     with the aws_kms wrapper against moto (MotoServer: one
 //                     per test program, one KMS key), aws_ is set.
+//   "azure"           the directory store (a folder of this test's own)
+//                     with the azure_key_vault wrapper against the Key Vault
+//                     stand-in (AzureStandin: one per test program, one RSA
+//                     key, a client certificate to sign in), azure_ is set.
 // Tests that look inside the dev locker (its stats, fault injection,
 // planted documents) start with KLK_VAULT_ONLY("why").
 #pragma once
@@ -23,6 +27,7 @@
 #include <set>
 #include <string>
 
+#include "tests/integration/azure_standin_fixture.h"
 #include "tests/integration/devlocker_fixture.h"
 #include "tests/integration/kmip_world_fixture.h"
 #include "tests/integration/moto_fixture.h"
@@ -30,10 +35,10 @@
 
 namespace mysqlh {
 
-enum class LockerKind { kVault, kKmip, kAws };
+enum class LockerKind { kVault, kKmip, kAws, kAzure };
 // From KLK_HARNESS_LOCKER; an unknown value fails the test that asks.
 LockerKind HarnessLocker();
-const char* LockerKindName(LockerKind kind);  // "vault", "kmip", "aws"
+const char* LockerKindName(LockerKind kind);  // "vault", "kmip", "aws", "azure"
 
 class HarnessTest : public ::testing::Test {
  protected:
@@ -42,6 +47,9 @@ class HarnessTest : public ::testing::Test {
 
   bool kmip() const { return kind_ == LockerKind::kKmip; }
   bool aws() const { return kind_ == LockerKind::kAws; }
+  bool azure() const { return kind_ == LockerKind::kAzure; }
+  // The directory store's folder (aws, azure): <dir_>/keys.
+  std::string KeysDir() const { return dir_ + "/keys"; }
   // The shared JSON schema pointing at the locker under test; `extra` is
   // merged in at the top level (e.g. {"read_local_config": true}).
   std::string ConfigJson(const std::string& scope, const std::string& extra_json = "{}");
@@ -51,7 +59,8 @@ class HarnessTest : public ::testing::Test {
   void StopPlugin(std::unique_ptr<PluginHost>& host);
 
   // What the adapters' status reports as the active endpoint: the dev
-  // locker's URL, or the KMIP server as configured ("127.0.0.1:PORT").
+  // locker's URL, the KMIP server as configured ("127.0.0.1:PORT"), or the
+  // cloud vault's URL.
   std::string LockerEndpoint() const;
   // keys.prefix of this test's configs ("keyring_locker" under Vault).
   const std::string& KeyPrefix() const { return prefix_; }
@@ -64,6 +73,7 @@ class HarnessTest : public ::testing::Test {
   keyring_locker::testing::KmipWorld* kmip_ = nullptr;          // KMIP only
   keyring_locker::testing::MotoServer* aws_ = nullptr;          // AWS only
   std::string aws_key_arn_;                                     // AWS only
+  keyring_locker::testing::AzureStandin* azure_ = nullptr;      // Azure only
   std::string prefix_ = "keyring_locker";
   std::set<std::string> scopes_;  // every scope ConfigJson wrote
   std::string dir_;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "keyring_backend/kmip/kmip_tags.h"
@@ -27,9 +28,11 @@ class SoftDelete : public HarnessTest {
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   }
   // What the locker itself holds for server key `id` (no '/', so its
-  // folder or Name segment is the id): the entries of its KV folder, or
-  // the KMIP objects named "<id>/..." with any state but Active and any
-  // object type but the expected one shown, sorted.
+  // folder or Name segment is the id): the entries of its KV folder or of
+  // its folder in the directory store (aws, azure; temporary files left
+  // out, no reader takes them for a record), or the KMIP objects named
+  // "<id>/..." with any state but Active and any object type but the
+  // expected one shown, sorted.
   std::vector<std::string> HeldInLocker(const std::string& scope, const std::string& id) {
     std::vector<std::string> held;
     if (kmip()) {
@@ -47,6 +50,14 @@ class SoftDelete : public HarnessTest {
         if (object.object_type != want_type) entry += " (object type " + std::to_string(object.object_type) + ")";
         held.push_back(entry);
       }
+    } else if (aws() || azure()) {
+      std::error_code ec;
+      const std::filesystem::path folder = KeysDir() + "/keyring_locker/" + scope + "/keys/" + id;
+      for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind("#tmp.", 0) != 0) held.push_back(name);
+      }
+      EXPECT_TRUE(!ec || ec == std::errc::no_such_file_or_directory) << folder << ": " << ec.message();
     } else {
       auto list = locker_->Call("LIST", "secret/metadata/keyring_locker/" + scope + "/keys/" + id);
       EXPECT_TRUE(list.status == 200 || list.status == 404) << list.status;
