@@ -9,6 +9,7 @@ PKGS=(build-essential cmake pkg-config ca-certificates curl jq openssl
       mariadb-server mariadb-test libmariadbd-dev mariadb-backup
       clang-14 clang libclang-rt-14-dev
       gdb binutils  # gdb (gcore) and nm: tests/keyscan core dump scan
+      lintian  # tests/package/deb_install_test.sh lints the Debian package
       python3-cryptography  # tests/azure/azure_standin.py: the Azure Key Vault stand-in
       python3-pykmip  # an independent KMIP server: tests/kmip/pykmip_server.py
       mariadb-plugin-hashicorp-key-management)  # bench/mariadb_startup.py compares against it

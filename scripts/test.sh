@@ -2,7 +2,8 @@
 # The test command: installs what is missing, builds, and runs every test:
 # unit, dev-locker integration (fault matrix, stress), the MySQL host
 # harness, the python3-hvac client check (all through ctest), the MariaDB
-# mysql-test-run suite against a real mariadbd, then the sanitizer runs
+# mysql-test-run suite against a real mariadbd, the Debian package installed,
+# used and purged on the system's MariaDB (tests/package), then the sanitizer runs
 # (scripts/sanitize.sh: ASan+UBSan, TSan) and the fuzzers (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,9 +25,14 @@ ctest_passed=$(sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p
 scripts/mtr.sh | tee "$LOG"
 mtr_passed=$(sed -n 's/.*All \([0-9]*\) tests were successful.*/\1/p' "$LOG" | tail -1)
 
+# The Debian package on this machine's own MariaDB (service mariadb, not
+# MTR): after the suites, never beside them, since it stops and restarts the
+# system server and puts its datadir and /etc/mysql back afterwards.
+tests/package/deb_install_test.sh build
+
 scripts/sanitize.sh
 scripts/fuzz.sh
 
-echo "test.sh: ctest ${ctest_passed:-0} passed; MariaDB MTR ${mtr_passed:-0} passed;" \
+echo "test.sh: ctest ${ctest_passed:-0} passed; MariaDB MTR ${mtr_passed:-0} passed; Debian package test passed;" \
      "sanitizers and fuzzers clean; $(( $(date +%s) - start )) s in all"
-echo "$(( ${ctest_passed:-0} + ${mtr_passed:-0} )) passed, 0 failed"
+echo "$(( ${ctest_passed:-0} + ${mtr_passed:-0} + 1 )) passed, 0 failed"
