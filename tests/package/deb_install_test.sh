@@ -55,7 +55,10 @@ done
 [ -x /etc/init.d/mariadb ] || fail "mariadb-server is not installed (apt-get install mariadb-server)"
 [ -x "$BUILD/bin/devlocker" ] || fail "$BUILD/bin/devlocker missing: build first (scripts/build.sh)"
 
-# One run at a time on this machine.
+# One run at a time on this machine. Long-lived children (the dev locker,
+# mysqld_safe and mariadbd started by the service script) are started with
+# the lock's descriptor closed (9>&-): holding it, they would keep the lock
+# after this script ends.
 exec 9>/run/lock/keyring-locker-deb-test.lock
 flock -w 600 9 || fail "another deb_install_test still runs after 600 s (lock /run/lock/keyring-locker-deb-test.lock)"
 
@@ -77,7 +80,7 @@ stop_server() {
   fi
   local pid
   pid=$(cat /run/mysqld/mysqld.pid 2>/dev/null || true)
-  if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "--pid-file=/run/mysqld/mysqld.pid"; then
+  if [ -n "$pid" ] && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q -- "--pid-file=/run/mysqld/mysqld.pid"; then
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 "$WAIT"); do kill -0 "$pid" 2>/dev/null || return 0; sleep 1; done
     return 1
@@ -103,12 +106,20 @@ restore_machine() {
       { echo "restore: /var/lib/mysql not restored (original in $SAVE/datadir)" >&2; ok=0; }
   fi
   [ ! -f "$SAVE/made-log-dir" ] || rm -rf /var/log/mysql
+  # A killed run's dev locker and work folder (its pid is checked to be that locker).
+  local pid dir
+  pid=$(cat "$SAVE/locker.pid" 2>/dev/null || true)
+  dir=$(cat "$SAVE/work.dir" 2>/dev/null || true)
+  if [ -n "$pid" ] && [ -n "$dir" ] && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "--tls-dir $dir/tls"; then
+    kill "$pid" 2>/dev/null || true
+  fi
+  case "$dir" in /tmp/klk_deb_test.*) rm -rf "$dir" ;; esac
   if [ -f "$SAVE/listing" ] && [ "$ok" = 1 ]; then
     [ "$(listing /etc/mysql) $(listing /var/lib/mysql)" = "$(cat "$SAVE/listing")" ] ||
       { echo "restore: /etc/mysql or /var/lib/mysql differs from what was saved (copy in $SAVE)" >&2; ok=0; }
   fi
   if [ -f "$SAVE/was-running" ]; then
-    timeout 120 service mariadb start >/dev/null 2>&1 || { echo "restore: service mariadb start failed" >&2; ok=0; }
+    timeout 120 service mariadb start >/dev/null 2>&1 9>&- || { echo "restore: service mariadb start failed" >&2; ok=0; }
   fi
   if [ "$ok" = 1 ]; then rm -rf "$SAVE"; echo "   restored: /etc/mysql and /var/lib/mysql as saved"; else return 1; fi
 }
@@ -159,6 +170,7 @@ if [ ! -d /var/log/mysql ]; then
   install -d -o mysql -g adm -m 2750 /var/log/mysql  # as docs/mariadb.md says
 fi
 WORK=$(mktemp -d /tmp/klk_deb_test.XXXXXX)
+echo "$WORK" >"$SAVE/work.dir"
 
 step "3. apt-get install -y ./$(basename "$DEB")"
 (cd "$(dirname "$DEB")" && apt_get install -y -q "./$(basename "$DEB")") >"$WORK/apt-install.log" 2>&1 ||
@@ -178,8 +190,9 @@ step "4. a dev locker over TLS, set up as docs/locker-setup.md says"
 ROOT_TOKEN=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
 printf '%s' "$ROOT_TOKEN" >"$WORK/root-token"
 "$BUILD/bin/devlocker" --listen 127.0.0.1:0 --tls-dir "$WORK/tls" --root-token "$ROOT_TOKEN" \
-  --data "$WORK/locker-state.json" >"$WORK/locker.out" 2>"$WORK/locker.err" &
+  --data "$WORK/locker-state.json" >"$WORK/locker.out" 2>"$WORK/locker.err" 9>&- &
 LOCKER_PID=$!
+echo "$LOCKER_PID" >"$SAVE/locker.pid"
 for _ in $(seq 1 $((WAIT * 10))); do grep -q "listening on" "$WORK/locker.out" 2>/dev/null && break; sleep 0.1; done
 URL=$(sed -n 's/.*listening on \(https:[^ ]*\).*/\1/p' "$WORK/locker.out")
 [ -n "$URL" ] || { cat "$WORK/locker.err"; fail "the dev locker did not start within $WAIT s"; }
@@ -210,7 +223,7 @@ sed -i -E 's/^#(\[|[a-z])/\1/' "$SNIPPET"
 grep -q '^plugin_load_add = keyring_locker$' "$SNIPPET" || fail "uncommenting $SNIPPET did not enable plugin_load_add"
 # The SysV script's mysqld_safe logs to syslog; docs/mariadb.md: log_error in [mysqld_safe].
 printf '[mysqld_safe]\nlog_error = %s\n' "$ERROR_LOG" >/etc/mysql/mariadb.conf.d/99-error-log.cnf
-timeout 120 service mariadb start >"$WORK/start.out" 2>&1 || { cat "$WORK/start.out"; fail "service mariadb start failed"; }
+timeout 120 service mariadb start >"$WORK/start.out" 2>&1 9>&- || { cat "$WORK/start.out"; fail "service mariadb start failed"; }
 server_alive || fail "service mariadb start returned but the server does not answer"
 q() { timeout "$WAIT" "${DB[@]}" -e "$1" || fail "SQL failed: $1"; }
 [ "$(q "SELECT PLUGIN_STATUS FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'keyring_locker'")" = ACTIVE ] ||
@@ -225,7 +238,7 @@ enc=$(q "SELECT ENCRYPTION_SCHEME, CURRENT_KEY_ID FROM information_schema.INNODB
 echo "   encrypted table created, key 1 from the locker"
 
 step "6. service mariadb restart; the row read back"
-timeout 180 service mariadb restart >"$WORK/restart.out" 2>&1 || { cat "$WORK/restart.out"; fail "service mariadb restart failed"; }
+timeout 180 service mariadb restart >"$WORK/restart.out" 2>&1 9>&- || { cat "$WORK/restart.out"; fail "service mariadb restart failed"; }
 server_alive || fail "the server does not answer after the restart"
 [ "$(q "SELECT v FROM klk_deb_test.t WHERE id = 1")" = "$MARKER" ] || fail "the row did not come back after the restart"
 echo "   row read back after the restart"
