@@ -1,6 +1,6 @@
 # The Debian package: `cmake --build build --target package` writes
-# build/keyring-locker_<version>-<release>_amd64.deb (stripped) and
-# build/keyring-locker-dbgsym_<version>-<release>_amd64.ddeb (the debug
+# build/keyring-locker_<version>-<release>_<arch>.deb (stripped) and
+# build/keyring-locker-dbgsym_<version>-<release>_<arch>.ddeb (the debug
 # symbols CPack split off, found by build-id). Included last from the top
 # CMakeLists.txt, when every target it ships exists.
 #

@@ -7,7 +7,7 @@
 set -euo pipefail
 CLI=${1:?usage: $0 KEYRING_LOCKER_BINARY MAN_PAGE}
 MAN=${2:?usage: $0 KEYRING_LOCKER_BINARY MAN_PAGE}
-fail() { echo "FAIL: $*"; exit 1; }
+fail() { printf 'FAIL: %b\n' "$*"; exit 1; }
 [ -x "$CLI" ] || fail "$CLI is not an executable (build the keyring-locker target)"
 [ -f "$MAN" ] || fail "$MAN is missing"
 
