@@ -14,15 +14,16 @@ fail() { printf 'FAIL: %b\n' "$*"; exit 1; }
 # --help prints the usage (today on stderr, exit 64); either stream, any status.
 help=$("$CLI" --help 2>&1 || true)
 [ -n "$help" ] || fail "keyring-locker --help printed nothing"
-# Commands: the word after "keyring-locker" on a usage line (unless it is an
-# option), and the first word of each two-space-indented line of "commands:".
+# Commands: the lower-case word after "keyring-locker" on a usage line, and
+# the first word of each two-space-indented line of a "commands:" or
+# "Subcommands:" section (both help layouts the CLI has had).
 commands=$(printf '%s\n' "$help" | awk '
-  /keyring-locker [^-]/ { for (i = 1; i < NF; i++) if ($i == "keyring-locker" && $(i+1) !~ /^-/) print $(i+1) }
-  /^commands:/ { in_cmds = 1; next }
+  /keyring-locker [a-z]/ { for (i = 1; i < NF; i++) if ($i == "keyring-locker" && $(i+1) ~ /^[a-z][a-z0-9-]*$/) print $(i+1) }
+  /^[A-Za-z ]*[Cc]ommands:[[:space:]]*$/ { in_cmds = 1; next }
   in_cmds && /^  [a-z]/ { print $1 }
   in_cmds && /^[^ ]/ { in_cmds = 0 }' | sort -u)
 n=$(printf '%s\n' "$commands" | grep -c . || true)
-# Eleven commands today; fewer than five means the parse above broke, and a
+# Thirteen commands today; fewer than five means the parse above broke, and a
 # test that checks nothing must not pass.
 [ "$n" -ge 5 ] || fail "found only $n command(s) in --help (parser out of date?):\n$help"
 
