@@ -26,7 +26,7 @@ int Cli::Run(int argc, char** argv) {
   app.footer(
       "Run 'keyring-locker COMMAND --help' for a command's arguments. --config and --json may also\n"
       "follow the command. Exit status: 0 ok, 1 failed (the reason on stderr), 64 usage.\n"
-      "Docs: docs/cli.md (in the package: /usr/share/doc/keyring-locker/cli.md).");
+      "Docs: docs/cli.md (in the package: /usr/share/doc/keyring-locker/cli.md.gz).");
   // CLI11 would call an unknown command "a subcommand is required": name it.
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
