@@ -40,6 +40,9 @@ class KeyCache {
 
   // nullptr on a miss. Never blocks on I/O.
   KeyHandle Find(const std::string& name, uint32_t version) const;
+  // Find that counts only a hit: for a caller that goes on to GetOrLoad on
+  // a miss (which counts it), so a fast path does not count misses twice.
+  KeyHandle FindHit(const std::string& name, uint32_t version) const;
   void Insert(const std::string& name, uint32_t version, KeyHandle key);
   void Erase(const std::string& name);  // every version of `name`
 
@@ -58,13 +61,17 @@ class KeyCache {
   KeyCacheStats stats() const;
 
  private:
-  struct Shard {
+  // A cache line of its own per shard, and the hit/miss counters in it:
+  // threads reading different keys share nothing they write.
+  struct alignas(64) Shard {
     mutable std::shared_mutex mu;
+    mutable std::atomic<uint64_t> hits{0}, misses{0};
     std::unordered_map<std::string, KeyHandle> entries;
     std::deque<std::string> insertion_order;  // eviction order when over the bound
   };
   static std::string Slot(const std::string& name, uint32_t version);
   Shard& ShardFor(const std::string& slot) const;
+  KeyHandle Lookup(const std::string& name, uint32_t version, bool count_miss) const;
 
   static constexpr size_t kShards = 16;
   const size_t max_per_shard_;
@@ -76,7 +83,6 @@ class KeyCache {
   std::mutex flights_mu_;
   std::unordered_map<std::string, std::shared_future<StatusOr<KeyHandle>>> flights_;
 
-  mutable std::atomic<uint64_t> hits_{0}, misses_{0};
   std::atomic<uint64_t> loads_{0}, collapsed_{0}, evictions_{0};
 };
 
