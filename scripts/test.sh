@@ -24,6 +24,10 @@ ctest_passed=$(sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p
 scripts/mtr.sh | tee "$LOG"
 mtr_passed=$(sed -n 's/.*All \([0-9]*\) tests were successful.*/\1/p' "$LOG" | tail -1)
 
+# The benchmarks, as a smoke run: each program runs briefly and must print
+# its numbers; nothing about speed is asserted, docs/ is not written.
+bench/run --quick --no-build
+
 scripts/sanitize.sh
 scripts/fuzz.sh
 

@@ -75,10 +75,11 @@ int Run(long keys, long limit_kib) {
       "{\"keys\": %ld, \"cached\": %llu, \"memlock_limit_kib\": %ld, \"vmrss_kb_before\": %ld, "
       "\"vmrss_kb\": %ld, \"vmlck_kb_before\": %ld, \"vmlck_kb\": %ld, \"locked_bytes\": %zu, "
       "\"unlocked_bytes\": %zu, \"unlocked_buffers\": %zu, \"mlock_failures\": %zu, \"live_buffers\": %zu, "
-      "\"slab_pages\": %zu}\n",
+      "\"slab_pages\": %zu, \"euid\": %u}\n",
       keys, static_cast<unsigned long long>(service.stats().cache.entries), limit_kib, rss_before, rss_after,
       lck_before, lck_after, stats.locked_bytes, stats.unlocked_bytes, stats.unlocked_buffers,
-      stats.mlock_failures - stats_before.mlock_failures, crypto::SecureBuffer::LiveBuffers(), slab.pages);
+      stats.mlock_failures - stats_before.mlock_failures, crypto::SecureBuffer::LiveBuffers(), slab.pages,
+      static_cast<unsigned>(geteuid()));
   return 0;
 }
 
