@@ -43,6 +43,22 @@ class KeyCache {
   // Find that counts only a hit: for a caller that goes on to GetOrLoad on
   // a miss (which counts it), so a fast path does not count misses twice.
   KeyHandle FindHit(const std::string& name, uint32_t version) const;
+  // Calls fn(const KeyMaterial&) on a cached key under the shard's shared
+  // lock, without copying the handle (no reference-count traffic on the
+  // server's hottest path); false on a miss, which is not counted (the
+  // caller goes on to GetOrLoad). fn must be short and must not call back
+  // into the cache.
+  template <typename Fn>
+  bool WithCached(const std::string& name, uint32_t version, Fn&& fn) const {
+    const std::string slot = Slot(name, version);
+    Shard& shard = ShardFor(slot);
+    std::shared_lock<std::shared_mutex> lock(shard.mu);
+    auto it = shard.entries.find(slot);
+    if (it == shard.entries.end()) return false;
+    shard.hits.fetch_add(1, std::memory_order_relaxed);
+    fn(*it->second);
+    return true;
+  }
   void Insert(const std::string& name, uint32_t version, KeyHandle key);
   void Erase(const std::string& name);  // every version of `name`
 

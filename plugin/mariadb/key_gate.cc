@@ -172,8 +172,25 @@ unsigned KeyGate::GetKey(unsigned key_id, unsigned version, unsigned char* buf, 
       return kKeyVersionInvalid;
     }
   }
+  // A cached key the server can use is copied out under the cache's lock,
+  // without taking a reference; anything else takes the path below.
+  unsigned served = kKeyVersionInvalid;
+  const std::string name = KeyName(key_id);
+  const bool cached = keys_->WithCachedKey(name, version, [&](const KeyMaterial& k) {
+    const size_t size = k.bytes.size();
+    if (!KeyRules{KeyServer::kMariaDb}.Allows(k.type, size)) return;  // refused below, with its log line
+    if (buf == nullptr || *buflen < size) {
+      *buflen = static_cast<unsigned>(size);
+      served = kKeyBufferTooSmall;
+      return;
+    }
+    std::memcpy(buf, k.bytes.data(), size);
+    *buflen = static_cast<unsigned>(size);
+    served = 0;
+  });
+  if (cached && served != kKeyVersionInvalid) return served;
   const uint64_t recoveries_before = keys_->LockerRecoveries();
-  auto key = keys_->Get(KeyName(key_id), version);
+  auto key = keys_->Get(name, version);
   if (!key.ok()) {
     {
       std::unique_lock<std::shared_mutex> lock(mu_);
