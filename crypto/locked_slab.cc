@@ -8,6 +8,26 @@
 #include <mutex>
 #include <vector>
 
+// Under AddressSanitizer, free slots and the bytes of a slot past what was
+// asked for are poisoned: an overrun into the next key's slot is reported
+// instead of read silently (a page per buffer at least ended in unmapped
+// memory sometimes; slots sit back to back).
+#if defined(__SANITIZE_ADDRESS__)
+#define KLK_SLAB_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KLK_SLAB_ASAN 1
+#endif
+#endif
+#ifdef KLK_SLAB_ASAN
+#include <sanitizer/asan_interface.h>
+#define KLK_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define KLK_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define KLK_POISON(p, n) ((void)(p), (void)(n))
+#define KLK_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 namespace keyring_locker::crypto {
 
 struct SlabPage {
@@ -82,6 +102,7 @@ SlabPage* MapPage(size_t class_index) {
 #ifdef MADV_DONTDUMP
   page->dontdump = madvise(p, page_size, MADV_DONTDUMP) == 0;
 #endif
+  KLK_POISON(page->base, page_size);  // every slot free
   const size_t slots = page_size / page->slot_size;
   page->free_slots.reserve(slots);
   // Handed out from the back: slot 0 first, so a page fills from its start.
@@ -91,6 +112,7 @@ SlabPage* MapPage(size_t class_index) {
 
 void UnmapPage(SlabPage* page) {
   const size_t page_size = PageSize();
+  KLK_UNPOISON(page->base, page_size);  // the address may be mapped again, by anyone
   if (page->locked) munlock(page->base, page_size);
   munmap(page->base, page_size);
   delete page;
@@ -151,6 +173,7 @@ bool LockedSlab::Allocate(size_t size, SlabSlot* out) {
   ++s.stats.slots_in_use;
   if (!page->locked) ++s.stats.unlocked_slots;
   out->data = page->base + static_cast<size_t>(index) * page->slot_size;
+  KLK_UNPOISON(out->data, size);
   out->capacity = page->slot_size;
   out->page = page;
   out->locked = page->locked;
@@ -163,7 +186,9 @@ void LockedSlab::Free(const SlabSlot& slot) {
   SlabPage* page = slot.page;
   // Wiped before the slot can be handed out again, outside the lock: the
   // slot is still this caller's alone.
+  KLK_UNPOISON(slot.data, page->slot_size);
   OPENSSL_cleanse(slot.data, page->slot_size);
+  KLK_POISON(slot.data, page->slot_size);
   SlabState& s = State();
   std::lock_guard<std::mutex> lock(s.mu);
   --s.stats.slots_in_use;
