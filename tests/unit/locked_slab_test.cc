@@ -43,9 +43,17 @@ bool FreedBytesAreZero(const uint8_t* p, size_t n) {
   return true;
 }
 
-// AddressSanitizer turns mlock into a no-op: VmLck says nothing then.
+// AddressSanitizer and ThreadSanitizer turn mlock into a no-op: VmLck says
+// nothing then.
+#if defined(__SANITIZE_THREAD__)
+#define KLK_TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define KLK_TEST_TSAN 1
+#endif
+#endif
 constexpr bool kMlockReal =
-#ifdef KLK_TEST_ASAN
+#if defined(KLK_TEST_ASAN) || defined(KLK_TEST_TSAN)
     false;
 #else
     true;
