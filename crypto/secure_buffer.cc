@@ -24,10 +24,13 @@ bool IsPowerOfTen(size_t n) {
 }
 
 // One warning per decade of failures: enough to notice a growing problem
-// without a log line per cached key.
-void CountMlockFailure(size_t mapped) {
-  g_unlocked_buffers.fetch_add(1, std::memory_order_relaxed);
-  g_unlocked_bytes.fetch_add(mapped, std::memory_order_relaxed);
+// without a log line per cached key. `own_mapping` bytes: a buffer with pages
+// of its own (a slab slot's page is counted by the slab).
+void CountMlockFailure(size_t own_mapping) {
+  if (own_mapping != 0) {
+    g_unlocked_buffers.fetch_add(1, std::memory_order_relaxed);
+    g_unlocked_bytes.fetch_add(own_mapping, std::memory_order_relaxed);
+  }
   const size_t failures = g_mlock_failures.fetch_add(1, std::memory_order_relaxed) + 1;
   if (!IsPowerOfTen(failures)) return;
   if (MlockObserver observer = g_observer.load(std::memory_order_acquire)) {
@@ -52,6 +55,18 @@ size_t PageSize() {
 // and every producer of key material checks size() against what it asked for.
 SecureBuffer::SecureBuffer(size_t size) {
   if (size == 0) return;
+  SlabSlot slot;
+  if (size <= LockedSlab::kLargestSlot && LockedSlab::Instance().Allocate(size, &slot)) {
+    data_ = slot.data;
+    size_ = size;
+    mapped_ = slot.capacity;
+    slab_page_ = slot.page;
+    locked_ = slot.locked;
+    dontdump_ = slot.dontdump;
+    g_live_buffers.fetch_add(1, std::memory_order_relaxed);
+    if (!locked_) CountMlockFailure(0);
+    return;
+  }
   const size_t page = PageSize();
   if (size > SIZE_MAX - page) return;
   const size_t mapped = (size + page - 1) / page * page;
@@ -84,6 +99,7 @@ SecureBuffer::SecureBuffer(SecureBuffer&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)),
       size_(std::exchange(other.size_, 0)),
       mapped_(std::exchange(other.mapped_, 0)),
+      slab_page_(std::exchange(other.slab_page_, nullptr)),
       locked_(std::exchange(other.locked_, false)),
       dontdump_(std::exchange(other.dontdump_, false)) {}
 
@@ -93,6 +109,7 @@ SecureBuffer& SecureBuffer::operator=(SecureBuffer&& other) noexcept {
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
     mapped_ = std::exchange(other.mapped_, 0);
+    slab_page_ = std::exchange(other.slab_page_, nullptr);
     locked_ = std::exchange(other.locked_, false);
     dontdump_ = std::exchange(other.dontdump_, false);
   }
@@ -103,6 +120,21 @@ SecureBuffer::~SecureBuffer() { Release(); }
 
 void SecureBuffer::Release() {
   if (data_ == nullptr) return;
+  if (slab_page_ != nullptr) {
+    LockedSlab::Instance().Free(SlabSlot{data_, mapped_, slab_page_, locked_, dontdump_});  // wipes the slot
+  } else {
+    ReleaseMapping();
+  }
+  data_ = nullptr;
+  size_ = 0;
+  mapped_ = 0;
+  slab_page_ = nullptr;
+  locked_ = false;
+  dontdump_ = false;
+  g_live_buffers.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void SecureBuffer::ReleaseMapping() {
   // The whole mapping, not just size_: Truncate may have shortened size_ and
   // OPENSSL_cleanse cannot be optimised away like a plain memset.
   OPENSSL_cleanse(data_, mapped_);
@@ -114,12 +146,6 @@ void SecureBuffer::Release() {
     g_unlocked_bytes.fetch_sub(mapped_, std::memory_order_relaxed);
   }
   munmap(data_, mapped_);
-  data_ = nullptr;
-  size_ = 0;
-  mapped_ = 0;
-  locked_ = false;
-  dontdump_ = false;
-  g_live_buffers.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void SecureBuffer::Truncate(size_t new_size) {
@@ -140,11 +166,12 @@ size_t SecureBuffer::LiveBuffers() { return g_live_buffers.load(std::memory_orde
 size_t SecureBuffer::MlockFailures() { return g_mlock_failures.load(std::memory_order_relaxed); }
 
 MemoryLockStats SecureBuffer::LockStats() {
+  const SlabStats slab = LockedSlab::Instance().Stats();
   MemoryLockStats s;
   s.mlock_failures = g_mlock_failures.load(std::memory_order_relaxed);
-  s.unlocked_buffers = g_unlocked_buffers.load(std::memory_order_relaxed);
-  s.unlocked_bytes = g_unlocked_bytes.load(std::memory_order_relaxed);
-  s.locked_bytes = g_locked_bytes.load(std::memory_order_relaxed);
+  s.unlocked_buffers = g_unlocked_buffers.load(std::memory_order_relaxed) + slab.unlocked_slots;
+  s.unlocked_bytes = g_unlocked_bytes.load(std::memory_order_relaxed) + slab.unlocked_bytes;
+  s.locked_bytes = g_locked_bytes.load(std::memory_order_relaxed) + slab.locked_bytes;
   return s;
 }
 

@@ -3,18 +3,24 @@
 // mlock is counted and reported to the MlockObserver, not fatal, because
 // mysqld often runs with a small RLIMIT_MEMLOCK), excluded from core dumps
 // with MADV_DONTDUMP, and wiped with OPENSSL_cleanse before it is returned.
-// Move-only; never printed.
+// Buffers of up to 1 KiB share locked pages (crypto/locked_slab.h: a slot
+// each, so 10,000 cached keys lock 79 pages, not 10,000); larger ones get
+// pages of their own. Move-only; never printed.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
+#include "crypto/locked_slab.h"
+
 namespace keyring_locker::crypto {
 
-// Process-wide locked-memory accounting of live SecureBuffers (whole pages).
+// Process-wide locked-memory accounting of live SecureBuffers, in whole
+// pages (what RLIMIT_MEMLOCK counts): the slab's pages plus the pages of
+// buffers too large for it.
 struct MemoryLockStats {
-  size_t mlock_failures = 0;    // allocations whose mlock failed, since the start
+  size_t mlock_failures = 0;    // allocations that did not get locked memory, since the start
   size_t unlocked_buffers = 0;  // live buffers whose pages are not locked (may reach swap)
   size_t unlocked_bytes = 0;
   size_t locked_bytes = 0;
@@ -63,9 +69,11 @@ class SecureBuffer {
 
  private:
   void Release();
+  void ReleaseMapping();  // a buffer with pages of its own
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
-  size_t mapped_ = 0;  // bytes mmap'ed (page multiple)
+  size_t mapped_ = 0;  // bytes owned: the slab slot, or the mapping (page multiple)
+  SlabPage* slab_page_ = nullptr;  // the slab page holding data_; nullptr: a mapping of its own
   bool locked_ = false;  // mlock succeeded: which counter Release gives back to
   bool dontdump_ = false;
 };

@@ -28,6 +28,9 @@ struct KeyRules {
   // OK when `type` with `length` bytes is a key this server can use.
   // `what` names the key in the error ("key 18 version 2").
   Status Check(const std::string& type, size_t length, const std::string& what) const;
+  // The same decision without the error: what a hot path asks before it
+  // builds any message (no allocation).
+  bool Allows(const std::string& type, size_t length) const;
 };
 
 }  // namespace keyring_locker

@@ -88,6 +88,9 @@ StatusOr<KeyHandle> KeyService::Load(const std::string& name, uint32_t version) 
 }
 
 StatusOr<KeyHandle> KeyService::Get(const std::string& name, uint32_t version) {
+  // The server's hot path: a hit returns before the loader (a std::function)
+  // is even built.
+  if (KeyHandle hit = cache_.FindHit(name, version)) return hit;
   return cache_.GetOrLoad(name, version, [&] {
     OperationDeadline budget(call_budget_);  // only a miss reaches the locker
     return Load(name, version);

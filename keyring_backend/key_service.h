@@ -115,6 +115,13 @@ class KeyService {
   // Key bytes for (name, version): a cache hit, or one locker fetch + unwrap
   // shared by every concurrent caller. kNotFound if the locker has no such key.
   StatusOr<KeyHandle> Get(const std::string& name, uint32_t version);
+  // fn(const KeyMaterial&) on a cached key, under the cache's lock, without
+  // copying its handle; false when it is not cached (then call Get). For a
+  // server call that only copies the bytes out (MariaDB's get_key).
+  template <typename Fn>
+  bool WithCachedKey(const std::string& name, uint32_t version, Fn&& fn) const {
+    return cache_.WithCached(name, version, std::forward<Fn>(fn));
+  }
   // Reads the versions of `name` from the locker (not the cache); 0 = none.
   StatusOr<uint32_t> LatestVersionFromLocker(const std::string& name);
   // Makes sure `name` has at least one version (creates version 1 with a

@@ -12,7 +12,8 @@ PKGS=(build-essential cmake pkg-config ca-certificates curl jq openssl
       lintian  # tests/package/deb_install_test.sh lints the Debian package
       python3-cryptography  # tests/azure/azure_standin.py: the Azure Key Vault stand-in
       python3-pykmip  # an independent KMIP server: tests/kmip/pykmip_server.py
-      mariadb-plugin-hashicorp-key-management)  # bench/mariadb_startup.py compares against it
+      mariadb-plugin-hashicorp-key-management  # bench/mariadb_startup.py compares against it
+      python3-matplotlib)  # bench/run: the plots in docs/bench/
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -30,9 +30,13 @@ mtr_passed=$(sed -n 's/.*All \([0-9]*\) tests were successful.*/\1/p' "$LOG" | t
 # system server and puts its datadir and /etc/mysql back afterwards.
 tests/package/deb_install_test.sh build
 
+# The benchmarks, as a smoke run: each program runs briefly and must print
+# its numbers; nothing about speed is asserted, docs/ is not written.
+bench/run --quick --no-build
+
 scripts/sanitize.sh
 scripts/fuzz.sh
 
-echo "test.sh: ctest ${ctest_passed:-0} passed; MariaDB MTR ${mtr_passed:-0} passed; Debian package test passed;" \
+echo "test.sh: ctest ${ctest_passed:-0} passed; MariaDB MTR ${mtr_passed:-0} passed; Debian package test passed; benchmark smoke run passed;" \
      "sanitizers and fuzzers clean; $(( $(date +%s) - start )) s in all"
-echo "$(( ${ctest_passed:-0} + ${mtr_passed:-0} + 1 )) passed, 0 failed"
+echo "$(( ${ctest_passed:-0} + ${mtr_passed:-0} + 2 )) passed, 0 failed"

@@ -15,16 +15,20 @@ KeyCache::Shard& KeyCache::ShardFor(const std::string& slot) const {
   return shards_[std::hash<std::string>{}(slot) % kShards];
 }
 
-KeyHandle KeyCache::Find(const std::string& name, uint32_t version) const {
+KeyHandle KeyCache::Find(const std::string& name, uint32_t version) const { return Lookup(name, version, true); }
+
+KeyHandle KeyCache::FindHit(const std::string& name, uint32_t version) const { return Lookup(name, version, false); }
+
+KeyHandle KeyCache::Lookup(const std::string& name, uint32_t version, bool count_miss) const {
   const std::string slot = Slot(name, version);
   Shard& shard = ShardFor(slot);
   std::shared_lock<std::shared_mutex> lock(shard.mu);
   auto it = shard.entries.find(slot);
   if (it == shard.entries.end()) {
-    misses_.fetch_add(1, std::memory_order_relaxed);
+    if (count_miss) shard.misses.fetch_add(1, std::memory_order_relaxed);
     return nullptr;
   }
-  hits_.fetch_add(1, std::memory_order_relaxed);
+  shard.hits.fetch_add(1, std::memory_order_relaxed);
   return it->second;
 }
 
@@ -122,14 +126,14 @@ std::vector<std::pair<std::string, uint32_t>> KeyCache::AllLatest() const {
 
 KeyCacheStats KeyCache::stats() const {
   KeyCacheStats s;
-  s.hits = hits_.load();
-  s.misses = misses_.load();
   s.loads = loads_.load();
   s.collapsed_waits = collapsed_.load();
   s.evictions = evictions_.load();
   for (auto& shard : shards_) {
     std::shared_lock<std::shared_mutex> lock(shard.mu);
     s.entries += shard.entries.size();
+    s.hits += shard.hits.load(std::memory_order_relaxed);
+    s.misses += shard.misses.load(std::memory_order_relaxed);
   }
   return s;
 }

@@ -40,6 +40,25 @@ class KeyCache {
 
   // nullptr on a miss. Never blocks on I/O.
   KeyHandle Find(const std::string& name, uint32_t version) const;
+  // Find that counts only a hit: for a caller that goes on to GetOrLoad on
+  // a miss (which counts it), so a fast path does not count misses twice.
+  KeyHandle FindHit(const std::string& name, uint32_t version) const;
+  // Calls fn(const KeyMaterial&) on a cached key under the shard's shared
+  // lock, without copying the handle (no reference-count traffic on the
+  // server's hottest path); false on a miss, which is not counted (the
+  // caller goes on to GetOrLoad). fn must be short and must not call back
+  // into the cache.
+  template <typename Fn>
+  bool WithCached(const std::string& name, uint32_t version, Fn&& fn) const {
+    const std::string slot = Slot(name, version);
+    Shard& shard = ShardFor(slot);
+    std::shared_lock<std::shared_mutex> lock(shard.mu);
+    auto it = shard.entries.find(slot);
+    if (it == shard.entries.end()) return false;
+    shard.hits.fetch_add(1, std::memory_order_relaxed);
+    fn(*it->second);
+    return true;
+  }
   void Insert(const std::string& name, uint32_t version, KeyHandle key);
   void Erase(const std::string& name);  // every version of `name`
 
@@ -58,13 +77,17 @@ class KeyCache {
   KeyCacheStats stats() const;
 
  private:
-  struct Shard {
+  // A cache line of its own per shard, and the hit/miss counters in it:
+  // threads reading different keys share nothing they write.
+  struct alignas(64) Shard {
     mutable std::shared_mutex mu;
+    mutable std::atomic<uint64_t> hits{0}, misses{0};
     std::unordered_map<std::string, KeyHandle> entries;
     std::deque<std::string> insertion_order;  // eviction order when over the bound
   };
   static std::string Slot(const std::string& name, uint32_t version);
   Shard& ShardFor(const std::string& slot) const;
+  KeyHandle Lookup(const std::string& name, uint32_t version, bool count_miss) const;
 
   static constexpr size_t kShards = 16;
   const size_t max_per_shard_;
@@ -76,7 +99,6 @@ class KeyCache {
   std::mutex flights_mu_;
   std::unordered_map<std::string, std::shared_future<StatusOr<KeyHandle>>> flights_;
 
-  mutable std::atomic<uint64_t> hits_{0}, misses_{0};
   std::atomic<uint64_t> loads_{0}, collapsed_{0}, evictions_{0};
 };
 

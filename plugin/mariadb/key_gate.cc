@@ -162,22 +162,43 @@ unsigned KeyGate::SlowLatest(unsigned key_id, unsigned wanted) {
 unsigned KeyGate::GetKey(unsigned key_id, unsigned version, unsigned char* buf, unsigned* buflen) {
   if (buflen == nullptr) return kKeyVersionInvalid;
   const uint64_t slot = (static_cast<uint64_t>(key_id) << 32) | version;
-  const auto now = std::chrono::steady_clock::now();
-  {
+  // The hot path (every page read and write asks): no clock, no lock and no
+  // allocation unless some get has failed since the start.
+  if (any_failed_get_.load(std::memory_order_acquire)) {
+    const auto now = std::chrono::steady_clock::now();
     std::shared_lock<std::shared_mutex> lock(mu_);
-    if (!failed_gets_.empty()) {
-      auto it = failed_gets_.find(slot);
-      if (it != failed_gets_.end() && Paused(now, it->second.retry_at, it->second.recoveries, it->second.unreachable)) {
-        return kKeyVersionInvalid;
-      }
+    auto it = failed_gets_.find(slot);
+    if (it != failed_gets_.end() && Paused(now, it->second.retry_at, it->second.recoveries, it->second.unreachable)) {
+      return kKeyVersionInvalid;
     }
   }
+  // A cached key the server can use is copied out under the cache's lock,
+  // without taking a reference; anything else takes the path below.
+  unsigned served = kKeyVersionInvalid;
+  const std::string name = KeyName(key_id);
+  const bool cached = keys_->WithCachedKey(name, version, [&](const KeyMaterial& k) {
+    const size_t size = k.bytes.size();
+    if (!KeyRules{KeyServer::kMariaDb}.Allows(k.type, size)) return;  // refused below, with its log line
+    if (buf == nullptr || *buflen < size) {
+      *buflen = static_cast<unsigned>(size);
+      served = kKeyBufferTooSmall;
+      return;
+    }
+    std::memcpy(buf, k.bytes.data(), size);
+    *buflen = static_cast<unsigned>(size);
+    served = 0;
+  });
+  if (cached && served != kKeyVersionInvalid) return served;
   const uint64_t recoveries_before = keys_->LockerRecoveries();
-  auto key = keys_->Get(KeyName(key_id), version);
+  auto key = keys_->Get(name, version);
   if (!key.ok()) {
     {
       std::unique_lock<std::shared_mutex> lock(mu_);
-      failed_gets_[slot] = FailedGet{now + options_.retry_after, recoveries_before, Unreachable(key.status())};
+      // The pause runs from the failure, not from the ask: a failure that
+      // took the whole request budget must not be retried on the next call.
+      failed_gets_[slot] = FailedGet{std::chrono::steady_clock::now() + options_.retry_after, recoveries_before,
+                                     Unreachable(key.status())};
+      any_failed_get_.store(true, std::memory_order_release);
     }
     log_error_("ENCRYPTION_KEY_ID " + std::to_string(key_id) + " version " + std::to_string(version) +
                " could not be read: " + key.status().ToString() +
@@ -189,10 +210,11 @@ unsigned KeyGate::GetKey(unsigned key_id, unsigned version, unsigned char* buf, 
   const unsigned size = static_cast<unsigned>(bytes.size());
   // KeyService already serves MariaDB only keys its rules allow; the same
   // rules are asked again here because any other key aborts InnoDB.
-  Status usable = KeyRules{KeyServer::kMariaDb}.Check((*key)->type, size,
-                                                       "ENCRYPTION_KEY_ID " + std::to_string(key_id) + " version " +
-                                                           std::to_string(version));
-  if (!usable.ok()) {
+  constexpr KeyRules kMariaDbRules{KeyServer::kMariaDb};
+  if (!kMariaDbRules.Allows((*key)->type, size)) {
+    Status usable = kMariaDbRules.Check((*key)->type, size,
+                                        "ENCRYPTION_KEY_ID " + std::to_string(key_id) + " version " +
+                                            std::to_string(version));
     log_error_(usable.message() + ": refused");
     return kKeyVersionInvalid;
   }

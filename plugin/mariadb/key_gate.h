@@ -20,6 +20,7 @@
 // client (a warning on its statement) and the log why, and how to create it.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -103,6 +104,9 @@ class KeyGate {
   std::unordered_map<unsigned, Slot> slots_;
   // (key id << 32 | version) -> when get_key may ask the locker again.
   std::unordered_map<uint64_t, FailedGet> failed_gets_;
+  // Set once the first entry goes into failed_gets_: until then get_key
+  // reads neither the clock nor the lock.
+  std::atomic<bool> any_failed_get_{false};
 };
 
 }  // namespace keyring_locker::mariadb

@@ -43,9 +43,15 @@ TEST(SecureBufferTest, DefaultAndZeroSizeAreEmptyAndAllocateNothing) {
   EXPECT_EQ(SecureBuffer::LiveBuffers(), live);
 }
 
-TEST(SecureBufferTest, NewBufferIsZeroFilledAndPageAligned) {
-  SecureBuffer b(100);
+TEST(SecureBufferTest, NewBufferIsZeroFilled) {
+  SecureBuffer b(100);  // a slab slot (crypto/locked_slab.h)
   ASSERT_EQ(b.size(), 100u);
+  EXPECT_TRUE(AllZero(b.data(), b.size()));
+}
+
+TEST(SecureBufferTest, BufferLargerThanTheSlabsSlotsIsItsOwnPageAlignedMapping) {
+  SecureBuffer b(LockedSlab::kLargestSlot + 1);
+  ASSERT_EQ(b.size(), LockedSlab::kLargestSlot + 1);
   EXPECT_TRUE(AllZero(b.data(), b.size()));
   const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
   EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % page, 0u) << "not its own mapping";
@@ -199,7 +205,8 @@ std::vector<MemoryLockStats> g_told;
 void RecordLockStats(const MemoryLockStats& stats) noexcept { g_told.push_back(stats); }
 
 // Child process body (issue #15: 302 cached keys stayed unlocked, silently):
-// under a 64 KiB limit, allocate one-page buffers past 100 failed mlocks.
+// under a 64 KiB limit, allocate one-page buffers (too large for the slab:
+// a mapping each) past 100 failed mlocks.
 // Exit code: 0 all held; 10+ which check failed.
 [[noreturn]] void FailedMlocksAreCountedAndReportedPerDecade() {
   LimitLockedMemory(64 * 1024);
@@ -209,7 +216,7 @@ void RecordLockStats(const MemoryLockStats& stats) noexcept { g_told.push_back(s
   SetMlockObserver(&RecordLockStats);
   std::vector<SecureBuffer> held;
   held.reserve(1000);
-  while (SecureBuffer::MlockFailures() - before.mlock_failures < 100 && held.size() < 1000) held.emplace_back(32);
+  while (SecureBuffer::MlockFailures() - before.mlock_failures < 100 && held.size() < 1000) held.emplace_back(page);
   SetMlockObserver(nullptr);
   const MemoryLockStats now = SecureBuffer::LockStats();
   const size_t failed = now.mlock_failures - before.mlock_failures;
@@ -255,7 +262,7 @@ TEST(SecureBufferDeathTest, FailedMlocksAreCountedAndReportedPerDecade) {
 TEST(SecureBufferTest, MovedBufferKeepsItsLockAccounting) {
   const MemoryLockStats before = SecureBuffer::LockStats();
   {
-    SecureBuffer a(32);
+    SecureBuffer a(static_cast<size_t>(sysconf(_SC_PAGESIZE)));  // one page of its own
     SecureBuffer b(std::move(a));
     SecureBuffer c;
     c = std::move(b);

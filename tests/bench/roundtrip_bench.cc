@@ -1,0 +1,213 @@
+// Benchmark 2 of issue #11: one key-fetch round trip to the locker, three
+// ways, against the dev locker over TLS on 127.0.0.1 with its delay fault
+// simulating the network (0, 1, 5 ms added to every request):
+//   ours        keyring_locker's HttpClient: kept-alive connections, reused
+//   new_tls     a fresh curl easy handle per request, so a new TCP + TLS
+//               connection each time (what MariaDB's hashicorp_key_management
+//               and Percona's Vault keyring do)
+//   curl_floor  one curl easy handle reused in a loop: the same request with
+//               nothing of ours around it, the floor
+// for two requests: a KV read of a key document (GET secret/data/...) and a
+// Transit decrypt (POST transit/decrypt/...), the two of a cache miss.
+// Run: build/bin/roundtrip_bench [--requests N] [--delays 0,1,5]
+// Prints one JSON object per line (bench/run reads them).
+#include <curl/curl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "keyring_backend/http/http_client.h"
+#include "tests/integration/devlocker_fixture.h"
+
+namespace keyring_locker {
+namespace {
+
+struct Request {
+  std::string kind;    // "kv_read" / "transit_decrypt"
+  std::string method;  // GET / POST
+  std::string path;    // "/v1/..."
+  std::string body;
+};
+
+size_t Discard(char*, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(size * n, '\0');
+  return size * n;
+}
+
+// Options every curl client here sets: the same TLS verification as ours.
+struct CurlSetup {
+  std::string url_base, ca_file, token_header;
+  curl_slist* headers = nullptr;
+  CurlSetup(std::string url, std::string ca, const std::string& token)
+      : url_base(std::move(url)), ca_file(std::move(ca)), token_header("X-Vault-Token: " + token) {
+    headers = curl_slist_append(headers, token_header.c_str());
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+  }
+  ~CurlSetup() { curl_slist_free_all(headers); }
+  bool Perform(CURL* h, const Request& r, std::string* body) const {
+    const std::string url = url_base + r.path;
+    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(h, CURLOPT_CAINFO, ca_file.c_str());
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, Discard);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (r.method == "POST") {
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, r.body.c_str());
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(r.body.size()));
+    } else {
+      curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    }
+    long status = 0;
+    return curl_easy_perform(h) == CURLE_OK && curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+           status == 200;
+  }
+};
+
+struct Result {
+  std::vector<double> us;
+  double wall_s = 0;
+  bool ok = true;
+};
+
+Result Measure(int n, const std::function<bool()>& one) {
+  Result r;
+  r.us.reserve(n);
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < n && r.ok; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    r.ok = one();
+    r.us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::sort(r.us.begin(), r.us.end());
+  return r;
+}
+
+double Percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const size_t i = std::min(sorted.size() - 1, static_cast<size_t>(p * static_cast<double>(sorted.size())));
+  return sorted[i];
+}
+
+[[noreturn]] void Die(const std::string& why) {
+  std::fprintf(stderr, "roundtrip_bench: %s\n", why.c_str());
+  std::exit(1);
+}
+
+std::vector<int> ParseDelays(const std::string& s) {
+  std::vector<int> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) out.push_back(std::atoi(item.c_str()));
+  return out;
+}
+
+int Run(int requests, const std::vector<int>& delays) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  auto locker = testing::DevLocker::Start();
+  if (!locker) Die("the dev locker did not start (build the devlocker target)");
+  const std::string token = locker->root_token();
+  // A key document and a Transit ciphertext to fetch and unwrap.
+  if (locker->Call("POST", "secret/data/bench/doc", {{"data", {{"wrapped", std::string(120, 'w')}}}}).status != 200) {
+    Die("could not write the KV document");
+  }
+  auto enc = locker->Call("POST", "transit/encrypt/bench", {{"plaintext", std::string(44, 'A')}});
+  if (enc.status != 200) Die("could not encrypt with Transit");
+  const std::string ciphertext = enc.body["data"]["ciphertext"].get<std::string>();
+  const std::vector<Request> kinds = {
+      {"kv_read", "GET", "/v1/secret/data/bench/doc", ""},
+      {"transit_decrypt", "POST", "/v1/transit/decrypt/bench", nlohmann::json{{"ciphertext", ciphertext}}.dump()},
+  };
+
+  HttpOptions ho;
+  ho.endpoints = {locker->url()};
+  ho.tls.ca_file = locker->ca_file();
+  auto client = HttpClient::Create(ho);
+  if (!client.ok()) Die(client.status().ToString());
+  CurlSetup curl(locker->url(), locker->ca_file(), token);
+  CURL* reused = curl_easy_init();
+
+  for (int delay : delays) {
+    locker->ClearFaults();
+    if (delay > 0) {
+      for (const char* prefix : {"secret/", "transit/"}) {
+        locker->InjectFault({{"action", "delay"}, {"delay_ms", delay}, {"path_prefix", prefix}});
+      }
+    }
+    for (const Request& req : kinds) {
+      const std::vector<std::pair<std::string, std::function<bool()>>> clients = {
+          {"ours",
+           [&] {
+             HttpRequest r;
+             r.method = req.method;
+             r.path = req.path;
+             r.body = req.body;
+             r.headers = {{"X-Vault-Token", token}};
+             auto resp = (*client)->Send(r);
+             return resp.ok() && resp->status == 200;
+           }},
+          {"new_tls",
+           [&] {
+             CURL* h = curl_easy_init();
+             std::string body;
+             const bool ok = curl.Perform(h, req, &body);
+             curl_easy_cleanup(h);
+             return ok;
+           }},
+          {"curl_floor",
+           [&] {
+             std::string body;
+             return curl.Perform(reused, req, &body);
+           }},
+      };
+      for (const auto& [name, one] : clients) {
+        one();  // warm-up: the reused clients connect here, not inside the measurement
+        const int handshakes_before = locker->Stats().value("tls_handshakes", 0);
+        Result r = Measure(requests, one);
+        const int handshakes = locker->Stats().value("tls_handshakes", 0) - handshakes_before;
+        if (!r.ok) Die(name + " " + req.kind + " failed at delay " + std::to_string(delay) + " ms");
+        std::printf(
+            "{\"locker\": \"vault\", \"request\": \"%s\", \"client\": \"%s\", \"delay_ms\": %d, \"n\": %d, "
+            "\"p50_us\": %.1f, \"p99_us\": %.1f, \"mean_us\": %.1f, \"requests_per_s\": %.1f, "
+            "\"tls_handshakes\": %d}\n",
+            req.kind.c_str(), name.c_str(), delay, requests, Percentile(r.us, 0.50), Percentile(r.us, 0.99),
+            r.wall_s * 1e6 / requests, requests / r.wall_s, handshakes);
+        std::fflush(stdout);
+      }
+    }
+  }
+  curl_easy_cleanup(reused);
+  return 0;
+}
+
+}  // namespace
+}  // namespace keyring_locker
+
+int main(int argc, char** argv) {
+  int requests = 300;
+  std::vector<int> delays = {0, 1, 5};
+  for (int i = 1; i < argc; ++i) {
+    if (i + 1 < argc && std::strcmp(argv[i], "--requests") == 0) {
+      requests = std::atoi(argv[++i]);
+    } else if (i + 1 < argc && std::strcmp(argv[i], "--delays") == 0) {
+      delays = keyring_locker::ParseDelays(argv[++i]);
+    } else {
+      std::fprintf(stderr, "usage: roundtrip_bench [--requests N] [--delays 0,1,5]\n");
+      return 2;
+    }
+  }
+  if (requests < 1 || delays.empty()) return 2;
+  return keyring_locker::Run(requests, delays);
+}
