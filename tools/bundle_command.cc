@@ -331,12 +331,13 @@ int Restore(const Cli& cli, const std::vector<std::string>& args, const RestoreO
     }
   }
 
-  size_t failed = 0, written = 0, skipped = 0;
+  size_t failed = 0, written = 0, skipped = 0, present = 0;
   json rows = json::array();
   for (const auto& item : items) {
     failed += item.result == "FAIL";
     written += item.result == "restored" || item.result == "would write";
     skipped += item.result == "skipped";
+    present += item.result == "already restored";
     const BundleEntry& e = *item.entry;
     if (cli.json) {
       rows.push_back({{"name", e.name},
@@ -359,16 +360,17 @@ int Restore(const Cli& cli, const std::vector<std::string>& args, const RestoreO
                {"key_versions", items.size()},
                {"written", written},
                {"skipped", skipped},
+               {"already_restored", present},
                {"failed", failed},
                {"items", rows}});
   } else if (!options.apply) {
-    std::printf("dry run: nothing written; %zu key version(s) of scope %s would be restored into %s. Run again "
-                "with --apply to write them\n",
-                written, bundle->scope.c_str(), b.Describe().c_str());
+    std::printf("dry run: nothing written; %zu key version(s) of scope %s would be restored into %s (%zu there "
+                "already, %zu skipped). Run again with --apply to write them\n",
+                written, bundle->scope.c_str(), b.Describe().c_str(), present, skipped);
   } else {
-    std::printf("restored %zu key version(s) of scope %s into %s, each read back and its fingerprint checked; "
-                "%zu failed, %zu skipped\n",
-                written, bundle->scope.c_str(), b.Describe().c_str(), failed, skipped);
+    std::printf("restored %zu key version(s) of scope %s into %s (%zu there already), each read back and its "
+                "fingerprint checked; %zu failed, %zu skipped\n",
+                written, bundle->scope.c_str(), b.Describe().c_str(), present, failed, skipped);
   }
   return failed == 0 ? kExitOk : kExitFailed;
 }

@@ -243,7 +243,7 @@ int Migrate(const Cli& cli, const MigrateOptions& options) {
                   Printable(it.error, 1000).c_str());
     }
   }
-  const size_t failed = counts["FAIL"];
+  const size_t failed = counts.count("FAIL") ? counts.at("FAIL") : 0;
   if (cli.json) {
     PrintJson({{"from", (*from)->Describe()},
                {"from_scope", ScopeOf((*from)->config())},

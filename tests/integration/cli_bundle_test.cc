@@ -110,6 +110,17 @@ TEST_F(CliBundle, ExportWipeRestoreBringsBackEveryKeyByteIdentical) {
     EXPECT_EQ(r["record"]["wrapped"].get<std::string>().rfind("vault:v1:", 0), 0u);
     EXPECT_FALSE(r["record"].contains("plaintext"));
   }
+  // The checksum as docs/cli.md tells an operator to check it, without keyring-locker.
+  const std::string py =
+      "python3 -c 'import json,hashlib,sys; d=json.load(open(sys.argv[1])); t=json.dumps({\"manifest\": "
+      "d[\"manifest\"], \"records\": d[\"records\"]}, sort_keys=True, separators=(\",\", \":\"), "
+      "ensure_ascii=False); print(\"sha256:\" + hashlib.sha256(t.encode()).hexdigest() == d[\"checksum\"])' ";
+  FILE* p = popen((py + bundle).c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char answer[16] = {};
+  ASSERT_NE(fgets(answer, sizeof answer, p), nullptr);
+  pclose(p);
+  EXPECT_STREQ(answer, "True\n");
   // Export never replaces a file.
   const std::string original = ReadFile(bundle);
   EXPECT_EQ(Run("export " + bundle, &out), 1) << out;
