@@ -41,6 +41,14 @@ StatusOr<Bundle> ReadBundleFromScope(const Cli& cli, Backend& b) {
         "tools, or copy the scope to another locker with 'keyring-locker migrate'");
   }
   ASSIGN_OR_RETURN(std::vector<ScopeVersion> versions, ListScopeVersions(b.store()));
+  if (versions.empty()) {
+    // Written anyway (a scope may really be empty), but most often the
+    // config names another scope than the servers use.
+    std::fprintf(stderr,
+                 "keyring-locker: WARNING: export: scope %s holds no keys; check keys.prefix and keys.scope against "
+                 "the servers' config\n",
+                 ScopeOf(b.config()).c_str());
+  }
   Bundle bundle;
   bundle.scope = ScopeOf(b.config());
   bundle.store = b.store().Describe();
@@ -276,46 +284,51 @@ int Restore(const Cli& cli, const std::vector<std::string>& args, const RestoreO
   if (!target.ok()) return Fail(cli, target);
 
   Progress progress("key versions", items.size() * (options.apply ? 2 : 1), Progress::Wanted(cli.json));
+  // Items are written side by side where the locker allows it (a directory
+  // store fsyncs every file; Vault answers each in a round trip).
+  std::mutex mu;
+  ForEachInParallel(items.size(), WritesInFlight(b), [&](size_t i) {
+    RestoreItem& item = items[i];
+    const BundleEntry& e = *item.entry;
+    const bool nothing_to_write = !item.write_marker && !item.write_record;
+    Status s;
+    if (!item.skip && options.apply) {
+      // The marker first: a restore cut between the two leaves a deleted
+      // key looking purged, never live.
+      if (item.write_marker) s = b.store().MarkDeleted(e.marker);
+      if (s.ok() && item.write_record) {
+        KeyRecord r;
+        r.name = e.name;
+        r.version = e.version;
+        r.format = e.record.format;
+        r.type = e.record.type;
+        r.length = e.record.length;
+        r.wrapper = e.record.wrapper;
+        r.wrapped = e.record.wrapped;
+        r.created = e.record.created;
+        r.creator = e.record.creator;
+        r.origin = e.record.origin;
+        s = b.store().Create(r);
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    progress.Step();
+    if (item.skip) return;
+    if (!options.apply) {
+      item.result = nothing_to_write ? "already restored" : "would write";
+    } else if (!s.ok()) {
+      item.result = "FAIL";
+      item.error = s.ToString();
+    } else {
+      item.result = nothing_to_write ? "already restored" : "restored";
+    }
+  });
   std::vector<KeyToOpen> to_verify;
   std::vector<size_t> verify_index;
   for (size_t i = 0; i < items.size(); ++i) {
-    RestoreItem& item = items[i];
-    const BundleEntry& e = *item.entry;
-    progress.Step();
-    if (item.skip) continue;
-    const bool nothing_to_write = !item.write_marker && !item.write_record;
-    if (!options.apply) {
-      item.result = nothing_to_write ? "already restored" : "would write";
-      continue;
-    }
-    // The marker first: a restore cut between the two leaves a deleted key
-    // looking purged, never live.
-    Status s;
-    if (item.write_marker) s = b.store().MarkDeleted(e.marker);
-    if (s.ok() && item.write_record) {
-      KeyRecord r;
-      r.name = e.name;
-      r.version = e.version;
-      r.format = e.record.format;
-      r.type = e.record.type;
-      r.length = e.record.length;
-      r.wrapper = e.record.wrapper;
-      r.wrapped = e.record.wrapped;
-      r.created = e.record.created;
-      r.creator = e.record.creator;
-      r.origin = e.record.origin;
-      s = b.store().Create(r);
-    }
-    if (!s.ok()) {
-      item.result = "FAIL";
-      item.error = s.ToString();
-      continue;
-    }
-    item.result = nothing_to_write ? "already restored" : "restored";
-    if (e.has_record) {
-      to_verify.push_back({e.name, e.version});
-      verify_index.push_back(i);
-    }
+    if (items[i].result == "FAIL" || items[i].skip || !options.apply || !items[i].entry->has_record) continue;
+    to_verify.push_back({items[i].entry->name, items[i].entry->version});
+    verify_index.push_back(i);
   }
   // Read back from the locker, unwrapped with the target's wrapper and
   // compared with the fingerprint taken at export.

@@ -48,7 +48,8 @@ StatusOr<std::unique_ptr<Backend>> OpenSide(const std::string& path, const std::
   auto config = LoadConfigFile(path);
   if (!config.ok()) return config.status().Annotate("--" + side + " " + path);
   for (const auto& w : config->warnings) std::fprintf(stderr, "keyring-locker: WARNING: %s: %s\n", side.c_str(), w.c_str());
-  auto backend = Backend::Open(*config);
+  // Not the scope's versions at open: Migration lists both scopes itself.
+  auto backend = Backend::Open(*config, /*require_locker=*/true, /*read_versions=*/false);
   if (!backend.ok()) return backend.status().Annotate("--" + side + " " + path);
   for (const auto& w : (*backend)->warnings()) {
     std::fprintf(stderr, "keyring-locker: WARNING: %s: %s\n", side.c_str(), w.c_str());
@@ -116,18 +117,26 @@ class Migration {
     for (size_t k = 0; k < src.size(); ++k) src_of[src_index[k]] = &src[k];
     for (size_t k = 0; k < dst.size(); ++k) dst_of[dst_index[k]] = &dst[k];
 
-    std::vector<KeyToOpen> written;
-    std::vector<size_t> written_index;
-    for (size_t i = first; i < last; ++i) {
+    // Each item touches only itself (and the lockers, which take
+    // concurrent requests as the servers' threads do).
+    ForEachInParallel(last - first, WritesInFlight(to_), [&](size_t k) {
+      const size_t i = first + k;
+      auto src_it = src_of.find(i);
+      auto dst_it = dst_of.find(i);
       MigrateItem& it = items_[i];
-      Status s = MigrateOne(it, src_of.count(i) ? src_of[i] : nullptr, dst_of.count(i) ? dst_of[i] : nullptr);
+      Status s = MigrateOne(it, src_it == src_of.end() ? nullptr : src_it->second,
+                            dst_it == dst_of.end() ? nullptr : dst_it->second);
       if (!s.ok()) {
         it.result = "FAIL";
         it.error = s.ToString();
-      } else if (it.needs_verify) {
-        written.push_back({it.name, it.version});
-        written_index.push_back(i);
       }
+    });
+    std::vector<KeyToOpen> written;
+    std::vector<size_t> written_index;
+    for (size_t i = first; i < last; ++i) {
+      if (items_[i].result == "FAIL" || !items_[i].needs_verify) continue;
+      written.push_back({items_[i].name, items_[i].version});
+      written_index.push_back(i);
     }
     // Read back from the destination itself (not KeyService's cache, which
     // the write filled) and compared with the source's fingerprint.

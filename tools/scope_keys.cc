@@ -25,6 +25,10 @@ Envelope ScopeEnvelope(Backend& backend) {
                   EnvelopeOptions{ScopeOf(config), config.keys.read_unbound_documents, config.keys.rules});
 }
 
+size_t WritesInFlight(const Backend& backend) {
+  return backend.config().roles.UsesKmip() ? 1 : kDefaultRequestsInFlight;
+}
+
 std::vector<StatusOr<OpenedKey>> OpenKeys(Envelope& envelope, const std::vector<KeyToOpen>& keys,
                                           const std::function<void()>& step) {
   // Batches bound the keys held in memory at once and keep the progress bar
