@@ -393,7 +393,7 @@ int Restore(const Cli& cli, const std::vector<std::string>& args, const RestoreO
 void AddBundleCommands(Cli& cli) {
   auto path = std::make_shared<std::string>();
   CLI::App* exp = cli.AddCommand(
-      "export", "write the scope's wrapped key records and a manifest to a new bundle file (ciphertext only)",
+      "export", "write the scope's wrapped key records and a manifest to a new bundle\nfile (ciphertext only, for disaster recovery of the locker)",
       [&cli, path] { return Export(cli, *path); });
   exp->add_option("BUNDLE", *path, "the bundle file to create (mode 0600; never replaces a file)")->required();
 
@@ -401,8 +401,8 @@ void AddBundleCommands(Cli& cli) {
   auto options = std::make_shared<RestoreOptions>();
   CLI::App* res = cli.AddCommand(
       "restore",
-      "restore a bundle into an EMPTY scope (disaster recovery); dry run unless --apply.\n"
-      "To undelete one key version use 'undelete NAME VERSION'",
+      "restore a bundle into an EMPTY scope; dry run unless --apply. To undelete\n"
+      "one key version use 'undelete NAME VERSION'",
       [&cli, args, options] { return Restore(cli, *args, *options); });
   // Up to two words, so the old 'restore NAME VERSION' gets its own message.
   res->add_option("BUNDLE", *args, "the bundle file 'export' wrote")->required()->expected(1, 2);

@@ -286,8 +286,8 @@ void AddMigrateCommand(Cli& cli) {
   auto options = std::make_shared<MigrateOptions>();
   CLI::App* sub = cli.AddCommand(
       "migrate",
-      "copy every key version of a scope to another locker, verified by fingerprint; dry run unless --apply.\n"
-      "Re-runnable; never overwrites, never changes the source",
+      "copy a scope's every key version to another locker, verified by\n"
+      "fingerprint; dry run unless --apply; re-runnable, never overwrites",
       [&cli, options] { return Migrate(cli, *options); });
   sub->add_option("--from", options->from, "config of the locker to copy from (only read)")->required()->type_name("CONFIG");
   sub->add_option("--to", options->to, "config of the locker to copy to")->required()->type_name("CONFIG");
