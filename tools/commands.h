@@ -17,5 +17,9 @@ void AddImportCommand(Cli& cli);
 void AddAuditCommand(Cli& cli);
 // check (tools/check_command.cc, tools/check_*.cc).
 void AddCheckCommand(Cli& cli);
+// export, restore (tools/bundle_command.cc).
+void AddBundleCommands(Cli& cli);
+// migrate (tools/migrate_command.cc).
+void AddMigrateCommand(Cli& cli);
 
 }  // namespace keyring_locker

@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
     keyring_locker::AddImportCommand(cli);
     keyring_locker::AddAuditCommand(cli);
     keyring_locker::AddCheckCommand(cli);
+    keyring_locker::AddBundleCommands(cli);
+    keyring_locker::AddMigrateCommand(cli);
     return cli.Run(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "keyring-locker: internal error: %s\n", e.what());

@@ -20,7 +20,8 @@ using nlohmann::json;
 
 // Every command docs/cli.md documents that this branch builds.
 const char* const kCommands[] = {"health",  "list",     "ensure",        "rotate",  "fingerprint", "demo",  "deleted",
-                                 "undelete", "purge-deleted", "inspect", "import",  "audit-verify", "check"};
+                                 "undelete", "purge-deleted", "inspect", "import",  "audit-verify", "check",
+                                 "export",   "restore",  "migrate"};
 
 int Cli(const std::string& args, std::string* out, bool with_stderr = true) {
   const std::string cmd = std::string(KLK_CLI_BIN) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
