@@ -20,6 +20,7 @@
 #include "tests/integration/devlocker_fixture.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_certs.h"
+#include "tests/support/run_command.h"
 
 namespace keyring_locker {
 namespace {
@@ -83,15 +84,7 @@ class CliCheck : public testing::TempDirTest {
 
   // Runs the CLI; stdout in *out (stderr apart); returns the exit code.
   int Cli(const std::string& args, std::string* out) {
-    const std::string cmd = std::string(KLK_CLI_BIN) + " " + args + " 2>/dev/null";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) return -1;
-    out->clear();
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out->append(buf.data(), n);
-    const int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return testing::RunCommand(std::string(KLK_CLI_BIN) + " " + args, out, testing::StderrTo::kNowhere);
   }
 
   // check --json: the rows, and the exit status in *rc.

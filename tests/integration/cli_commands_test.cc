@@ -12,6 +12,7 @@
 
 #include "tests/integration/devlocker_fixture.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/run_command.h"
 
 namespace keyring_locker {
 namespace {
@@ -24,15 +25,8 @@ const char* const kCommands[] = {"health",  "list",     "ensure",        "rotate
                                  "export",   "restore",  "migrate"};
 
 int Cli(const std::string& args, std::string* out, bool with_stderr = true) {
-  const std::string cmd = std::string(KLK_CLI_BIN) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return -1;
-  out->clear();
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out->append(buf.data(), n);
-  const int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return testing::RunCommand(std::string(KLK_CLI_BIN) + " " + args, out,
+                             with_stderr ? testing::StderrTo::kOut : testing::StderrTo::kNowhere);
 }
 
 TEST(CliCommands, HelpListsEveryCommand) {

@@ -17,6 +17,7 @@
 #include "tests/integration/devlocker_fixture.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/datafile_test_pages.h"
+#include "tests/support/run_command.h"
 
 namespace keyring_locker {
 namespace {
@@ -44,15 +45,7 @@ class CliDamagedRecords : public testing::TempDirTest {
 
   // Runs the CLI; stdout and stderr together in *out; returns the exit code.
   int Cli(const std::string& args, std::string* out) {
-    const std::string cmd = std::string(KLK_CLI_BIN) + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) return -1;
-    out->clear();
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out->append(buf.data(), n);
-    const int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return testing::RunCommand(std::string(KLK_CLI_BIN) + " " + args, out);
   }
   int Run(const std::string& command, std::string* out) { return Cli("--config " + config_ + " " + command, out); }
 

@@ -17,6 +17,7 @@
 #include "crypto/crypto.h"
 #include "tests/integration/devlocker_fixture.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/run_command.h"
 
 namespace keyring_locker {
 namespace {
@@ -39,15 +40,7 @@ class CliImportHashicorp : public testing::TempDirTest {
     config_ = Write("config.json", config.dump(), 0600);
   }
   int Cli(const std::string& args, std::string* out) {
-    const std::string cmd = std::string(KLK_CLI_BIN) + " --config " + config_ + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) return -1;
-    out->clear();
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out->append(buf.data(), n);
-    const int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return testing::RunCommand(std::string(KLK_CLI_BIN) + " --config " + config_ + " " + args, out);
   }
   std::string ImportArgs() {
     return "import hashicorp --vault-url " + locker_->url() + "/v1/secret --token-file " + token_ + " --ca-file " +

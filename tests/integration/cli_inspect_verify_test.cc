@@ -23,6 +23,7 @@
 #include "tests/support/mysql_encrypted_page0.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/datafile_test_pages.h"
+#include "tests/support/run_command.h"
 
 namespace keyring_locker {
 namespace {
@@ -61,15 +62,7 @@ class CliInspectVerify : public testing::TempDirTest {
   }
 
   int Cli(const std::string& args, std::string* out) {
-    const std::string cmd = std::string(KLK_CLI_BIN) + " --config " + config_ + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) return -1;
-    out->clear();
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out->append(buf.data(), n);
-    const int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return testing::RunCommand(std::string(KLK_CLI_BIN) + " --config " + config_ + " " + args, out);
   }
 
   // What mysqld's key_store does: the master key under its keyring id.
@@ -276,14 +269,7 @@ TEST_F(CliInspectVerify, WithPagesOnlyTheVersionsPagesCarryAreNeeded) {
 
 TEST_F(CliInspectVerify, NeedsAConfig) {
   std::string out;
-  const std::string cmd = std::string(KLK_CLI_BIN) + " inspect --verify " + dir_ + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  EXPECT_EQ(WEXITSTATUS(status), 64) << out;
+  EXPECT_EQ(testing::RunCommand(std::string(KLK_CLI_BIN) + " inspect --verify " + dir_, &out), 64) << out;
   EXPECT_NE(out.find("--verify needs --config FILE"), std::string::npos) << out;
 }
 

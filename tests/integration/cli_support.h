@@ -20,19 +20,13 @@
 #include "keyring_backend/config/config.h"
 #include "crypto/crypto.h"
 
+#include "tests/support/run_command.h"
+
 namespace keyring_locker::testing {
 
 // Runs the CLI with `args`; stdout and stderr together in *out; the exit code.
 inline int RunCli(const std::string& args, std::string* out) {
-  const std::string cmd = std::string(KLK_CLI_BIN) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return -1;
-  out->clear();
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out->append(buf.data(), n);
-  const int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return RunCommand(std::string(KLK_CLI_BIN) + " " + args, out);
 }
 
 inline std::unique_ptr<Backend> OpenConfig(const std::string& path) {

@@ -13,6 +13,7 @@
 #include "crypto/crypto.h"
 #include "tests/mysql_harness/harness_fixture.h"
 #include "tests/mysql_harness/innodb_page0.h"
+#include "tests/support/run_command.h"
 
 namespace mysqlh {
 namespace {
@@ -24,14 +25,7 @@ constexpr size_t kPage = 16384;
 class InnodbVerify : public HarnessTest {
  protected:
   int Cli(const std::string& config, const std::string& args, std::string* out) {
-    const std::string cmd = std::string(KLK_CLI_BIN) + " --config " + config + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) return -1;
-    char buf[1024];
-    out->clear();
-    while (std::fgets(buf, sizeof buf, p) != nullptr) *out += buf;
-    const int rc = pclose(p);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    return keyring_locker::testing::RunCommand(std::string(KLK_CLI_BIN) + " --config " + config + " " + args, out);
   }
   // Page 0 of an encrypted 16K tablespace, its info block wrapped under `master`.
   std::string WriteTablespace(const std::string& name, uint32_t space, uint32_t master_id,

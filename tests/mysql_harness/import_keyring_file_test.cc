@@ -14,6 +14,7 @@
 #include "crypto/crypto.h"
 #include "tests/mysql_harness/harness_fixture.h"
 #include "tests/mysql_harness/innodb_page0.h"
+#include "tests/support/run_command.h"
 #include "tools/import/mysql_keyring_file.h"
 
 namespace mysqlh {
@@ -29,14 +30,7 @@ std::vector<uint8_t> ToVector(const crypto::SecureBuffer& b) { return {b.data(),
 class ImportKeyringFile : public HarnessTest {
  protected:
   int Cli(const std::string& config, const std::string& args, std::string* out) {
-    const std::string cmd = std::string(KLK_CLI_BIN) + " --config " + config + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) return -1;
-    char buf[512];
-    out->clear();
-    while (std::fgets(buf, sizeof buf, p) != nullptr) *out += buf;
-    const int rc = pclose(p);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    return keyring_locker::testing::RunCommand(std::string(KLK_CLI_BIN) + " --config " + config + " " + args, out);
   }
   std::string WriteFile(const std::string& name, const std::string& content) {
     const std::string path = dir_ + "/" + name;

@@ -10,6 +10,7 @@
 #include "keyring_backend/kmip/kmip_tags.h"
 #include "tests/mysql_harness/harness_fixture.h"
 #include "tests/mysql_harness/kmip_objects.h"
+#include "tests/support/run_command.h"
 
 namespace mysqlh {
 namespace {
@@ -18,14 +19,7 @@ class SoftDelete : public HarnessTest {
  protected:
   // Runs the CLI; returns its exit code and stdout.
   int Cli(const std::string& config, const std::string& args, std::string* out) {
-    const std::string cmd = std::string(KLK_CLI_BIN) + " --config " + config + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) return -1;
-    char buf[512];
-    out->clear();
-    while (std::fgets(buf, sizeof buf, p) != nullptr) *out += buf;
-    const int rc = pclose(p);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    return keyring_locker::testing::RunCommand(std::string(KLK_CLI_BIN) + " --config " + config + " " + args, out);
   }
   // What the locker itself holds for server key `id` (no '/', so its
   // folder or Name segment is the id): the entries of its KV folder or of
