@@ -36,11 +36,7 @@ class CliBundle : public testing::TempDirTest {
   }
 
   std::string Config(const std::string& file, const std::string& scope, const json& extra = json::object()) {
-    json config = {{"locker", {{"urls", {locker_->url()}}, {"transit_key", "cli"}}},
-                   {"keys", {{"scope", scope}}},
-                   {"auth", {{"method", "token"}, {"token_file", token_}}},
-                   {"tls", {{"ca_file", locker_->ca_file()}}},
-                   {"timeouts", {{"connect_ms", 1000}, {"total_ms", 5000}}}};
+    json config = testing::DevLockerCliConfig(*locker_, token_, scope, 5000);
     config.merge_patch(extra);
     return Write(file, config.dump(), 0600);
   }

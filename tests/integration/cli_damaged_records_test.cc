@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/integration/cli_support.h"
 #include "tests/integration/devlocker_fixture.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/datafile_test_pages.h"
@@ -35,11 +36,7 @@ class CliDamagedRecords : public testing::TempDirTest {
     locker_ = DevLocker::Start();
     ASSERT_NE(locker_, nullptr);
     const std::string token = Write("token", locker_->root_token(), 0600);
-    json config = {{"locker", {{"urls", {locker_->url()}}, {"transit_key", "cli"}}},
-                   {"keys", {{"scope", "cli/db1"}}},
-                   {"auth", {{"method", "token"}, {"token_file", token}}},
-                   {"tls", {{"ca_file", locker_->ca_file()}}},
-                   {"timeouts", {{"connect_ms", 1000}, {"total_ms", 3000}}}};
+    json config = testing::DevLockerCliConfig(*locker_, token, "cli/db1");
     config_ = Write("config.json", config.dump(), 0600);
   }
 

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/crypto.h"
+#include "tests/integration/cli_support.h"
 #include "tests/integration/devlocker_fixture.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/run_command.h"
@@ -32,11 +33,7 @@ class CliImportHashicorp : public testing::TempDirTest {
     locker_ = DevLocker::Start();
     ASSERT_NE(locker_, nullptr);
     token_ = Write("token", locker_->root_token(), 0600);
-    json config = {{"locker", {{"urls", {locker_->url()}}, {"transit_key", "cli"}}},
-                   {"keys", {{"scope", "imported/db1"}}},
-                   {"auth", {{"method", "token"}, {"token_file", token_}}},
-                   {"tls", {{"ca_file", locker_->ca_file()}}},
-                   {"timeouts", {{"connect_ms", 1000}, {"total_ms", 3000}}}};
+    json config = testing::DevLockerCliConfig(*locker_, token_, "imported/db1");
     config_ = Write("config.json", config.dump(), 0600);
   }
   int Cli(const std::string& args, std::string* out) {

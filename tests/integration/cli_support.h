@@ -20,9 +20,21 @@
 #include "keyring_backend/config/config.h"
 #include "crypto/crypto.h"
 
+#include "tests/integration/devlocker_fixture.h"
 #include "tests/support/run_command.h"
 
 namespace keyring_locker::testing {
+
+// The config CLI tests hand keyring-locker for a dev locker: `token_file`
+// (the root token), Transit key "cli", short timeouts.
+inline nlohmann::json DevLockerCliConfig(const DevLocker& locker, const std::string& token_file,
+                                         const std::string& scope, int total_ms = 3000) {
+  return {{"locker", {{"urls", {locker.url()}}, {"transit_key", "cli"}}},
+          {"keys", {{"scope", scope}}},
+          {"auth", {{"method", "token"}, {"token_file", token_file}}},
+          {"tls", {{"ca_file", locker.ca_file()}}},
+          {"timeouts", {{"connect_ms", 1000}, {"total_ms", total_ms}}}};
+}
 
 // Runs the CLI with `args`; stdout and stderr together in *out; the exit code.
 inline int RunCli(const std::string& args, std::string* out) {
