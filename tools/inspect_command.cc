@@ -105,82 +105,107 @@ struct InspectArgs {
   std::vector<std::string> paths;
 };
 
+// Text on stdout, or with --json one document at the end: {"files": [{path,
+// summary | error}], "problems": [...], "needed": [{name, needs}], "check":
+// {scope, missing: [...], damaged: [{name, version, why}]}}.
+class InspectOutput {
+ public:
+  explicit InspectOutput(bool json) : json_(json) {}
+  void Problem(const std::string& p) {
+    if (!json_) std::printf("%s\n", p.c_str());
+    doc_["problems"].push_back(p);
+  }
+  void File(const std::string& path, const datafile::FileReport& r) {
+    if (r.error.ok()) {
+      if (!json_) std::printf("%s: %s\n", path.c_str(), r.summary.c_str());
+      doc_["files"].push_back({{"path", path}, {"summary", r.summary}});
+    } else {
+      if (!json_) std::printf("%s: cannot inspect: %s\n", path.c_str(), r.error.ToString().c_str());
+      doc_["files"].push_back({{"path", path}, {"error", r.error.ToString()}});
+    }
+  }
+  void Needed(const std::map<std::string, Needed>& needed) {
+    doc_["needed"] = nlohmann::json::array();
+    if (needed.empty() && !json_) std::printf("needed keys: none\n");
+    for (const auto& [name, n] : needed) {
+      if (!json_) std::printf("needed: %s\n", Describe(name, n).c_str());
+      doc_["needed"].push_back({{"name", name}, {"needs", Describe(name, n)}});
+    }
+  }
+  void Check(const std::string& scope, const std::vector<std::string>& missing,
+             const std::vector<DamagedRecord>& damaged) {
+    nlohmann::json d = nlohmann::json::array();
+    for (const auto& r : damaged) d.push_back({{"name", r.name}, {"version", r.version}, {"why", r.why}});
+    doc_["check"] = {{"scope", scope}, {"missing", missing}, {"damaged", d}};
+    if (json_) return;
+    if (missing.empty()) {
+      std::printf("check: every needed key version is in the locker (scope %s)%s\n", scope.c_str(),
+                  damaged.empty() ? "" : ", but other records are damaged");
+    }
+    for (const auto& m : missing) std::printf("check: MISSING %s\n", m.c_str());
+    ReportDamaged(damaged, "inspect --check");
+  }
+  void Finish() {
+    if (json_) PrintJson(doc_);
+  }
+
+ private:
+  bool json_;
+  nlohmann::json doc_ = {{"files", nlohmann::json::array()}, {"problems", nlohmann::json::array()}};
+};
+
 int RunInspect(const Cli& cli, const InspectArgs& args) {
   if (args.verify) return RunInspectVerify(cli, VerifyArgs{args.options, args.paths});
-  const datafile::InspectOptions& options = args.options;
-  const bool check = args.check;
-  const std::string& config_file = cli.config_path;
-  const std::vector<std::string>& paths = args.paths;
-  if (check && config_file.empty()) {
+  if (args.check && cli.config_path.empty()) {
     std::fprintf(stderr, "keyring-locker inspect: --check needs --config FILE (the locker to ask)\n");
     return kExitUsage;
   }
+  InspectOutput out(cli.json);
   std::vector<std::string> problems;
-  const std::vector<std::string> files = datafile::CollectInnodbFiles(paths, problems);
+  const std::vector<std::string> files = datafile::CollectInnodbFiles(args.paths, problems);
   int status = 0;
   for (const auto& p : problems) {
-    std::printf("%s\n", p.c_str());
+    out.Problem(p);
     status = 2;
   }
   if (files.empty() && problems.empty()) {
-    std::printf("no InnoDB files found under the given paths (ibdata*, undo*, *.ibd, ib_logfile*, #ib_redo*)\n");
+    out.Problem("no InnoDB files found under the given paths (ibdata*, undo*, *.ibd, ib_logfile*, #ib_redo*)");
     status = 2;
   }
   std::vector<datafile::FileReport> reports;
   for (const auto& f : files) {
-    datafile::FileReport r = datafile::InspectFile(f, options);
-    if (r.error.ok()) {
-      std::printf("%s: %s\n", f.c_str(), r.summary.c_str());
-    } else {
-      std::printf("%s: cannot inspect: %s\n", f.c_str(), r.error.ToString().c_str());
-      status = 2;
-    }
+    datafile::FileReport r = datafile::InspectFile(f, args.options);
+    out.File(f, r);
+    if (!r.error.ok()) status = 2;
     reports.push_back(std::move(r));
   }
   const auto needed = Merge(reports);
-  if (needed.empty()) {
-    std::printf("needed keys: none\n");
-  } else {
-    for (const auto& [name, n] : needed) std::printf("needed: %s\n", Describe(name, n).c_str());
+  out.Needed(needed);
+  if (!args.check) {
+    out.Finish();
+    return status;
   }
-  if (!check) return status;
 
-  auto config = LoadConfigFile(config_file);
-  if (!config.ok()) {
-    std::fprintf(stderr, "keyring-locker: %s\n", config.status().ToString().c_str());
-    return 1;
-  }
+  auto config = LoadConfigFile(cli.config_path);
+  if (!config.ok()) return Fail(cli, config.status());
   auto backend = Backend::Open(*config);
-  if (!backend.ok()) {
-    std::fprintf(stderr, "keyring-locker: %s\n", backend.status().ToString().c_str());
-    return 1;
-  }
+  if (!backend.ok()) return Fail(cli, backend.status());
   for (const auto& w : (*backend)->warnings()) std::fprintf(stderr, "keyring-locker: WARNING: %s\n", w.c_str());
   std::vector<DamagedRecord> damaged;
   auto missing = Check(**backend, needed, &damaged);
   if (!missing.ok()) {
-    std::fprintf(stderr, "keyring-locker: inspect --check: asking the locker failed: %s\n",
-                 missing.status().ToString().c_str());
-    return 1;
+    return Fail(cli, missing.status().Annotate("inspect --check: asking the locker failed"));
   }
-  if (missing->empty() && damaged.empty()) {
-    std::printf("check: every needed key version is in the locker (scope %s)\n", config->keys.scope.c_str());
-    return status;
-  }
-  if (missing->empty()) {
-    std::printf("check: every needed key version is in the locker (scope %s), but other records are damaged\n",
-                config->keys.scope.c_str());
-  }
-  for (const auto& m : *missing) std::printf("check: MISSING %s\n", m.c_str());
-  ReportDamaged(damaged, "inspect --check");
-  if (missing->empty()) return 1;
+  out.Check(config->keys.scope, *missing, damaged);
+  out.Finish();
+  if (missing->empty()) return damaged.empty() ? status : kExitFailed;
   std::fflush(stdout);  // the per-file lines first, also when both streams go to one file
   std::fprintf(stderr,
                "keyring-locker: inspect --check: %zu needed key version(s) missing from scope %s (first: %s); "
-               "restore them from a locker backup (or undelete them with 'keyring-locker undelete NAME VERSION') before starting the server on "
-               "these files, and do not purge them\n",
+               "restore them from a locker backup (or undelete them with 'keyring-locker undelete NAME VERSION') "
+               "before starting the server on these files, and do not purge them\n",
                missing->size(), config->keys.scope.c_str(), missing->front().c_str());
-  return 1;
+  return kExitFailed;
 }
 
 }  // namespace

@@ -127,5 +127,26 @@ TEST_F(CliDamagedRecords, InspectCheckDoesNotCountADamagedVersionAsPresent) {
   EXPECT_NE(out.find("damaged: 2 v1: "), std::string::npos) << out;
 }
 
+// --json: one document on stdout with the same findings, for scripts.
+TEST_F(CliDamagedRecords, InspectCheckJsonNamesMissingAndDamaged) {
+  std::string out;
+  ASSERT_EQ(Run("ensure 3", &out), 0) << out;
+  const std::string t2 = Tablespace("t2.ibd", 2), t3 = Tablespace("t3.ibd", 3);
+  EXPECT_EQ(testing::RunCommand(std::string(KLK_CLI_BIN) + " inspect --json --config " + config_ + " --check " + t2 +
+                                    " " + t3,
+                                &out, testing::StderrTo::kNowhere),
+            1);
+  const json doc = json::parse(out, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << out;
+  ASSERT_EQ(doc["files"].size(), 2u) << out;
+  EXPECT_EQ(doc["files"][0]["path"], t2) << out;
+  EXPECT_TRUE(doc["files"][0].contains("summary")) << out;
+  EXPECT_EQ(doc["needed"].size(), 2u) << out;
+  EXPECT_EQ(doc["check"]["scope"], "cli/db1") << out;
+  ASSERT_EQ(doc["check"]["missing"].size(), 1u) << out;
+  EXPECT_EQ(doc["check"]["missing"][0], "key 2 (no version at all)") << out;
+  EXPECT_TRUE(doc["check"]["damaged"].empty()) << out;
+}
+
 }  // namespace
 }  // namespace keyring_locker
