@@ -33,6 +33,25 @@ endif()
 # that execs it by its full path (a symlink would not do: started as
 # /usr/bin/keyring-locker, the CLI would look for the helper in /usr/bin).
 set(KLK_DEB_LIBDIR libexec/${KLK_DEB_NAME})
+# The MySQL flavours (the keyring plugin and the component) get a folder of
+# their own, not MySQL's plugin_dir: MySQL is not in Debian, so no Debian
+# package owns a MySQL plugin_dir; Oracle's own packages choose it
+# (/usr/lib/mysql/plugin in their .deb, /usr/lib64/mysql/plugin in their
+# RPMs, <basedir>/lib/plugin in a tarball). On Debian /usr/lib/mysql/plugin
+# is MariaDB's, and this package's MariaDB plugin is already there under the
+# very name the MySQL plugin is built with (keyring_locker.so). The DBA links
+# the file into MySQL's plugin_dir (or sets plugin_dir to this folder):
+# docs/mysql.md, "Install from the Debian package".
+set(KLK_DEB_MYSQLDIR lib/${KLK_DEB_NAME}/mysql)
+set(KLK_DEB_MYSQL_TARGETS "")
+foreach(target keyring_locker_mysql component_keyring_locker)
+  if(TARGET ${target})
+    list(APPEND KLK_DEB_MYSQL_TARGETS ${target})
+  endif()
+endforeach()
+if(NOT KLK_DEB_MYSQL_TARGETS)
+  message(STATUS "Debian package: no MySQL plugin or component to ship (their targets were not configured)")
+endif()
 
 # The changelog's newest entry must be this version: a version bump without
 # an entry stops here rather than shipping a package whose changelog lies.
@@ -70,7 +89,7 @@ list(FILTER KLK_DEB_GZ_FILES INCLUDE REGEX "/doc/")
 # Debian's hardening: the shipped programs resolve every symbol at load and
 # get a read-only GOT (lintian: hardening-no-bindnow). Link options only, so
 # the tests run the very same binaries.
-foreach(target keyring_locker_mariadb klk_wipe_alloc keyring-locker)
+foreach(target keyring_locker_mariadb klk_wipe_alloc keyring-locker ${KLK_DEB_MYSQL_TARGETS})
   target_link_options(${target} PRIVATE -Wl,-z,relro -Wl,-z,now)
 endforeach()
 
@@ -80,6 +99,14 @@ install(TARGETS keyring-locker RUNTIME DESTINATION ${KLK_DEB_LIBDIR} ${KLK_DEB})
 install(CODE "file(MAKE_DIRECTORY \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${KLK_DEB_LIBDIR}\")
   file(CREATE_LINK ../../lib/mysql/plugin/keyring_locker_wipe_alloc.so
        \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${KLK_DEB_LIBDIR}/keyring_locker_wipe_alloc.so\" SYMBOLIC)" ${KLK_DEB})
+if(KLK_DEB_MYSQL_TARGETS)
+  install(TARGETS ${KLK_DEB_MYSQL_TARGETS} LIBRARY DESTINATION ${KLK_DEB_MYSQLDIR} ${KLK_DEB})
+  # Both flavours load the wiping helper from their own folder
+  # (keyring_backend/http/curl_wipe_alloc.h): one copy, linked here.
+  install(CODE "file(MAKE_DIRECTORY \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${KLK_DEB_MYSQLDIR}\")
+    file(CREATE_LINK ../../mysql/plugin/keyring_locker_wipe_alloc.so
+         \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${KLK_DEB_MYSQLDIR}/keyring_locker_wipe_alloc.so\" SYMBOLIC)" ${KLK_DEB})
+endif()
 install(PROGRAMS ${KLK_DEB_SRC}/keyring-locker.sh DESTINATION bin RENAME keyring-locker ${KLK_DEB})
 install(FILES ${KLK_DEB_OUT}/keyring-locker.1.gz DESTINATION share/man/man1 ${KLK_DEB})
 install(FILES ${KLK_DEB_SRC}/copyright ${KLK_DEB_OUT}/changelog.Debian.gz DESTINATION ${KLK_DEB_DOC} ${KLK_DEB})
@@ -108,7 +135,7 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(KLK_DEB_MAINTAINER "keyring_locker maintainers <maintainers@keyring-locker.example>"
     CACHE STRING "Maintainer field of the Debian package")
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER ${KLK_DEB_MAINTAINER})
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "MariaDB encryption keys kept in a remote key locker")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "MariaDB and MySQL encryption keys kept in a remote key locker")
 # The long description (CPack puts the summary above it and indents it; an
 # empty line becomes Debian's " ." paragraph break).
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "keyring_locker is a MariaDB key management plugin that keeps the keys
@@ -117,8 +144,10 @@ remote key locker (HashiCorp Vault or OpenBao, a KMIP server, or a local
 directory store with a key wrapper), reached over verified TLS. Keys are
 never written to the database host's disk in plaintext.
 
-This package holds the plugin, its allocation helper, the keyring-locker
-command line tool and a disabled configuration snippet.")
+This package holds the MariaDB plugin, its allocation helper, the
+keyring-locker command line tool and a disabled configuration snippet,
+and in /usr/lib/keyring-locker/mysql the MySQL keyring plugin and the
+MySQL keyring component, for MySQL 8.0, 8.4 and 9.x.")
 # Depends: what dpkg-shlibdeps finds the binaries linked against (libc,
 # libstdc++, OpenSSL 3, libcurl).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)

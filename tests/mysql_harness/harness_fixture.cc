@@ -13,8 +13,17 @@ namespace mysqlh {
 
 namespace testing_ns = keyring_locker::testing;
 
-const char* PluginPath() { return KLK_MYSQL_PLUGIN_SO; }
-const char* ComponentPath() { return KLK_MYSQL_COMPONENT_SO; }
+namespace {
+// The build's file, or the one the environment names: the package test
+// (tests/package/deb_install_test.sh) points these at the installed files.
+const char* FromEnvOr(const char* variable, const char* built) {
+  const char* v = std::getenv(variable);
+  return v != nullptr && *v != '\0' ? v : built;
+}
+}  // namespace
+
+const char* PluginPath() { return FromEnvOr("KLK_HARNESS_PLUGIN_SO", KLK_MYSQL_PLUGIN_SO); }
+const char* ComponentPath() { return FromEnvOr("KLK_HARNESS_COMPONENT_SO", KLK_MYSQL_COMPONENT_SO); }
 
 namespace {
 

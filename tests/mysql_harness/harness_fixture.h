@@ -79,6 +79,8 @@ class HarnessTest : public ::testing::Test {
   std::string dir_;
 };
 
+// The .so files under test: the build's, unless KLK_HARNESS_PLUGIN_SO or
+// KLK_HARNESS_COMPONENT_SO name others (the installed package's).
 const char* PluginPath();
 const char* ComponentPath();
 

@@ -4,6 +4,10 @@
 #   1. build it (cmake --build BUILD --target package) and lint it (lintian:
 #      no error or warning; info tags shown);
 #   2. apt-get install -y ./keyring-locker_*.deb (dependencies from apt);
+#      every shipped ELF file stripped, its debug symbols in the -dbgsym
+#      .ddeb; the MySQL plugin and component in /usr/lib/keyring-locker/mysql
+#      with the symbols mysqld looks for, and (when the build has the MySQL
+#      host harness) loaded from there by the harness as mysqld would;
 #   3. a dev locker over TLS on 127.0.0.1, set up with the blocks of
 #      docs/locker-setup.md as written (policy, curl sequence, config file),
 #      the server's credential a token file owned by mysql, mode 0400, in a
@@ -14,7 +18,8 @@
 #      restart, the row read back, its plaintext absent from the .ibd file,
 #      service mariadb stop;
 #   6. apt-get purge -y keyring-locker: every file the package installed is
-#      gone, and no file left under /etc/mysql, /usr/lib/mysql/plugin,
+#      gone (/usr/lib/keyring-locker included), and no file left under
+#      /etc/mysql, /usr/lib/mysql/plugin,
 #      /var/lib/mysql or /var/log/mysql holds key bytes or a token
 #      (tests/keyscan), except the DBA's own credential folder.
 # The machine is left as it was found: /var/lib/mysql and /etc/mysql are
@@ -34,6 +39,7 @@ SAVE=/var/lib/keyring-locker-deb-test.saved
 KLK_DIR=/etc/mysql/keyring_locker
 KLK_CONFIG=/etc/mysql/keyring_locker.json
 SNIPPET=/etc/mysql/mariadb.conf.d/99-keyring_locker.cnf
+MYSQL_DIR=/usr/lib/keyring-locker/mysql  # the MySQL flavours (docs/mysql.md, "Install from the Debian package")
 ERROR_LOG=/var/log/mysql/error.log
 DB=(mariadb --defaults-file=/etc/mysql/debian.cnf -N -B)
 STEP="start"
@@ -49,7 +55,7 @@ fail() {
   exit 1
 }
 [ "$(id -u)" = 0 ] || fail "run as root: the test installs a package and drives the system's MariaDB"
-for tool in apt-get dpkg-query lintian service runuser curl jq flock timeout /usr/bin/python3; do
+for tool in apt-get dpkg-query dpkg-deb lintian service runuser curl jq flock timeout file nm readelf /usr/bin/python3; do
   command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/deps.sh installs what the test needs)"
 done
 [ -x /etc/init.d/mariadb ] || fail "mariadb-server is not installed (apt-get install mariadb-server)"
@@ -186,7 +192,54 @@ for f in /usr/lib/mysql/plugin/keyring_locker.so /usr/lib/mysql/plugin/keyring_l
 done
 [ "$(command -v keyring-locker)" = /usr/bin/keyring-locker ] || fail "keyring-locker is not on PATH as /usr/bin/keyring-locker"
 if grep -Ev '^(#|[[:space:]]*$)' "$SNIPPET"; then fail "$SNIPPET has the lines above active: it must ship disabled"; fi
-if readelf -S /usr/lib/mysql/plugin/keyring_locker.so | grep -q '\.debug_info'; then fail "the plugin is not stripped"; fi
+# Every ELF file shipped: stripped (no symbol table, no DWARF), and its
+# debug symbols in the -dbgsym .ddeb under its build-id.
+dpkg-deb -c "$DDEB" >"$WORK/ddeb.list"
+for f in /usr/lib/mysql/plugin/keyring_locker.so /usr/lib/mysql/plugin/keyring_locker_wipe_alloc.so \
+         /usr/libexec/keyring-locker/keyring-locker "$MYSQL_DIR/keyring_locker.so" \
+         "$MYSQL_DIR/component_keyring_locker.so"; do
+  [ -f "$f" ] || fail "the package did not install $f"
+  file -L "$f" | grep -q ', stripped' || fail "$f is not stripped: $(file -L "$f")"
+  if readelf -S -W "$f" | grep -Eq '\.(debug_[a-z]+|symtab) '; then fail "$f still has .debug_* or .symtab sections"; fi
+  id=$(readelf -n "$f" | sed -n 's/^ *Build ID: *\([0-9a-f]*\)$/\1/p')
+  [ -n "$id" ] || fail "$f has no build-id, so its debug symbols cannot be found"
+  grep -q "/usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug\$" "$WORK/ddeb.list" ||
+    fail "$(basename "$DDEB") has no debug symbols for $f (build-id $id)"
+done
+# The MySQL flavours in their own folder, never in MariaDB's plugin folder,
+# each exporting what mysqld looks up (nm -D: the dynamic symbol table).
+[ -L "$MYSQL_DIR/keyring_locker_wipe_alloc.so" ] && [ -f "$MYSQL_DIR/keyring_locker_wipe_alloc.so" ] ||
+  fail "$MYSQL_DIR/keyring_locker_wipe_alloc.so is not a link to the installed wiping allocator"
+exports() { nm -D --defined-only "$1" | awk '{print $3}'; }
+for sym in _mysql_plugin_declarations_ _mysql_plugin_interface_version_; do
+  exports "$MYSQL_DIR/keyring_locker.so" | grep -qx "$sym" || fail "$MYSQL_DIR/keyring_locker.so does not export $sym"
+done
+exports "$MYSQL_DIR/component_keyring_locker.so" | grep -qx list_components ||
+  fail "$MYSQL_DIR/component_keyring_locker.so does not export list_components"
+if exports /usr/lib/mysql/plugin/keyring_locker.so | grep -q '^_mysql_plugin_'; then
+  fail "/usr/lib/mysql/plugin/keyring_locker.so is the MySQL plugin, not MariaDB's"
+fi
+if ls /usr/lib/mysql/plugin | grep -q component_keyring_locker; then fail "the component is in MariaDB's plugin folder"; fi
+# The installed files loaded as mysqld loads them, by the MySQL host harness
+# (tests/mysql_harness; KLK_HARNESS_*_SO name the files under test): the
+# plugin's descriptor, exports and store/fetch against its own dev locker,
+# the wiping allocator found through the folder's link; the component's
+# eight keyring services.
+HARNESS_PLUGIN=$BUILD/bin/mysql_harness_plugin_abi_test
+HARNESS_COMPONENT=$BUILD/bin/mysql_harness_component_test
+if [ -x "$HARNESS_PLUGIN" ] && [ -x "$HARNESS_COMPONENT" ]; then
+  (cd "$WORK" &&
+   KLK_HARNESS_PLUGIN_SO=$MYSQL_DIR/keyring_locker.so timeout 300 "$HARNESS_PLUGIN" \
+     --gtest_filter='PluginAbi.*:PluginBasics.StoreFetchGenerateRemoveWithServerMemory:PluginBasics.LibcurlUsesTheWipingHelperWhichOutlivesThePlugin' &&
+   KLK_HARNESS_COMPONENT_SO=$MYSQL_DIR/component_keyring_locker.so timeout 300 "$HARNESS_COMPONENT" \
+     --gtest_filter='ComponentAbi.*:ComponentTest.KeyringServicesFollowTheServerContract') >"$WORK/harness.out" 2>&1 ||
+    { tail -40 "$WORK/harness.out"; fail "the MySQL host harness failed on the installed plugin or component"; }
+  grep -q 'PASSED.* 4 tests' "$WORK/harness.out" && grep -q 'PASSED.* 2 tests' "$WORK/harness.out" ||
+    { tail -40 "$WORK/harness.out"; fail "the MySQL host harness ran other tests than the six chosen"; }
+  echo "   MySQL host harness: the installed plugin and component load and serve keys"
+else
+  echo "   MySQL host harness not built ($HARNESS_PLUGIN): the installed MySQL files were not loaded"
+fi
 
 step "4. a dev locker over TLS, set up as docs/locker-setup.md says"
 ROOT_TOKEN=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
@@ -267,7 +320,7 @@ while read -r f; do  # a file or link still there (folders may be shared: /usr/l
   if [ -L "$f" ] || { [ -e "$f" ] && [ ! -d "$f" ]; }; then left+=("$f"); fi
 done <"$WORK/files.list"
 [ "${#left[@]}" -eq 0 ] || fail "the purge left files the package installed: ${left[*]}"
-for d in /usr/libexec/keyring-locker /usr/share/doc/keyring-locker; do [ ! -e "$d" ] || fail "$d is still there"; done
+for d in /usr/libexec/keyring-locker /usr/lib/keyring-locker /usr/share/doc/keyring-locker; do [ ! -e "$d" ] || fail "$d is still there"; done
 if ls /usr/lib/mysql/plugin | grep -i keyring_locker; then fail "keyring_locker files left in /usr/lib/mysql/plugin"; fi
 if ls /etc/mysql/mariadb.conf.d | grep -i keyring_locker; then fail "the snippet is left in /etc/mysql/mariadb.conf.d"; fi
 if command -v keyring-locker; then fail "keyring-locker is still on PATH"; fi
