@@ -78,8 +78,9 @@ def version_rotation(plugin, args, base, tmpl):
                    f"CREATE TABLE bench.big (id INT PRIMARY KEY, pad CHAR(200)) ENGINE=InnoDB ENCRYPTED=YES "
                    f"ENCRYPTION_KEY_ID={TABLE_KEY};\n"
                    f"INSERT INTO bench.big SELECT seq, REPEAT('x', 200) FROM bench.seq_1_to_{args.rows};\n")
-        size_mb = float(server.sql("SELECT (DATA_LENGTH + INDEX_LENGTH) / 1048576 FROM information_schema.TABLES "
-                                   "WHERE TABLE_SCHEMA = 'bench' AND TABLE_NAME = 'big'").strip())
+        # The file's size: information_schema.TABLES holds statistics, stale right after the INSERT.
+        size_mb = float(server.sql("SELECT FILE_SIZE / 1048576 FROM information_schema.INNODB_SYS_TABLESPACES "
+                                   "WHERE NAME = 'bench/big'").strip())
         _, current, _ = space_versions(server)
         wait_reencrypted(server, current, time.monotonic())
         def rotate():

@@ -74,9 +74,10 @@ class Setup:
         self.server.start()
         self.server.sql("CREATE DATABASE sbtest")
         self.sysbench("oltp_read_write", "prepare")
+        # The files' sizes: information_schema.TABLES holds statistics, stale right after loading.
         self.data_mb = float(self.server.sql(
-            "SELECT SUM(DATA_LENGTH + INDEX_LENGTH) / 1048576 FROM information_schema.TABLES "
-            "WHERE TABLE_SCHEMA = 'sbtest'").strip())
+            "SELECT SUM(FILE_SIZE) / 1048576 FROM information_schema.INNODB_SYS_TABLESPACES "
+            "WHERE NAME LIKE 'sbtest/%'").strip())
         self.encrypted = int(self.server.sql(
             "SELECT COUNT(*) FROM information_schema.INNODB_TABLESPACES_ENCRYPTION "
             "WHERE NAME LIKE 'sbtest/%' AND ENCRYPTION_SCHEME > 0").strip())

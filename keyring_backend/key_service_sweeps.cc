@@ -206,14 +206,11 @@ void KeyService::RefreshSoon() {
   refresh_cv_.notify_all();
 }
 
-// The first tick comes after a random part of the interval, between half of
-// it and all of it: servers restarted together (a fleet after a deploy, a
-// host reboot) would otherwise refresh in the same instant every interval
-// for as long as they run, a locker load spike of N requests at once
-// instead of N spread over the interval (docs/benchmarks.md, "Fleet").
-// Never later than one interval, so a rotation elsewhere is seen as soon
-// as before. Not a secret: a plain engine seeded per service.
-static std::chrono::milliseconds FirstRefreshDelay(std::chrono::seconds interval) {
+// Servers restarted together (a fleet after a deploy, a host reboot) would
+// otherwise refresh in the same instant every interval for as long as they
+// run: a locker load spike of N requests at once instead of N spread over
+// the interval (docs/benchmarks.md, "Fleet"). Not a secret: a plain engine.
+std::chrono::milliseconds KeyService::FirstRefreshDelay(std::chrono::seconds interval) {
   const long long full = std::chrono::duration_cast<std::chrono::milliseconds>(interval).count();
   if (full <= 1) return std::chrono::milliseconds(full);
   std::mt19937_64 engine{std::random_device{}()};
