@@ -82,11 +82,12 @@ def free_port():
 class Locker:
     """build/bin/devlocker over TLS with its own CA, talked to with the root token."""
 
-    def __init__(self, work, bin_path):
+    def __init__(self, work, bin_path, extra_args=()):
         self.tls_dir = os.path.join(work, "tls")
         out = open(os.path.join(work, "locker.out"), "w+")
         self.proc = subprocess.Popen(
-            [bin_path, "--listen", "127.0.0.1:0", "--tls-dir", self.tls_dir, "--root-token", ROOT_TOKEN],
+            [bin_path, "--listen", "127.0.0.1:0", "--tls-dir", self.tls_dir, "--root-token", ROOT_TOKEN,
+             *extra_args],
             stdout=out, stderr=open(os.path.join(work, "locker.err"), "w"))
         _children.append(self.proc)
         deadline = time.monotonic() + LOCKER_START_S

@@ -23,10 +23,11 @@ struct Args {
   std::string tls_dir;
   std::string root_token;
   std::string data_file;
+  int threads = 64;
 };
 
 const char* const kUsage =
-    "usage: devlocker --listen 127.0.0.1:PORT --tls-dir DIR --root-token TOKEN [--data FILE]\n"
+    "usage: devlocker --listen 127.0.0.1:PORT --tls-dir DIR --root-token TOKEN [--data FILE] [--threads N]\n"
     "\n"
     "A Vault-compatible HTTPS key locker for tests and demos. DEV ONLY: keys are kept\n"
     "unprotected in memory and in --data.\n"
@@ -37,6 +38,8 @@ const char* const kUsage =
     "                       (clients trust DIR/ca.pem)\n"
     "  --root-token TOKEN   the root token\n"
     "  --data FILE          keep state across restarts in FILE (default: memory only)\n"
+    "  --threads N          worker threads (default 64, 1..10000); each open keep-alive\n"
+    "                       connection holds one, so many clients need many (bench/fleet.py)\n"
     "  -h, --help           print this help and exit\n"
     "\n"
     "Test hooks (root token): POST /v1/sys/devlocker/faults injects faults (delay, hang,\n"
@@ -83,6 +86,16 @@ bool ParseArgs(int argc, char** argv, Args* a, std::string* why) {
       a->root_token = value;
     } else if (flag == "--data") {
       a->data_file = value;
+    } else if (flag == "--threads") {
+      try {
+        a->threads = std::stoi(value);
+      } catch (const std::exception&) {
+        a->threads = 0;
+      }
+      if (a->threads < 1 || a->threads > 10000) {
+        *why = "--threads wants a number from 1 to 10000";
+        return false;
+      }
     } else {
       *why = "unknown option " + flag;
       return false;
@@ -126,7 +139,10 @@ int main(int argc, char** argv) {
   });
   if (!server.is_valid()) return Usage("cannot load the TLS material in --tls-dir; delete it to regenerate");
   // Hanging faults park a worker each; a big pool keeps the rest serving.
-  server.new_task_queue = [] { return new httplib::ThreadPool(64); };
+  // httplib keeps a worker per open keep-alive connection: a fleet of
+  // clients needs a worker per connection it keeps (--threads).
+  const int threads = args.threads;
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   // Behave like Vault's HTTP server: no Nagle delay on small JSON replies and
   // long-lived keep-alive connections (httplib closes after 5 by default),
   // so client-side connection reuse is measurable.

@@ -151,6 +151,10 @@ class KeyService {
   // seen within N / kRefreshSlice ticks; RefreshVersions, e.g. SET GLOBAL
   // keyring_locker_refresh, sees it at once). docs/architecture.md.
   static constexpr size_t kRefreshSlice = 8;
+  // How long the background refresh waits before its first tick: a random
+  // time between half the interval and the whole of it, so servers started
+  // together do not refresh together ever after (never later than before).
+  static std::chrono::milliseconds FirstRefreshDelay(std::chrono::seconds interval);
   Status RefreshChanges();
   // Metadata of every version in the scope (never key bytes): one listing
   // of the names and one per name; records are read only for versions this

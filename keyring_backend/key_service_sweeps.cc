@@ -4,6 +4,7 @@
 // SET GLOBAL on a slow locker returns within timeouts.total_ms however many
 // keys the scope has; tools and background threads bound each request.
 #include <algorithm>
+#include <random>
 
 #include "common/printable.h"
 #include "keyring_backend/key_service.h"
@@ -205,11 +206,25 @@ void KeyService::RefreshSoon() {
   refresh_cv_.notify_all();
 }
 
+// Servers restarted together (a fleet after a deploy, a host reboot) would
+// otherwise refresh in the same instant every interval for as long as they
+// run: a locker load spike of N requests at once instead of N spread over
+// the interval (docs/benchmarks.md, "Fleet"). Not a secret: a plain engine.
+std::chrono::milliseconds KeyService::FirstRefreshDelay(std::chrono::seconds interval) {
+  const long long full = std::chrono::duration_cast<std::chrono::milliseconds>(interval).count();
+  if (full <= 1) return std::chrono::milliseconds(full);
+  std::mt19937_64 engine{std::random_device{}()};
+  std::uniform_int_distribution<long long> dist(full / 2, full);
+  return std::chrono::milliseconds(dist(engine));
+}
+
 void KeyService::RefreshLoop() {
   std::unique_lock<std::mutex> lock(refresh_mu_);
+  std::chrono::milliseconds wait = FirstRefreshDelay(cache_options_.version_refresh);
   while (!stop_refresh_) {
     // Wall-clock interval (steady clock), not CPU time.
-    (void)refresh_cv_.wait_for(lock, cache_options_.version_refresh, [this] { return stop_refresh_ || refresh_soon_; });
+    (void)refresh_cv_.wait_for(lock, wait, [this] { return stop_refresh_ || refresh_soon_; });
+    wait = cache_options_.version_refresh;
     if (stop_refresh_) break;
     const bool whole_scope = refresh_soon_;
     refresh_soon_ = false;

@@ -13,6 +13,7 @@ PKGS=(build-essential cmake pkg-config ca-certificates curl jq openssl
       python3-cryptography  # tests/azure/azure_standin.py: the Azure Key Vault stand-in
       python3-pykmip  # an independent KMIP server: tests/kmip/pykmip_server.py
       mariadb-plugin-hashicorp-key-management  # bench/mariadb_startup.py compares against it
+      sysbench  # bench/sysbench_compare.py: OLTP on encrypted tables per key plugin
       python3-matplotlib)  # bench/run: the plots in docs/bench/
 missing=()
 for p in "${PKGS[@]}"; do

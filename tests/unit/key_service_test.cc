@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <iterator>
@@ -343,6 +344,25 @@ TEST(KeyServiceHealthTest, RecoveryClearsTheErrorAndIsReportedOnce) {
   ASSERT_TRUE(svc->LatestVersionFromLocker("1").ok());
   EXPECT_EQ(recovered.size(), 1u);  // once per recovery
   EXPECT_EQ(svc->KnownKeyCount(), 1u);
+}
+
+// Servers restarted at once must not refresh in the same instant forever:
+// the first tick is spread over the second half of the interval, never later.
+TEST(KeyServiceRefreshJitter, FirstTickIsSpreadOverTheSecondHalfOfTheInterval) {
+  const std::chrono::milliseconds interval(60000);
+  std::chrono::milliseconds low = interval, high(0);
+  for (int i = 0; i < 2000; ++i) {
+    const auto d = KeyService::FirstRefreshDelay(std::chrono::seconds(60));
+    ASSERT_GE(d.count(), interval.count() / 2);
+    ASSERT_LE(d.count(), interval.count());
+    low = std::min(low, d);
+    high = std::max(high, d);
+  }
+  EXPECT_LT(low.count(), 33000) << "2000 draws should reach near the half interval";
+  EXPECT_GT(high.count(), 57000) << "2000 draws should reach near the whole interval";
+  const auto shortest = KeyService::FirstRefreshDelay(std::chrono::seconds(1));
+  EXPECT_GE(shortest.count(), 500);
+  EXPECT_LE(shortest.count(), 1000);
 }
 
 }  // namespace
