@@ -56,6 +56,12 @@ Bytes Sha256(const uint8_t* data, size_t len);
 inline Bytes Sha256(const std::string& s) { return Sha256(reinterpret_cast<const uint8_t*>(s.data()), s.size()); }
 std::string HexEncode(const uint8_t* data, size_t len);
 inline std::string HexEncode(const Bytes& b) { return HexEncode(b.data(), b.size()); }
+// How the tools show a key without showing it: the first 8 bytes of its
+// SHA-256, in hex (keyring-locker's fingerprint, import, migrate, bundles).
+inline std::string KeyFingerprint(const SecureBuffer& key) {
+  const Bytes h = Sha256(key.data(), key.size());
+  return HexEncode(h.data(), 8);
+}
 
 // Standard base64 (RFC 4648, with padding), as Vault's JSON uses it. The
 // *Secret variants keep key bytes (and their encodings) in SecureBuffers.

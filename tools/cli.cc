@@ -87,9 +87,5 @@ StatusOr<uint32_t> ParseVersion(const std::string& text, const std::string& what
   return static_cast<uint32_t>(v);
 }
 
-std::string Fingerprint(const crypto::SecureBuffer& key) {
-  crypto::Bytes h = crypto::Sha256(key.data(), key.size());
-  return crypto::HexEncode(h.data(), 8);
-}
 
 }  // namespace keyring_locker

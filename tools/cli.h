@@ -54,7 +54,5 @@ void PrintJson(const nlohmann::json& doc);
 // A key version typed by the operator: 1..0xFFFFFFFE, else a clear error.
 StatusOr<uint32_t> ParseVersion(const std::string& text, const std::string& what);
 
-// First 8 bytes of SHA-256 of the key, in hex: how the tool shows a key.
-std::string Fingerprint(const crypto::SecureBuffer& key);
 
 }  // namespace keyring_locker

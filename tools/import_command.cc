@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "crypto/crypto.h"
 #include "common/safe_file.h"
 #include "tools/commands.h"
 #include "tools/import/file_key_management.h"
@@ -194,7 +195,7 @@ int Import(const Cli& cli, const ImportArgs& a) {
       r.origin = item.origin;
       if (item.error.empty()) {
         r.length = item.bytes.size();
-        r.fingerprint = Fingerprint(item.bytes);
+        r.fingerprint = crypto::KeyFingerprint(item.bytes);
         r.outcome = Outcome::kWouldWrite;
       } else {
         r.detail = item.error;

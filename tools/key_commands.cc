@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <string>
 
+#include "crypto/crypto.h"
 #include "keyring_backend/audit/audit_log.h"
 #include "tools/commands.h"
 #include "tools/scope_records.h"
@@ -108,7 +109,7 @@ int PrintFingerprint(const Cli& cli, Backend& b, const std::string& name, const 
   if (!version.ok()) return Fail(cli, version.status());
   auto k = b.keys().Get(name, *version);
   if (!k.ok()) return Fail(cli, k.status());
-  const std::string fp = Fingerprint((*k)->bytes);
+  const std::string fp = crypto::KeyFingerprint((*k)->bytes);
   if (cli.json) {
     PrintJson({{"name", name}, {"version", *version}, {"fingerprint", fp}});
   } else {
@@ -131,7 +132,7 @@ int Demo(const Cli& cli, Backend& b) {
     auto k = keys.Get("1", v);
     if (!k.ok()) return Fail(cli, k.status());
     std::printf("key 1 version %u: %zu bytes, fingerprint %s\n", v, (*k)->bytes.size(),
-                Fingerprint((*k)->bytes).c_str());
+                crypto::KeyFingerprint((*k)->bytes).c_str());
   }
   PrintStatus(b);
   return kExitOk;

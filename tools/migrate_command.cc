@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/crypto.h"
 #include "common/printable.h"
 #include "tools/commands.h"
 #include "tools/progress.h"
@@ -161,7 +162,7 @@ class Migration {
     if (src != nullptr && !src->ok()) {
       return src->status().Annotate("reading key " + Label(it) + " at the source");
     }
-    if (src != nullptr) it.fingerprint = Fingerprint((*src)->bytes);
+    if (src != nullptr) it.fingerprint = crypto::KeyFingerprint((*src)->bytes);
     if (dest_marker && !src_marker) {
       return FailedPrecondition("key " + Label(it) + " is live at the source but deleted at the destination; "
                                 "nothing was changed. Undelete it there ('keyring-locker undelete') if it should "

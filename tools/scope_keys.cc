@@ -1,3 +1,4 @@
+#include "crypto/crypto.h"
 #include "tools/scope_keys.h"
 
 #include <algorithm>
@@ -59,7 +60,7 @@ std::vector<StatusOr<std::string>> FingerprintKeys(Envelope& envelope, const std
                                  keys.begin() + static_cast<std::ptrdiff_t>(last));
     for (auto& k : OpenKeys(envelope, batch, step)) {
       if (k.ok()) {
-        out.emplace_back(Fingerprint(k->bytes));
+        out.emplace_back(crypto::KeyFingerprint(k->bytes));
       } else {
         out.emplace_back(k.status());
       }

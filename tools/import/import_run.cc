@@ -5,11 +5,6 @@
 namespace keyring_locker::import {
 namespace {
 
-std::string Fp(const crypto::SecureBuffer& key) {
-  const crypto::Bytes h = crypto::Sha256(key.data(), key.size());
-  return crypto::HexEncode(h.data(), 8);
-}
-
 // The key as the locker has it now: present (bytes), absent (null), or an error.
 StatusOr<KeyHandle> Existing(KeyService& keys, KeyModel model, const ImportItem& item) {
   return model == KeyModel::kVersioned ? keys.Get(item.name, item.version) : keys.GetLive(item.name);
@@ -21,9 +16,10 @@ void Compare(const ImportItem& item, const KeyHandle& have, ItemResult* r) {
     return;
   }
   r->outcome = Outcome::kConflict;
-  r->detail = "the locker already has this key with different " +
-              std::string(have->bytes.Equals(item.bytes) ? "type (" + have->type + ")"
-                                                         : "bytes (fingerprint " + Fp(have->bytes) + ")") +
+  const std::string differs = have->bytes.Equals(item.bytes)
+                                 ? "type (" + have->type + ")"
+                                 : "bytes (fingerprint " + crypto::KeyFingerprint(have->bytes) + ")";
+  r->detail = "the locker already has this key with different " + differs +
               "; nothing was overwritten. Tables encrypted under the source's key need the source's bytes: find "
               "out which one the server uses before changing either";
 }
@@ -60,7 +56,7 @@ std::vector<ItemResult> RunImport(KeyService& keys, const ImportSource& source, 
       if (options.on_item) options.on_item();
       continue;
     }
-    r.fingerprint = Fp(item.bytes);
+    r.fingerprint = crypto::KeyFingerprint(item.bytes);
     auto have = Existing(keys, source.model, item);
     if (have.ok()) {
       Compare(item, *have, &r);
@@ -109,9 +105,10 @@ void VerifyWritten(KeyService& fresh, const ImportSource& source, std::vector<It
     if (!got.ok()) {
       r.outcome = Outcome::kFailed;
       r.detail = got.status().Annotate("written, but reading it back failed").ToString();
-    } else if (Fp((*got)->bytes) != r.fingerprint || (*got)->type != item.type) {
+    } else if (crypto::KeyFingerprint((*got)->bytes) != r.fingerprint || (*got)->type != item.type) {
       r.outcome = Outcome::kFailed;
-      r.detail = "written, but the locker returns fingerprint " + Fp((*got)->bytes) + ": check the locker";
+      r.detail =
+          "written, but the locker returns fingerprint " + crypto::KeyFingerprint((*got)->bytes) + ": check the locker";
     }
   }
 }
