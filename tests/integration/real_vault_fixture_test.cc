@@ -115,6 +115,25 @@ TEST_F(RealVaultFixture, RestartKeepsKvDataAndTransitKeys) {
   EXPECT_EQ(dec.body["data"]["plaintext"], "a2VwdA==");
 }
 
+// Vault answers the mount lookup for any path the token has a capability
+// on (the dev locker answers 403 here: docs/real-vault-notes.md).
+TEST_F(RealVaultFixture, MountLookupNeedsSomeCapabilityOnThePath) {
+  ASSERT_EQ(vault().Call("PUT", "sys/policies/acl/fixture-transit",
+                         {{"policy", "path \"transit/encrypt/*\" { capabilities = [\"update\"] }"}})
+                .status,
+            204);
+  auto made = vault().Call("POST", "auth/token/create", {{"policies", {"fixture-transit"}}, {"ttl", "10m"}});
+  ASSERT_EQ(made.status, 200) << made.body.dump();
+  const std::string token = made.body["auth"]["client_token"];
+  auto transit = vault().Call("GET", "sys/internal/ui/mounts/transit/encrypt/x", nullptr, token);
+  ASSERT_EQ(transit.status, 200) << transit.body.dump();
+  EXPECT_EQ(transit.body["data"]["type"], "transit");
+  auto secret = vault().Call("GET", "sys/internal/ui/mounts/secret/x", nullptr, token);
+  EXPECT_EQ(secret.status, 403) << secret.body.dump();
+  EXPECT_NE(secret.body.dump().find("preflight capability check returned 403"), std::string::npos)
+      << secret.body.dump();
+}
+
 TEST_F(RealVaultFixture, StoppedVaultRefusesConnections) {
   ASSERT_TRUE(vault().Stop());
   auto r = vault().Call("GET", "sys/health", nullptr, "-");
