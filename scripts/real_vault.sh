@@ -27,8 +27,8 @@
 #   CtxKeyRequestRole, ContextOriginalBodyValue, CreateContextOriginalBody),
 #   and its framework's "CreateOperation but no ExistenceCheck" panic turned
 #   off (see below). Fixes the branch made inside sdk after v0.9.2 are absent.
-#   Later sdk tags (v0.10.x, v0.11.0) have them but changed
-#   logical.EventSender, which 1.14.8 does not compile against.
+#   Later sdk tags do not fit either: v0.10.0, v0.10.2 and v0.11.0 changed
+#   logical.EventSender (Send -> SendEvent), which 1.14.8 implements.
 # - github.com/hashicorp/vault/api v1.10.0: v1.9.2 (go.mod's) lacks
 #   Sys.RaftAutopilot{State,Configuration}WithDRToken that 1.14.8's CLI calls.
 # Every other module is what Go's minimal version selection picks from these
@@ -64,18 +64,18 @@ built && { echo "$BIN"; exit 0; }  # built by the run we waited for
 
 # Never let go switch to another toolchain, never ask a VCS host directly.
 export GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0
-export GOPROXY="${KLK_GOPROXY:-https://proxy.golang.org}"
+export GOPROXY="${KLK_GOPROXY:-${GOPROXY:-https://proxy.golang.org}}"
 LOG="$DIR/build.log"
 : >"$LOG"
 began=$(date +%s)
-echo "real_vault: building Vault $VAULT_VERSION into $DIR (about 10-15 min on 2 cores; log: $LOG)" >&2
+echo "real_vault: building Vault $VAULT_VERSION into $DIR (13 min of compiling on 2 cores, plus the downloads; log: $LOG)" >&2
 
 # run CMD...: runs in the wrapper module, output to the log; on failure says
 # which command failed, where, and the log's tail.
 run() {
   echo "+ $*" >>"$LOG"
   if ! (cd "$DIR/build" && "$@") >>"$LOG" 2>&1; then
-    echo "real_vault: FAILED (exit status above in $LOG): (cd $DIR/build && $*)" >&2
+    echo "real_vault: FAILED (full output: $LOG): (cd $DIR/build && $*)" >&2
     echo "  with GOTOOLCHAIN=$GOTOOLCHAIN GOFLAGS='$GOFLAGS' CGO_ENABLED=0 GOPROXY=$GOPROXY" >&2
     tail -n 25 "$LOG" | sed 's/^/  | /' >&2
     exit 1
