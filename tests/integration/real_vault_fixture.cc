@@ -1,0 +1,270 @@
+#include "tests/integration/real_vault_fixture.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <httplib.h>
+
+namespace keyring_locker::testing {
+
+namespace {
+
+struct ChildResult {
+  bool finished = false;  // false: killed at the deadline
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs argv with stdout/stderr captured; kills it at `timeout_ms`.
+// (The same helper as pykmip_fixture.cc's; each fixture stays standalone.)
+ChildResult RunChild(const std::vector<std::string>& args, int timeout_ms) {
+  ChildResult result;
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return result;
+  if (::pipe2(err, O_CLOEXEC) != 0) {
+    ::close(out[0]);
+    ::close(out[1]);
+    return result;
+  }
+  std::vector<std::string> copy = args;
+  std::vector<char*> argv;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    ::dup2(err[1], STDERR_FILENO);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  ::close(err[1]);
+  if (pid < 0) {
+    ::close(out[0]);
+    ::close(err[0]);
+    return result;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  std::string* sinks[2] = {&result.out, &result.err};
+  int open_fds = 2;
+  while (open_fds > 0 && std::chrono::steady_clock::now() < deadline) {
+    if (::poll(fds, 2, 100) <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[4096];
+      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        sinks[i]->append(buf, static_cast<size_t>(n));
+      } else {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  for (auto& f : fds)
+    if (f.fd >= 0) ::close(f.fd);
+  int status = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      result.finished = true;
+      result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return result;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &status, 0);
+  return result;
+}
+
+std::vector<std::string> LauncherArgs(const std::string& command) {
+  return {"/usr/bin/python3", KLK_REAL_VAULT_LAUNCHER, command};
+}
+
+bool EnvSet(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' && std::string(v) != "0";
+}
+
+}  // namespace
+
+bool RealVault::Installed() {
+  ChildResult r = RunChild(LauncherArgs("which"), 20000);
+  return r.finished && r.exit_code == 0;
+}
+
+std::unique_ptr<RealVault> RealVault::Start(const Options& options) {
+  std::unique_ptr<RealVault> vault(new RealVault(options));
+  vault->dir_ = options.dir;
+  if (vault->dir_.empty()) {
+    char tmpl[] = "/tmp/klk-real-vault-XXXXXX";
+    if (!::mkdtemp(tmpl)) {
+      ADD_FAILURE() << "mkdtemp failed: check that /tmp is writable";
+      return nullptr;
+    }
+    vault->dir_ = tmpl;
+    vault->own_dir_ = true;
+  }
+  if (!vault->RunLauncher(options.nodes > 1 ? "cluster" : "start", true)) return nullptr;
+  return vault;
+}
+
+bool RealVault::RunLauncher(const std::string& command, bool expect_state) {
+  std::vector<std::string> args = LauncherArgs(command);
+  args.insert(args.end(), {"--dir", dir_});
+  if (command == "start" || command == "cluster") {
+    // The watchdog ends the servers should this test program die first
+    // (restart keeps the owner the start named).
+    args.insert(args.end(), {"--owner-pid", std::to_string(::getpid())});
+    if (command == "cluster") args.insert(args.end(), {"--nodes", std::to_string(options_.nodes)});
+    if (options_.file_storage) args.insert(args.end(), {"--storage", "file"});
+  }
+  if (command != "stop") {
+    args.insert(args.end(), {"--wait", std::to_string(options_.start_timeout_ms / 1000)});
+  }
+  // The launcher's own waits are bounded by --wait; this bound is a backstop.
+  ChildResult r = RunChild(args, options_.start_timeout_ms + 30000);
+  if (!r.finished || r.exit_code != 0) {
+    ADD_FAILURE() << "real_vault.py " << command << " --dir " << dir_
+                  << (r.finished ? " exited " + std::to_string(r.exit_code) : " timed out")
+                  << ": " << r.err;
+    return false;
+  }
+  if (!expect_state) return true;
+  std::string last_line;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty()) last_line = line;
+  return LoadState(last_line);
+}
+
+bool RealVault::LoadState(const std::string& json_line) {
+  nlohmann::json state = nlohmann::json::parse(json_line, nullptr, false);
+  if (state.is_discarded() || !state.contains("port") || !state.contains("root_token_file")) {
+    ADD_FAILURE() << "real_vault.py printed no server state: '" << json_line << "'";
+    return false;
+  }
+  state_ = state;
+  port_ = state["port"].get<int>();
+  std::ifstream token_file(state["root_token_file"].get<std::string>());
+  std::getline(token_file, root_token_);
+  if (root_token_.empty()) {
+    ADD_FAILURE() << "no root token in " << state["root_token_file"];
+    return false;
+  }
+  running_ = true;
+  return true;
+}
+
+std::string RealVault::Field(const std::string& name) const {
+  if (!state_.contains(name) || !state_[name].is_string()) {
+    ADD_FAILURE() << "server.json has no field '" << name << "'";
+    return "";
+  }
+  return state_[name].get<std::string>();
+}
+
+std::vector<std::string> RealVault::urls() const {
+  std::vector<std::string> all;
+  for (const auto& u : state_.value("urls", nlohmann::json::array())) all.push_back(u.get<std::string>());
+  return all;
+}
+
+bool RealVault::Stop() {
+  if (!running_) return true;
+  running_ = false;
+  return RunLauncher("stop", false);
+}
+
+bool RealVault::Restart() {
+  running_ = false;
+  return RunLauncher("restart", true);
+}
+
+RealVault::~RealVault() {
+  // Also after a failed Start: the launcher stops whatever server.json names.
+  RunLauncher("stop", false);
+  if (own_dir_) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+}
+
+RealVault::Reply RealVault::Call(const std::string& method, const std::string& path,
+                                 const nlohmann::json& body, const std::string& token,
+                                 const std::string& ns) {
+  return CallWith(CallOptions(), method, path, body, token, ns);
+}
+
+RealVault::Reply RealVault::CallWith(const CallOptions& call, const std::string& method,
+                                     const std::string& path, const nlohmann::json& body,
+                                     const std::string& token, const std::string& ns) {
+  std::unique_ptr<httplib::SSLClient> client =
+      call.client_cert ? std::make_unique<httplib::SSLClient>("127.0.0.1", port_, client_cert(), client_key())
+                       : std::make_unique<httplib::SSLClient>("127.0.0.1", port_);
+  if (call.trust_ca) client->set_ca_cert_path(ca_file().c_str());
+  client->enable_server_certificate_verification(true);
+  client->set_connection_timeout(std::chrono::milliseconds(call.timeout_ms));
+  client->set_read_timeout(std::chrono::milliseconds(call.timeout_ms));
+  httplib::Headers headers;
+  if (token != "-") headers.emplace("X-Vault-Token", token.empty() ? root_token_ : token);
+  if (!ns.empty()) headers.emplace("X-Vault-Namespace", ns);
+  const std::string target = "/v1/" + path;
+  const std::string payload = body.is_null() ? "" : body.dump();
+  httplib::Result result(nullptr, httplib::Error::Unknown);
+  if (method == "GET") result = client->Get(target.c_str(), headers);
+  else if (method == "LIST") result = client->Get((target + "?list=true").c_str(), headers);
+  else if (method == "DELETE") result = client->Delete(target.c_str(), headers, payload, "application/json");
+  else if (method == "POST") result = client->Post(target.c_str(), headers, payload, "application/json");
+  else if (method == "PUT") result = client->Put(target.c_str(), headers, payload, "application/json");
+  else return Reply{-1, {{"transport_error", "unsupported method " + method}}, {}};
+  if (!result) return Reply{-1, {{"transport_error", httplib::to_string(result.error())}}, {}};
+  nlohmann::json parsed = result->body.empty() ? nlohmann::json(nullptr)
+                                               : nlohmann::json::parse(result->body, nullptr, false);
+  if (parsed.is_discarded()) parsed = {{"unparsable_body", result->body.size()}};
+  Reply reply{result->status, parsed, {}};
+  for (const auto& h : result->headers) reply.headers[h.first] = h.second;
+  return reply;
+}
+
+std::unique_ptr<RealVault> RealVaultTest::vault_;
+std::string RealVaultTest::unavailable_;
+
+void RealVaultTest::SetUpTestSuite() {
+  unavailable_.clear();
+  if (!RealVault::Installed()) {
+    unavailable_ = "no Vault binary: scripts/real_vault.sh builds it";
+    return;
+  }
+  vault_ = RealVault::Start();
+  if (!vault_) unavailable_ = "the real Vault did not start (see the failure above)";
+}
+
+void RealVaultTest::TearDownTestSuite() { vault_.reset(); }
+
+void RealVaultTest::SetUp() {
+  if (!vault_) {
+    if (EnvSet("KLK_REQUIRE_REAL_VAULT") || unavailable_.find("did not start") != std::string::npos) {
+      GTEST_FAIL() << unavailable_ << " (KLK_REQUIRE_REAL_VAULT is set: not skipping)";
+    }
+    GTEST_SKIP() << unavailable_;
+  }
+  if (!vault_->running()) {
+    ASSERT_TRUE(vault_->Restart());
+  }
+}
+
+}  // namespace keyring_locker::testing
