@@ -6,7 +6,8 @@ Run: /usr/bin/python3 tests/vault/real_vault_ha_test.py [--build DIR] [--keep]
 1.14.8 cluster with TLS on 127.0.0.1 (tests/vault/real_vault.py cluster,
 watchdog on this process) and one mariadbd (Debian's binaries, a private
 datadir, keyring_locker.so from the build dir) configured with all three
-node URLs, a standby first. While a writer thread runs INSERT/UPDATE/SELECT
+node URLs, a standby first (and, at the end, the CLI with a standby as its
+only URL: Vault's request forwarding). While a writer thread runs INSERT/UPDATE/SELECT
 on encrypted tables (cached keys) and a key thread rotates key 3 and creates
 tables with new key ids in a loop, it:
 
@@ -489,6 +490,19 @@ def run(args, work, fails):
             bad.append("%s v%s: %s" % (name, latest[name], (out + err).strip()[-160:]))
     fails.check(not bad, "fingerprint (fetch + unwrap) of the latest version of keys %s: %s"
                 % (",".join(sample), "; ".join(bad[:3]) or "all fine"))
+
+    # One URL (a load balancer's place): no redirect asked for, the standby forwards.
+    standby = next(i for i in range(3) if cluster.health(i) == 429)
+    single = os.path.join(work, "single_url.json")
+    with open(cfg) as f:
+        doc = json.load(f)
+    doc["locker"]["urls"] = [cluster.nodes[standby]["url"]]
+    with open(single, "w") as f:
+        json.dump(doc, f)
+    rc, out, err = cli(build, single, "--json", "list")
+    fails.check(rc == 0 and len(json.loads(out or "{}").get("keys", [])) == versions,
+                "one URL, standby node%d: list through request forwarding exits %d with the same %d records"
+                % (standby + 1, rc, versions))
 
     # A restarted mariadbd reads every table.
     server.start()
