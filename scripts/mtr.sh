@@ -5,9 +5,10 @@
 # the KMIP key store) against a PyKMIP server, mysql-test/keyring_locker_aws
 # (the core tests with the directory store and the AWS KMS wrapper) against
 # moto, and mysql-test/keyring_locker_azure (directory store, Azure Key
-# Vault wrapper) against a local Key Vault stand-in; all are started here
-# and stopped on exit (and by their watchdogs, should this script be
-# killed). Extra arguments go to MTR (test names, --verbose, ...).
+# Vault wrapper) against a local Key Vault stand-in, and
+# mysql-test/keyring_locker_vault (the core tests against a real HashiCorp
+# Vault, when scripts/real_vault.sh built it); all are started here and
+# stopped on exit (and by their watchdogs, should this script be killed). Extra arguments go to MTR (test names, --verbose, ...).
 #   scripts/mtr.sh                    every test of every suite
 #   scripts/mtr.sh basic rotation     these tests, in each suite that has them
 #   scripts/mtr.sh keyring_locker_kmip.basic keyring_locker_aws.backup
@@ -15,7 +16,8 @@
 # Without PyKMIP or moto (scripts/deps.sh installs them) the KMIP or AWS
 # suite is left out, unless KLK_REQUIRE_PYKMIP=1 or KLK_REQUIRE_MOTO=1
 # (scripts/test.sh), which makes that an error; likewise the Azure suite
-# without python3's cryptography (KLK_REQUIRE_AZURE=1).
+# without python3's cryptography (KLK_REQUIRE_AZURE=1), and the real-Vault
+# suite without the vault binary (KLK_REQUIRE_REAL_VAULT=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
