@@ -273,6 +273,14 @@ Status VaultLocker::Store(const std::string& path, const json& document) {
       return AlreadyExists("a key document already exists at " + options_.kv_mount + "/" + path +
                            "; keys are never overwritten");
     }
+    // Vault checks the policy before check-and-set, and a write to a path
+    // that exists is an "update": under docs/locker-setup.md's create-only
+    // policy, losing a create race to another server is a 403, not the 400
+    // above. A document there now means exactly that race.
+    if (r.status == 403 && Fetch(path).ok()) {
+      return AlreadyExists("a key document already exists at " + options_.kv_mount + "/" + path +
+                           " (written by another server meanwhile); keys are never overwritten");
+    }
     return ErrorFor(r, "storing a key document", data_path);
   }
   // KV v1 has no check-and-set: check, then write. Two servers racing on the
