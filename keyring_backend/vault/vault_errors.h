@@ -29,6 +29,21 @@ inline std::string UnwrapMultiError(const std::string& text) {
   return out.empty() ? text : out;
 }
 
+// Vault answers a token it does not know (missing, expired, revoked) with a
+// bare "permission denied", and a valid token its policies refuse with the
+// multierror layout above. True for the second: the fix is in the policy.
+inline bool RefusedByPolicy(const nlohmann::json& body) {
+  if (!body.is_object()) return false;
+  auto errors = body.find("errors");
+  if (errors == body.end() || !errors->is_array()) return false;
+  for (const auto& e : *errors) {
+    if (!e.is_string()) continue;
+    const std::string& text = e.get_ref<const std::string&>();
+    if (text != UnwrapMultiError(text) && UnwrapMultiError(text) == "permission denied") return true;
+  }
+  return false;
+}
+
 // {"errors":[...]} as one line ("" when there are none). Vault's texts name
 // paths and reasons, never request bodies or tokens; whoever answers may
 // still send CR/LF or ESC, so each is made printable and bounded.

@@ -29,5 +29,12 @@ TEST(VaultErrorText, LeavesOtherTextsAloneButPrintable) {
   EXPECT_EQ(VaultErrorText(json::array()), "");
 }
 
+TEST(RefusedByPolicy, TellsAPolicyRefusalFromAnUnknownToken) {
+  EXPECT_TRUE(RefusedByPolicy(json{{"errors", {"1 error occurred:\n\t* permission denied\n\n"}}}));
+  EXPECT_FALSE(RefusedByPolicy(json{{"errors", {"permission denied"}}}));  // missing, expired or revoked
+  EXPECT_FALSE(RefusedByPolicy(json{{"errors", {"1 error occurred:\n\t* invalid role ID\n\n"}}}));
+  EXPECT_FALSE(RefusedByPolicy(json::object()));
+}
+
 }  // namespace
 }  // namespace keyring_locker
