@@ -3,7 +3,8 @@
 // real Vault 1.14.8 (issue #13):
 // - with exactly that policy the product's client starts, creates, fetches,
 //   rotates, lists, wraps and unwraps, a lost create race reads as "already
-//   exists", and `keyring-locker check` reports no FAIL;
+//   exists", `keyring-locker check` reports no FAIL, and an AppRole login
+//   (the role as the page's step 3 writes it) works as well as a token;
 // - with any one capability removed, the first operation that needs it fails
 //   with the text the page's table "One capability less" promises (parsed
 //   from the page too), and everything before it still works;
@@ -294,6 +295,32 @@ TEST_P(DocumentedPolicy, RunsThePluginAndPassesCheck) {
   json rows = Check(token, &rc);
   for (const auto& r : rows) EXPECT_NE(r.value("result", ""), "FAIL") << r.dump();
   EXPECT_EQ(rc, 0) << rows.dump(2);
+
+  // The page's recommended login: AppRole, the role as step 3 writes it.
+  auto enabled = locker_->Call("POST", "sys/auth/approle", {{"type", "approle"}});
+  ASSERT_TRUE(enabled.status / 100 == 2 || enabled.status == 400) << enabled.body.dump();  // 400: already there
+  ASSERT_EQ(locker_->Call("PUT", "sys/policies/acl/keyring-db1", {{"policy", Hcl(rules_)}}).status / 100, 2);
+  ASSERT_EQ(locker_->Call("POST", "auth/approle/role/keyring-db1",
+                          {{"token_policies", {"keyring-db1"}}, {"token_ttl", "1h"}, {"token_max_ttl", "24h"},
+                           {"secret_id_ttl", 0}, {"secret_id_num_uses", 0}})
+                .status / 100,
+            2);
+  auto role_id = locker_->Call("GET", "auth/approle/role/keyring-db1/role-id");
+  auto secret_id = locker_->Call("POST", "auth/approle/role/keyring-db1/secret-id", json::object());
+  ASSERT_EQ(role_id.status, 200) << role_id.body.dump();
+  ASSERT_EQ(secret_id.status, 200) << secret_id.body.dump();
+  Config approle = ConfigWith("unused");
+  approle.auth.method = AuthOptions::Method::kAppRole;
+  approle.auth.token_file.clear();
+  approle.auth.role_id = role_id.body["data"]["role_id"];
+  approle.auth.secret_id_file = Write("secret-id", secret_id.body["data"]["secret_id"].get<std::string>(), 0600);
+  auto by_role = Backend::Open(approle);
+  ASSERT_TRUE(by_role.ok()) << by_role.status().ToString();
+  auto v3 = (*by_role)->keys().Get("1", 3);
+  ASSERT_TRUE(v3.ok()) << v3.status().ToString();
+  auto v4 = (*by_role)->keys().Rotate("1");
+  ASSERT_TRUE(v4.ok()) << v4.status().ToString();
+  EXPECT_EQ(*v4, 4u);
 }
 
 TEST_P(DocumentedPolicy, UpdateOnKeyDocumentsIsNotNeededAndCheckWarnsAboutIt) {
