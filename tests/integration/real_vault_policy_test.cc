@@ -7,7 +7,7 @@
 //   (the role as the page's step 3 writes it) works as well as a token;
 // - with any one capability removed, the first operation that needs it fails
 //   with the text the page's table "One capability less" promises (parsed
-//   from the page too), and everything before it still works;
+//   from the page too), and `keyring-locker check` FAILs naming it;
 // - "update" on key documents is not needed, and check WARNs when a token has it.
 // One locker start per test case: the capabilities are looped inside.
 #include <unistd.h>
@@ -377,7 +377,19 @@ TEST_P(DocumentedPolicy, EachCapabilityRemovedFailsAsTheTableSays) {
     }
     ASSERT_TRUE(found) << "the table names a capability the policy does not have";
     Status failure;
-    const std::string step = Exercise(TokenFor(Hcl(less)), "k" + std::to_string(++n), "old", &failure);
+    const std::string token = TokenFor(Hcl(less));
+    const std::string step = Exercise(token, "k" + std::to_string(++n), "old", &failure);
+    // check, reading sys/capabilities-self, FAILs naming the same capability.
+    int rc = -1;
+    json rows = Check(token, &rc);
+    bool named = false;
+    for (const auto& r : rows) {
+      named = named || (r.value("result", "") == "FAIL" &&
+                        r.value("detail", "").find("lacks \"" + row.cap + "\"") != std::string::npos &&
+                        r.value("fix", "").find(row.path) != std::string::npos);
+    }
+    EXPECT_EQ(rc, row.fragments.empty() ? 0 : 1) << rows.dump(2);
+    EXPECT_EQ(named, !row.fragments.empty()) << rows.dump(2);
     if (row.fragments.empty()) {
       EXPECT_EQ(step, "") << "the table says nothing fails, but " << step << " did: " << failure.ToString();
       continue;
