@@ -274,16 +274,13 @@ Status VaultLocker::Store(const std::string& path, const json& document) {
       return AlreadyExists("a key document already exists at " + options_.kv_mount + "/" + path +
                            "; keys are never overwritten");
     }
-    if (r.status == 403) {
-      // The documented policy has "create" but no "update" on key documents:
-      // Vault's existence check refuses a write to one that exists with 403
-      // before check-and-set is looked at. A document there means another
-      // server won the create race, not that the policy lacks "create".
-      ASSIGN_OR_RETURN(Reply existing, Call("GET", data_path));
-      if (existing.status == 200) {
-        return AlreadyExists("a key document already exists at " + options_.kv_mount + "/" + path +
-                             "; keys are never overwritten");
-      }
+    // Vault checks the policy before check-and-set, and a write to a path
+    // that exists is an "update": under docs/locker-setup.md's create-only
+    // policy, losing a create race to another server is a 403, not the 400
+    // above. A document there now means exactly that race.
+    if (r.status == 403 && Fetch(path).ok()) {
+      return AlreadyExists("a key document already exists at " + options_.kv_mount + "/" + path +
+                           " (written by another server meanwhile); keys are never overwritten");
     }
     return ErrorFor(r, "storing a key document", data_path, "create");
   }
