@@ -98,8 +98,8 @@ fi
 
 # The real Vault server for issue #13's tests: built once from the Go module
 # proxy into the same cache folder (trimmed to what the tests use, see
-# docs/real-vault-notes.md: about 6 min of compiling on 2 idle cores the first
-# time, plus the downloads; a few ms afterwards). KLK_SKIP_REAL_VAULT=1 leaves
+# docs/real-vault-notes.md: about 3.5 CPU-minutes of compiling the first time,
+# plus the downloads; a few ms afterwards). KLK_SKIP_REAL_VAULT=1 leaves
 # it out; its tests then skip unless KLK_REQUIRE_REAL_VAULT is set.
 # --no-real-vault: the caller builds it (scripts/test.sh, beside the tests).
 if [ -z "${KLK_SKIP_REAL_VAULT:-}" ] && [ -n "$BUILD_REAL_VAULT" ]; then

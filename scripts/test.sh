@@ -60,8 +60,8 @@ wait_real_vault() {
   [ -n "$VAULT_PID" ] || return 0
   local limit=${KLK_REAL_VAULT_WAIT:-3600} waited=0 rc=0
   while kill -0 "$VAULT_PID" 2>/dev/null && [ "$waited" -lt "$limit" ]; do
-    sleep 5
-    waited=$(( waited + 5 ))
+    sleep 1
+    waited=$(( waited + 1 ))
   done
   if kill -0 "$VAULT_PID" 2>/dev/null; then
     echo "test.sh: the real Vault build did not finish within $limit s; its output's tail:" >&2
@@ -75,7 +75,7 @@ wait_real_vault() {
     tail -n 30 "$VAULT_LOG" | sed 's/^/  | /' >&2
     exit 1
   fi
-  echo "test.sh: real Vault ready ($(grep -h '^real_vault: built' "$VAULT_LOG" || echo "built before"): waited $waited s for it"
+  echo "test.sh: real Vault ready after waiting $waited s ($(grep -h '^real_vault: built' "$VAULT_LOG" || echo 'already built'))"
 }
 
 phase build
