@@ -26,7 +26,7 @@ LOG=$(mktemp /tmp/klk_test.XXXXXX)
 VAULT_LOG=$(mktemp /tmp/klk_real_vault_build.XXXXXX)
 VAULT_PID=""
 PHASE="" PHASE_START=0 PHASE_TIMES=""
-phase() {  # phase NAME: ends the running phase (printing its time), starts NAME
+phase() {  # phase NAME: ends the running phase (printing its time), starts NAME (if any)
   local now
   now=$(date +%s)
   if [ -n "$PHASE" ]; then
@@ -133,7 +133,7 @@ phase sanitizers
 scripts/sanitize.sh
 phase fuzzers
 scripts/fuzz.sh
-phase done
+phase ""  # ends the last phase
 
 echo "test.sh: phases:$PHASE_TIMES"
 echo "test.sh: ctest ${ctest_passed:-0} passed; MariaDB MTR ${mtr_passed:-0} passed; Debian package test passed; benchmark smoke run passed;" \
