@@ -29,7 +29,7 @@ bool Matches(X509* peer, X509* registered) {
 
 Reply Login(Ctx& ctx, json& certs) {
   X509Ptr peer(ctx.http.ssl ? SSL_get1_peer_certificate(ctx.http.ssl) : nullptr);
-  if (!peer) return Error(400, "client certificate must be supplied: connect with the client cert and key (mTLS)");
+  if (!peer) return Error(400, "client certificate must be supplied");
   if (SSL_get_verify_result(ctx.http.ssl) != X509_V_OK)
     return Error(403, "client certificate was not verified by the devlocker CA");
   const std::string wanted = StringField(ctx.body, "name");

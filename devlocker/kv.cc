@@ -94,7 +94,6 @@ Reply WriteData(Ctx& ctx, json& entries, const json& config, const std::string& 
   entry["versions"][std::to_string(version)] =
       json{{"data", ctx.body["data"]}, {"created_time", now}, {"deletion_time", ""}, {"destroyed", false}};
   entry["current_version"] = version;
-  if (entry["oldest_version"] == 0) entry["oldest_version"] = version;
   entry["updated_time"] = now;
   Prune(entry, config.value("max_versions", int64_t{10}));
   return Ok(VersionMetadata(entry["versions"][std::to_string(version)], version, entry));

@@ -57,6 +57,13 @@ bool IsUnauthenticated(const std::string& path) {
          path.compare(path.size() - 6, 6, "/login") == 0;
 }
 
+// What Vault still answers while sealed; everything else, sys/ included,
+// gets 503 "Vault is sealed".
+bool AnswersWhileSealed(const std::string& path) {
+  return path == "sys/health" || path == "sys/seal-status" || path == "sys/unseal" ||
+         path == "sys/init" || path == "sys/leader";
+}
+
 bool IsMountLookup(const std::string& path) {
   static const std::string kLookup = "sys/internal/ui/mounts/";
   return path.compare(0, kLookup.size(), kLookup) == 0;
@@ -143,8 +150,7 @@ Reply Locker::Process(const httplib::Request& req, const std::string& rel, const
       return Error(400, "failed to parse JSON input: send a JSON object body");
   }
   const std::string ns = TrimSlashes(req.get_header_value("X-Vault-Namespace"));
-  const bool is_sys = rel.compare(0, 4, "sys/") == 0;
-  if (rt_.sealed && !is_sys) return Error(503, "Vault is sealed");
+  if (rt_.sealed && !AnswersWhileSealed(rel)) return Error(503, "Vault is sealed");
 
   std::lock_guard<std::mutex> lock(state_.mutex());
   json& doc = state_.doc();

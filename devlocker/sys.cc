@@ -237,7 +237,7 @@ Reply CapabilitiesSelf(Ctx& ctx) {
 Reply HandleSys(Ctx& ctx, const std::string& rest) {
   Runtime& rt = ctx.rt;
   if (rest == "health") {
-    json body = {{"initialized", true}, {"sealed", rt.sealed.load()}, {"standby", false},
+    json body = {{"initialized", true}, {"sealed", rt.sealed.load()}, {"standby", rt.sealed.load()},
                  {"performance_standby", false}, {"replication_performance_mode", "disabled"},
                  {"replication_dr_mode", "disabled"}, {"server_time_utc", NowUnix()},
                  {"version", kVersion}, {"cluster_name", "devlocker"}, {"cluster_id", rt.cluster_id}};

@@ -50,7 +50,7 @@ Item Encrypt(const std::string& name, const json& k, const json& in) {
     return {"requested version for encryption is not within the key's allowed range", nullptr};
   if (!in.contains("plaintext") || !in["plaintext"].is_string()) return {"missing plaintext to encrypt", nullptr};
   auto plain = crypto::Base64Decode(in["plaintext"].get<std::string>());
-  if (!plain.ok()) return {"failed to base64-decode plaintext", nullptr};
+  if (!plain.ok()) return {GoBase64Error(in["plaintext"].get<std::string>()), nullptr};
   auto key = VersionKey(k["versions"][std::to_string(version)]["key"].get<std::string>(),
                         k["derived"].get<bool>(), StringField(in, "context"));
   if (!key.ok()) return {key.status().message(), nullptr};

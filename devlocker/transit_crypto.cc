@@ -66,6 +66,8 @@ StatusOr<SecureBuffer> OpenTransit(const SecureBuffer& key, const std::string& n
   ParseCiphertextVersion(ciphertext, &payload);
   auto sealed = crypto::Base64Decode(payload);
   if (!sealed.ok()) return InvalidArgument("invalid ciphertext: could not decode base64");
+  // Vault checks for the 12-byte GCM nonce before it tries to open anything.
+  if (sealed->size() < 12) return InvalidArgument("invalid ciphertext length");
   const std::string aad = Aad(name, version);
   auto opened = crypto::Aes256GcmOpen(key, sealed->data(), sealed->size(),
                                       reinterpret_cast<const uint8_t*>(aad.data()), aad.size());

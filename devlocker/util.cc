@@ -171,4 +171,23 @@ std::vector<std::string> ListChildren(const std::vector<std::string>& paths, con
   return {keys.begin(), keys.end()};
 }
 
+std::string GoBase64Error(const std::string& text) {
+  auto is_alphabet = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+  };
+  size_t pos = 0;
+  size_t quantum_start = 0;  // Go skips CR and LF; counted positions include them
+  int in_quantum = 0;
+  for (; pos < text.size(); ++pos) {
+    const char c = text[pos];
+    if (c == '\r' || c == '\n') continue;
+    if (c == '=') break;  // padding: Go checks what follows it; report where it stands
+    if (!is_alphabet(c)) return "illegal base64 data at input byte " + std::to_string(pos);
+    if (in_quantum == 0) quantum_start = pos;
+    in_quantum = (in_quantum + 1) % 4;
+  }
+  const size_t at = pos < text.size() ? pos : (in_quantum == 0 ? text.size() : quantum_start);
+  return "illegal base64 data at input byte " + std::to_string(at);
+}
+
 }  // namespace devlocker

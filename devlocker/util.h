@@ -47,6 +47,11 @@ bool BoolField(const json& body, const char* name, bool fallback);
 std::string StringField(const json& body, const char* name, const std::string& fallback = "");
 std::vector<std::string> StringListField(const json& body, const char* name);
 
+// The error Vault passes on from Go's base64.StdEncoding for input it cannot
+// decode: "illegal base64 data at input byte N", N where decoding stopped
+// (an illegal character, or the start of an incomplete last quantum).
+std::string GoBase64Error(const std::string& text);
+
 // Keys directly below `prefix` among `paths` (folders end in '/').
 std::vector<std::string> ListChildren(const std::vector<std::string>& paths, const std::string& prefix);
 

@@ -5,6 +5,7 @@
 #include "keyring_backend/http/operation_deadline.h"
 #include "keyring_backend/kmip/kmip_client.h"
 #include "keyring_backend/open_locker.h"
+#include "keyring_backend/vault/vault_leader_routing.h"
 #include "keyring_backend/vault/vault_namespace.h"
 
 namespace keyring_locker {
@@ -13,7 +14,8 @@ StatusOr<std::unique_ptr<Backend>> Backend::Open(const Config& config, bool requ
   std::unique_ptr<Backend> b(new Backend());
   b->config_ = config;
   if (config.roles.UsesVault()) {  // the Vault session: one HTTP client, one login
-    ASSIGN_OR_RETURN(b->http_, HttpClient::Create(WithVaultNamespace(config.http, config.vault.ns)));
+    ASSIGN_OR_RETURN(b->http_, HttpClient::Create(
+        WithVaultLeaderRedirects(WithVaultNamespace(config.http, config.vault.ns))));
     if (std::string w = http::CurlMemoryWarning(); !w.empty()) b->warnings_.push_back(std::move(w));
     ASSIGN_OR_RETURN(b->auth_, Authenticator::Create(config.auth, b->http_.get()));
   }

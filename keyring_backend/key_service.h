@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -184,6 +185,22 @@ class KeyService {
   //
   // Bytes of the live generation; kNotFound if the name has none.
   StatusOr<KeyHandle> GetLive(const std::string& name);
+  // The hot path of GetLive: when the live generation is known and cached,
+  // calls fn(const KeyMaterial&) under the cache shard's shared lock and
+  // returns true, without a locker request, a handle copy or a deadline;
+  // false otherwise (the caller goes on to GetLive). fn must be short and
+  // must not call back into this KeyService.
+  template <typename Fn>
+  bool WithLiveCached(const std::string& name, Fn&& fn) {
+    uint32_t version = 0;
+    {
+      std::shared_lock<std::shared_mutex> lock(generations_mu_);
+      auto it = generations_.find(name);
+      if (it == generations_.end() || it->second.deleted) return false;
+      version = it->second.version;
+    }
+    return version != 0 && cache_.WithCached(name, version, std::forward<Fn>(fn));
+  }
   // Makes a new generation (bytes null = new random key). kAlreadyExists if
   // a live generation exists: nothing is ever overwritten.
   Status CreateGeneration(const std::string& name, const std::string& type, size_t length,
@@ -290,7 +307,9 @@ class KeyService {
   std::mutex known_mu_;
   std::map<std::string, std::map<uint32_t, KeyVersionInfo>> known_;
 
-  std::mutex generations_mu_;
+  // Read on every MySQL key fetch (WithLiveCached), written when a
+  // generation is stored, removed or listed: readers share the lock.
+  std::shared_mutex generations_mu_;
   std::unordered_map<std::string, Generation> generations_;
 
   std::mutex refresh_mu_;

@@ -27,14 +27,14 @@ KeyService::Generation KeyService::ScanGeneration(const std::vector<VersionEntry
 }
 
 void KeyService::NoteGeneration(const std::string& name, Generation g) {
-  std::lock_guard<std::mutex> lock(generations_mu_);
+  std::unique_lock<std::shared_mutex> lock(generations_mu_);
   Generation& cur = generations_[name];
   if (g.version > cur.version || (g.version == cur.version && g.deleted)) cur = g;
 }
 
 StatusOr<KeyService::Generation> KeyService::CurrentGeneration(const std::string& name, bool from_locker) {
   if (!from_locker) {
-    std::lock_guard<std::mutex> lock(generations_mu_);
+    std::shared_lock<std::shared_mutex> lock(generations_mu_);
     auto it = generations_.find(name);
     if (it != generations_.end()) return it->second;
   }
@@ -150,7 +150,7 @@ Status KeyService::Restore(const std::string& name, uint32_t version) {
   Status s = store_->Undelete(name, version);
   Audit("restore", name, version, s, started);
   if (!s.ok()) return s.Annotate("removing the deleted marker of key " + name);
-  std::lock_guard<std::mutex> lock(generations_mu_);
+  std::unique_lock<std::shared_mutex> lock(generations_mu_);
   generations_[name] = Generation{version, false};  // the one backwards move
   return Status::Ok();
 }

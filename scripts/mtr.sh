@@ -5,9 +5,10 @@
 # the KMIP key store) against a PyKMIP server, mysql-test/keyring_locker_aws
 # (the core tests with the directory store and the AWS KMS wrapper) against
 # moto, and mysql-test/keyring_locker_azure (directory store, Azure Key
-# Vault wrapper) against a local Key Vault stand-in; all are started here
-# and stopped on exit (and by their watchdogs, should this script be
-# killed). Extra arguments go to MTR (test names, --verbose, ...).
+# Vault wrapper) against a local Key Vault stand-in, and
+# mysql-test/keyring_locker_vault (the core tests against a real HashiCorp
+# Vault, when scripts/real_vault.sh built it); all are started here and
+# stopped on exit (and by their watchdogs, should this script be killed). Extra arguments go to MTR (test names, --verbose, ...).
 #   scripts/mtr.sh                    every test of every suite
 #   scripts/mtr.sh basic rotation     these tests, in each suite that has them
 #   scripts/mtr.sh keyring_locker_kmip.basic keyring_locker_aws.backup
@@ -15,7 +16,8 @@
 # Without PyKMIP or moto (scripts/deps.sh installs them) the KMIP or AWS
 # suite is left out, unless KLK_REQUIRE_PYKMIP=1 or KLK_REQUIRE_MOTO=1
 # (scripts/test.sh), which makes that an error; likewise the Azure suite
-# without python3's cryptography (KLK_REQUIRE_AZURE=1).
+# without python3's cryptography (KLK_REQUIRE_AZURE=1), and the real-Vault
+# suite without the vault binary (KLK_REQUIRE_REAL_VAULT=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -38,11 +40,13 @@ CTL=$ROOT/mysql-test/keyring_locker/locker_ctl.sh
 KMIP_LAUNCHER=$ROOT/tests/kmip/pykmip_server.py
 MOTO_LAUNCHER=$ROOT/tests/aws/moto_server.py
 export KLK_KMIP_DIR=$WORK/kmip KLK_AWS_DIR=$WORK/aws KLK_AZURE_DIR=$WORK/azure
+export KLK_VAULT_DIR=$WORK/vault  # the real-Vault suite's server (vault_env.sh)
 cleanup() {
   "$CTL" stop || true
   [ ! -f "$KLK_KMIP_DIR/server.json" ] || /usr/bin/python3 "$KMIP_LAUNCHER" stop --dir "$KLK_KMIP_DIR" || true
   [ ! -f "$KLK_AWS_DIR/server.json" ] || /usr/bin/python3 "$MOTO_LAUNCHER" stop --dir "$KLK_AWS_DIR" || true
   [ ! -f "$KLK_AZURE_DIR/ports.json" ] || "$ROOT/mysql-test/keyring_locker_azure/standin_ctl.sh" stop || true
+  [ ! -f "$KLK_VAULT_DIR/server.json" ] || /usr/bin/python3 "$ROOT/tests/vault/real_vault.py" stop --dir "$KLK_VAULT_DIR" || true
   [ -n "${KEEP:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -158,6 +162,15 @@ fi
 # The Azure suite (mysql-test/keyring_locker_azure): a Key Vault stand-in.
 . "$ROOT/mysql-test/keyring_locker_azure/azure_env.sh"
 
+# ---- The real-Vault suite (mysql-test/keyring_locker_vault, issue #13) ----
+# One HashiCorp Vault for the run, started here when scripts/real_vault.sh
+# built it (else left out; an error under KLK_REQUIRE_REAL_VAULT=1): the
+# core tests against the real server. Everything it needs is in
+# keyring_locker_vault/vault_env.sh; other real-Vault tests (e.g. a raft
+# cluster of their own) belong in that suite folder too.
+. "$ROOT/mysql-test/keyring_locker_vault/vault_env.sh"
+# ---- end of the real-Vault suite ----
+
 # MTR reads a '-' in a suite path as a combination separator: reach the
 # suite through a link without one.
 mkdir -p "$WORK/suites"
@@ -165,13 +178,14 @@ ln -s "$ROOT/mysql-test/keyring_locker" "$WORK/suites/keyring_locker"
 ln -s "$KMIP_SUITE" "$WORK/suites/keyring_locker_kmip"
 ln -s "$AWS_SUITE" "$WORK/suites/keyring_locker_aws"
 ln -s "$AZURE_SUITE" "$WORK/suites/keyring_locker_azure"
+ln -s "$VAULT_SUITE" "$WORK/suites/keyring_locker_vault"
 # MTR knows these suites by their paths (which it cannot parse in a test
 # name): SUITE.TEST runs TEST in that suite only, by running only the
 # suites named when every test named is suite-qualified.
 args=() named="" bare=""
 for a in "$@"; do
   case "$a" in
-    keyring_locker_kmip.*|keyring_locker_aws.*|keyring_locker_azure.*|keyring_locker.*)
+    keyring_locker_kmip.*|keyring_locker_aws.*|keyring_locker_azure.*|keyring_locker_vault.*|keyring_locker.*)
       suite=${a%%.*}
       [[ "$SUITES" == *"/$suite"* ]] || { echo "mtr.sh: suite $suite was left out (above): run scripts/deps.sh"; exit 1; }
       # A name given for two suites runs in both: once is enough (a second
@@ -223,8 +237,14 @@ echo "mtr.sh: suite finished in $(( $(date +%s) - start )) s, exit $rc"
 # not this run's files.
 others=()
 for d in /tmp/klk_mtr.* /tmp/bash_jobs.*; do [ "$d" = "$WORK" ] || others+=(--exclude "$d"); done
-/usr/bin/python3 "$ROOT/tests/keyscan/keyscan.py" --token-file "$KLK_TOKEN_FILE" --newer-than "$WORK/.started" \
-  --exclude "$KLK_LOCKER_DIR" --exclude "$KLK_KMIP_DIR" --exclude "$KLK_AWS_DIR" --exclude "$KLK_AZURE_DIR" "${others[@]}" "$WORK" /tmp
+# The real Vault's folder holds its root token and raft data: excluded like
+# the dev locker's; its keys (read with the root token, KLK_VAULT_DIR) and
+# the servers' token are looked for.
+vault_tokens=()
+[ ! -f "${KLK_VAULT_TOKEN_FILE:-}" ] || vault_tokens=(--token-file "$KLK_VAULT_TOKEN_FILE" --token-file "$KLK_VAULT_ROOT_TOKEN_FILE")
+/usr/bin/python3 "$ROOT/tests/keyscan/keyscan.py" --token-file "$KLK_TOKEN_FILE" ${vault_tokens[@]+"${vault_tokens[@]}"} --newer-than "$WORK/.started" \
+  --exclude "$KLK_LOCKER_DIR" --exclude "$KLK_KMIP_DIR" --exclude "$KLK_AWS_DIR" --exclude "$KLK_AZURE_DIR" --exclude "$KLK_VAULT_DIR" \
+  --exclude "${KLK_VAULT_TOKEN_DIR:-$KLK_VAULT_DIR}" "${others[@]}" "$WORK" /tmp
 scan=$?
 [ $scan -eq 0 ] || echo "mtr.sh: key material or a token was found on disk (above): the suite fails"
 [ $rc -ne 0 ] || rc=$scan

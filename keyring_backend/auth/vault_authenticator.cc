@@ -213,9 +213,11 @@ Status VaultAuthenticator::Refresh(const std::string& rejected_token) {
       return g.status();
     }
     if (g->token == rejected_token) {
+      // kToken: nobody asked the locker whether the token is still valid.
       Status s = Unauthenticated("the locker refused the token from " + SourceDescription() +
-                                 " although it is still valid: it lacks a policy for that path "
-                                 "or was just revoked; grant the policy or " + RejectionFix());
+                                 " and it holds no newer one: the token expired (at its max TTL, say), "
+                                 "was revoked, or lacks a policy for that path; grant the policy or " +
+                                 RejectionFix());
       RecordFailure(s);
       return s;
     }

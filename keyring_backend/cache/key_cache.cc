@@ -1,18 +1,21 @@
 #include "keyring_backend/cache/key_cache.h"
 
 #include <algorithm>
+#include <charconv>
 
 namespace keyring_locker {
 
 KeyCache::KeyCache(size_t max_entries) : max_per_shard_(std::max<size_t>(1, (max_entries + kShards - 1) / kShards)) {}
 
-std::string KeyCache::Slot(const std::string& name, uint32_t version) {
+KeyCache::SlotKey KeyCache::Slot(const std::string& name, uint32_t version) {
   // '\n' cannot appear in a key name (KeyService validates), so slots are unique.
-  return name + '\n' + std::to_string(version);
-}
-
-KeyCache::Shard& KeyCache::ShardFor(const std::string& slot) const {
-  return shards_[std::hash<std::string>{}(slot) % kShards];
+  char digits[10];
+  const auto end = std::to_chars(digits, digits + sizeof(digits), version).ptr;
+  SlotKey key;
+  key.text.reserve(name.size() + 1 + static_cast<size_t>(end - digits));
+  key.text.append(name).append(1, '\n').append(digits, end);
+  key.hash = std::hash<std::string>{}(key.text);
+  return key;
 }
 
 KeyHandle KeyCache::Find(const std::string& name, uint32_t version) const { return Lookup(name, version, true); }
@@ -20,7 +23,7 @@ KeyHandle KeyCache::Find(const std::string& name, uint32_t version) const { retu
 KeyHandle KeyCache::FindHit(const std::string& name, uint32_t version) const { return Lookup(name, version, false); }
 
 KeyHandle KeyCache::Lookup(const std::string& name, uint32_t version, bool count_miss) const {
-  const std::string slot = Slot(name, version);
+  const SlotKey slot = Slot(name, version);
   Shard& shard = ShardFor(slot);
   std::shared_lock<std::shared_mutex> lock(shard.mu);
   auto it = shard.entries.find(slot);
@@ -33,7 +36,7 @@ KeyHandle KeyCache::Lookup(const std::string& name, uint32_t version, bool count
 }
 
 void KeyCache::Insert(const std::string& name, uint32_t version, KeyHandle key) {
-  const std::string slot = Slot(name, version);
+  const SlotKey slot = Slot(name, version);
   Shard& shard = ShardFor(slot);
   std::unique_lock<std::shared_mutex> lock(shard.mu);
   auto [it, inserted] = shard.entries.emplace(slot, std::move(key));
@@ -42,9 +45,9 @@ void KeyCache::Insert(const std::string& name, uint32_t version, KeyHandle key) 
   // Bounded memory: drop the oldest entries of this shard. A dropped key is
   // only a future miss (the locker still has it), never a lost key.
   while (shard.entries.size() > max_per_shard_ && !shard.insertion_order.empty()) {
-    const std::string victim = std::move(shard.insertion_order.front());
+    const SlotKey victim = std::move(shard.insertion_order.front());
     shard.insertion_order.pop_front();
-    if (victim != slot && shard.entries.erase(victim) > 0) evictions_.fetch_add(1, std::memory_order_relaxed);
+    if (!(victim == slot) && shard.entries.erase(victim) > 0) evictions_.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -53,11 +56,11 @@ void KeyCache::Erase(const std::string& name) {
   for (auto& shard : shards_) {
     std::unique_lock<std::shared_mutex> lock(shard.mu);
     for (auto it = shard.entries.begin(); it != shard.entries.end();) {
-      it = it->first.compare(0, prefix.size(), prefix) == 0 ? shard.entries.erase(it) : std::next(it);
+      it = it->first.text.compare(0, prefix.size(), prefix) == 0 ? shard.entries.erase(it) : std::next(it);
     }
     auto& order = shard.insertion_order;
     order.erase(std::remove_if(order.begin(), order.end(),
-                               [&](const std::string& s) { return s.compare(0, prefix.size(), prefix) == 0; }),
+                               [&](const SlotKey& s) { return s.text.compare(0, prefix.size(), prefix) == 0; }),
                 order.end());
   }
 }
@@ -65,7 +68,7 @@ void KeyCache::Erase(const std::string& name) {
 StatusOr<KeyHandle> KeyCache::GetOrLoad(const std::string& name, uint32_t version,
                                         const std::function<StatusOr<KeyHandle>()>& loader) {
   if (KeyHandle hit = Find(name, version)) return hit;
-  const std::string slot = Slot(name, version);
+  const std::string slot = Slot(name, version).text;
   std::promise<StatusOr<KeyHandle>> promise;
   std::shared_future<StatusOr<KeyHandle>> flight;
   bool leader = false;

@@ -50,7 +50,7 @@ class KeyCache {
   // into the cache.
   template <typename Fn>
   bool WithCached(const std::string& name, uint32_t version, Fn&& fn) const {
-    const std::string slot = Slot(name, version);
+    const SlotKey slot = Slot(name, version);
     Shard& shard = ShardFor(slot);
     std::shared_lock<std::shared_mutex> lock(shard.mu);
     auto it = shard.entries.find(slot);
@@ -79,14 +79,25 @@ class KeyCache {
  private:
   // A cache line of its own per shard, and the hit/miss counters in it:
   // threads reading different keys share nothing they write.
+  // "<name>\n<version>" and its hash, computed once per lookup: the hash
+  // picks the shard and is the shard map's bucket hash too (a lookup used to
+  // hash the same string twice, a fifth of a cached fetch's time).
+  struct SlotKey {
+    std::string text;
+    size_t hash;
+    bool operator==(const SlotKey& o) const { return hash == o.hash && text == o.text; }
+  };
+  struct SlotKeyHash {
+    size_t operator()(const SlotKey& k) const { return k.hash; }
+  };
   struct alignas(64) Shard {
     mutable std::shared_mutex mu;
     mutable std::atomic<uint64_t> hits{0}, misses{0};
-    std::unordered_map<std::string, KeyHandle> entries;
-    std::deque<std::string> insertion_order;  // eviction order when over the bound
+    std::unordered_map<SlotKey, KeyHandle, SlotKeyHash> entries;
+    std::deque<SlotKey> insertion_order;  // eviction order when over the bound
   };
-  static std::string Slot(const std::string& name, uint32_t version);
-  Shard& ShardFor(const std::string& slot) const;
+  static SlotKey Slot(const std::string& name, uint32_t version);
+  Shard& ShardFor(const SlotKey& slot) const { return shards_[slot.hash % kShards]; }
   KeyHandle Lookup(const std::string& name, uint32_t version, bool count_miss) const;
 
   static constexpr size_t kShards = 16;

@@ -107,6 +107,7 @@ StatusOr<VaultLocker::Reply> VaultLocker::Call(const std::string& method, const 
     for (auto& h : req.headers) Wipe(h.second);
     req.headers.clear();
   };
+  std::string refresh_error;
   for (int attempt = 0; attempt < 2; ++attempt) {
     wipe_headers();
     std::string token = auth_ ? auth_->Token() : std::string();
@@ -130,12 +131,14 @@ StatusOr<VaultLocker::Reply> VaultLocker::Call(const std::string& method, const 
         return refreshed.Annotate("the locker refused the token (HTTP 403 to " + method + " " + path +
                                   ") and getting a new one failed");
       }
+      refresh_error = refreshed.message();
     }
     wipe_headers();
     Wipe(req.body);
     Reply reply;
     reply.status = resp->status;
     reply.endpoint = resp->endpoint;
+    reply.refresh_error = std::move(refresh_error);
     if (!resp->body.empty()) {
       StrictJson parsed = ParseStrictJson(resp->body);
       Wipe(resp->body);
@@ -166,7 +169,8 @@ Status VaultLocker::ErrorFor(const Reply& reply, const std::string& what, const 
     case 401:
     case 403:
       return PermissionDenied(where + "; the token's policy must grant this path (see docs/locker-setup.md), "
-                                      "or the token expired");
+                                      "or the token expired" +
+                              (reply.refresh_error.empty() ? "" : "; getting a new token failed: " + reply.refresh_error));
     case 404: return NotFound(where);
     case 405: return FailedPrecondition(where + "; the mount is not of the expected kind (KV/Transit)");
     case 412: return Unavailable(where + "; the locker cluster is not yet consistent, retry later");
@@ -272,6 +276,14 @@ Status VaultLocker::Store(const std::string& path, const json& document) {
     if (r.status == 400 && Contains(VaultErrorText(r.body), "check-and-set")) {
       return AlreadyExists("a key document already exists at " + options_.kv_mount + "/" + path +
                            "; keys are never overwritten");
+    }
+    // Vault checks the policy before check-and-set, and a write to a path
+    // that exists is an "update": under docs/locker-setup.md's create-only
+    // policy, losing a create race to another server is a 403, not the 400
+    // above. A document there now means exactly that race.
+    if (r.status == 403 && Fetch(path).ok()) {
+      return AlreadyExists("a key document already exists at " + options_.kv_mount + "/" + path +
+                           " (written by another server meanwhile); keys are never overwritten");
     }
     return ErrorFor(r, "storing a key document", data_path);
   }

@@ -63,6 +63,9 @@ class VaultLocker : public DocumentBackend {
     long status = 0;
     nlohmann::json body;  // null when the body was empty
     std::string endpoint;
+    // A 403 after which getting a new token failed: why (an expired or
+    // used-up AppRole secret ID, say), so the error says more than "403".
+    std::string refresh_error;
   };
   // One authenticated call. On 403 asks the Authenticator for a fresh token
   // once and retries. `body` is wiped after sending (it may carry key bytes).

@@ -7,14 +7,6 @@ namespace {
 
 bool Empty(const char* s) { return s == nullptr || *s == '\0'; }
 
-Status CheckIds(const char* key_id, const char* user_id) {
-  if (Empty(key_id)) return InvalidArgument("a key id is required; the server passed an empty one");
-  if (std::strlen(key_id) > kMaxIdLength || (user_id != nullptr && std::strlen(user_id) > kMaxIdLength)) {
-    return InvalidArgument("key ids and user ids must be at most 1024 bytes");
-  }
-  return Status::Ok();
-}
-
 Status CheckType(const char* key_type) {
   if (Empty(key_type) || std::strlen(key_type) > 64) {
     return InvalidArgument("a key type such as \"AES\" (at most 64 characters) is required");
@@ -23,6 +15,14 @@ Status CheckType(const char* key_type) {
 }
 
 }  // namespace
+
+Status CheckIds(const char* key_id, const char* user_id) {
+  if (Empty(key_id)) return InvalidArgument("a key id is required; the server passed an empty one");
+  if (std::strlen(key_id) > kMaxIdLength || (user_id != nullptr && std::strlen(user_id) > kMaxIdLength)) {
+    return InvalidArgument("key ids and user ids must be at most 1024 bytes");
+  }
+  return Status::Ok();
+}
 
 std::string KeyName(const char* key_id, const char* user_id) {
   if (Empty(user_id)) return std::strchr(key_id, '/') == nullptr ? std::string(key_id) : "/" + std::string(key_id);

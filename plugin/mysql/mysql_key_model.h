@@ -11,6 +11,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "keyring_backend/key_service.h"
@@ -29,6 +30,8 @@ struct KeyIdentity {
 };
 
 std::string KeyName(const char* key_id, const char* user_id);
+// kInvalidArgument for an empty key id or ids longer than kMaxIdLength.
+Status CheckIds(const char* key_id, const char* user_id);
 // Inverse of KeyName; false for names KeyName cannot produce.
 bool SplitKeyName(const std::string& name, KeyIdentity* out);
 
@@ -41,6 +44,14 @@ class KeyringOps {
   Status Generate(const char* key_id, const char* key_type, const char* user_id, size_t len);
   // kNotFound if the key does not exist.
   StatusOr<KeyHandle> Fetch(const char* key_id, const char* user_id);
+  // Fetch's hot path: a live key already in memory is handed to
+  // fn(const KeyMaterial&) under the cache's shared lock (no handle copy, no
+  // locker request) and true returned; false means "ask Fetch" (not cached,
+  // absent, or ids Fetch will refuse with a clear error).
+  template <typename Fn>
+  bool WithCached(const char* key_id, const char* user_id, Fn&& fn) {
+    return CheckIds(key_id, user_id).ok() && keys_.WithLiveCached(KeyName(key_id, user_id), std::forward<Fn>(fn));
+  }
   // Soft removal; kNotFound if the key does not exist.
   Status Remove(const char* key_id, const char* user_id);
   // Every live key (for iterators and migration), ids no longer than kMaxIdLength.

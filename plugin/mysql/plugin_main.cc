@@ -99,6 +99,26 @@ bool KeyGenerate(const char* key_id, const char* key_type, const char* user_id, 
   });
 }
 
+// Hands a key to the server in memory from its own allocator (it frees both
+// with my_free); true on failure, as the plugin API counts.
+bool CopyOut(const KeyMaterial& k, char** key_type, void** key, size_t* len) {
+  if (!ServiceSet(mysql_malloc_service)) return true;
+  const crypto::SecureBuffer& bytes = k.bytes;
+  void* out = Malloc()->malloc_fn(0, bytes.size(), 0);
+  char* type = Malloc()->strdup_fn(0, k.type.c_str(), 0);
+  if (out == nullptr || type == nullptr) {
+    if (out != nullptr) Malloc()->free_fn(out);
+    if (type != nullptr) Malloc()->free_fn(type);
+    Log(abi::kLogError, "fetching a key: the server could not allocate memory");
+    return true;
+  }
+  std::memcpy(out, bytes.data(), bytes.size());
+  *key = out;
+  *key_type = type;
+  *len = bytes.size();
+  return false;
+}
+
 bool KeyFetch(const char* key_id, char** key_type, const char* user_id, void** key, size_t* len) {
   if (key == nullptr || len == nullptr || key_type == nullptr) return true;
   *key = nullptr;
@@ -110,28 +130,19 @@ bool KeyFetch(const char* key_id, char** key_type, const char* user_id, void** k
     return g_state == nullptr;
   }
   return WithOps("key_fetch", [&](KeyringOps& ops) {
+    // A key in memory is copied out under the cache's shared lock: InnoDB
+    // and the binlog fetch the same few keys over and over.
+    bool failed = false;
+    if (ops.WithCached(key_id, user_id, [&](const KeyMaterial& k) { failed = CopyOut(k, key_type, key, len); })) {
+      return failed;
+    }
     auto k = ops.Fetch(key_id, user_id);
     if (!k.ok()) {
       if (k.status().code() == Code::kNotFound) return false;  // absent: 0 with *key NULL
       LogFailure("fetching a key", k.status());
       return true;
     }
-    if (!ServiceSet(mysql_malloc_service)) return true;
-    // The server frees both with my_free: they must come from its allocator.
-    const crypto::SecureBuffer& bytes = (*k)->bytes;
-    void* out = Malloc()->malloc_fn(0, bytes.size(), 0);
-    char* type = Malloc()->strdup_fn(0, (*k)->type.c_str(), 0);
-    if (out == nullptr || type == nullptr) {
-      if (out != nullptr) Malloc()->free_fn(out);
-      if (type != nullptr) Malloc()->free_fn(type);
-      Log(abi::kLogError, "fetching a key: the server could not allocate memory");
-      return true;
-    }
-    std::memcpy(out, bytes.data(), bytes.size());
-    *key = out;
-    *key_type = type;
-    *len = bytes.size();
-    return false;
+    return CopyOut(**k, key_type, key, len);
   });
 }
 

@@ -9,7 +9,12 @@
 //               nothing of ours around it, the floor
 // for two requests: a KV read of a key document (GET secret/data/...) and a
 // Transit decrypt (POST transit/decrypt/...), the two of a cache miss.
+// With --locker real-vault the same requests go to a real Vault 1.14.8
+// (scripts/real_vault.sh builds it; tests/vault/real_vault.py starts it): no
+// delay fault there, so loopback only, and the handshakes are not counted
+// (Vault keeps no such counter; the rows say -1).
 // Run: build/bin/roundtrip_bench [--requests N] [--delays 0,1,5]
+//                               [--locker devlocker|real-vault]
 // Prints one JSON object per line (bench/run reads them).
 #include <curl/curl.h>
 #include <sys/stat.h>
@@ -28,6 +33,7 @@
 
 #include "keyring_backend/http/http_client.h"
 #include "tests/integration/devlocker_fixture.h"
+#include "tests/integration/real_vault_fixture.h"
 
 namespace keyring_locker {
 namespace {
@@ -114,16 +120,41 @@ std::vector<int> ParseDelays(const std::string& s) {
   return out;
 }
 
-int Run(int requests, const std::vector<int>& delays) {
+// The locker under measurement: the dev locker (with its delay fault and
+// handshake counter) or a real Vault (neither).
+struct Target {
+  std::string name;  // "vault" (dev locker) / "real_vault"
+  std::unique_ptr<testing::DevLocker> dev;
+  std::unique_ptr<testing::RealVault> real;
+  std::string url() const { return dev ? dev->url() : real->url(); }
+  std::string ca_file() const { return dev ? dev->ca_file() : real->ca_file(); }
+  std::string token() const { return dev ? dev->root_token() : real->root_token(); }
+  testing::DevLocker::Reply Call(const std::string& method, const std::string& path, const nlohmann::json& body) {
+    return dev ? dev->Call(method, path, body) : real->Call(method, path, body);
+  }
+  int Handshakes() { return dev ? dev->Stats().value("tls_handshakes", 0) : -1; }
+};
+
+int Run(int requests, std::vector<int> delays, const std::string& which) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  auto locker = testing::DevLocker::Start();
-  if (!locker) Die("the dev locker did not start (build the devlocker target)");
-  const std::string token = locker->root_token();
+  Target locker;
+  if (which == "real-vault") {
+    if (!testing::RealVault::Installed()) Die("no real Vault binary: run scripts/real_vault.sh");
+    locker.name = "real_vault";
+    locker.real = testing::RealVault::Start();
+    if (!locker.real) Die("the real Vault did not start (tests/vault/real_vault.py)");
+    delays = {0};  // no delay fault in a real server
+  } else {
+    locker.name = "vault";
+    locker.dev = testing::DevLocker::Start();
+    if (!locker.dev) Die("the dev locker did not start (build the devlocker target)");
+  }
+  const std::string token = locker.token();
   // A key document and a Transit ciphertext to fetch and unwrap.
-  if (locker->Call("POST", "secret/data/bench/doc", {{"data", {{"wrapped", std::string(120, 'w')}}}}).status != 200) {
+  if (locker.Call("POST", "secret/data/bench/doc", {{"data", {{"wrapped", std::string(120, 'w')}}}}).status != 200) {
     Die("could not write the KV document");
   }
-  auto enc = locker->Call("POST", "transit/encrypt/bench", {{"plaintext", std::string(44, 'A')}});
+  auto enc = locker.Call("POST", "transit/encrypt/bench", {{"plaintext", std::string(44, 'A')}});
   if (enc.status != 200) Die("could not encrypt with Transit");
   const std::string ciphertext = enc.body["data"]["ciphertext"].get<std::string>();
   const std::vector<Request> kinds = {
@@ -132,18 +163,18 @@ int Run(int requests, const std::vector<int>& delays) {
   };
 
   HttpOptions ho;
-  ho.endpoints = {locker->url()};
-  ho.tls.ca_file = locker->ca_file();
+  ho.endpoints = {locker.url()};
+  ho.tls.ca_file = locker.ca_file();
   auto client = HttpClient::Create(ho);
   if (!client.ok()) Die(client.status().ToString());
-  CurlSetup curl(locker->url(), locker->ca_file(), token);
+  CurlSetup curl(locker.url(), locker.ca_file(), token);
   CURL* reused = curl_easy_init();
 
   for (int delay : delays) {
-    locker->ClearFaults();
+    if (locker.dev) locker.dev->ClearFaults();
     if (delay > 0) {
       for (const char* prefix : {"secret/", "transit/"}) {
-        locker->InjectFault({{"action", "delay"}, {"delay_ms", delay}, {"path_prefix", prefix}});
+        locker.dev->InjectFault({{"action", "delay"}, {"delay_ms", delay}, {"path_prefix", prefix}});
       }
     }
     for (const Request& req : kinds) {
@@ -174,15 +205,15 @@ int Run(int requests, const std::vector<int>& delays) {
       };
       for (const auto& [name, one] : clients) {
         one();  // warm-up: the reused clients connect here, not inside the measurement
-        const int handshakes_before = locker->Stats().value("tls_handshakes", 0);
+        const int handshakes_before = locker.Handshakes();
         Result r = Measure(requests, one);
-        const int handshakes = locker->Stats().value("tls_handshakes", 0) - handshakes_before;
+        const int handshakes = locker.dev ? locker.Handshakes() - handshakes_before : -1;
         if (!r.ok) Die(name + " " + req.kind + " failed at delay " + std::to_string(delay) + " ms");
         std::printf(
-            "{\"locker\": \"vault\", \"request\": \"%s\", \"client\": \"%s\", \"delay_ms\": %d, \"n\": %d, "
+            "{\"locker\": \"%s\", \"request\": \"%s\", \"client\": \"%s\", \"delay_ms\": %d, \"n\": %d, "
             "\"p50_us\": %.1f, \"p99_us\": %.1f, \"mean_us\": %.1f, \"requests_per_s\": %.1f, "
             "\"tls_handshakes\": %d}\n",
-            req.kind.c_str(), name.c_str(), delay, requests, Percentile(r.us, 0.50), Percentile(r.us, 0.99),
+            locker.name.c_str(), req.kind.c_str(), name.c_str(), delay, requests, Percentile(r.us, 0.50), Percentile(r.us, 0.99),
             r.wall_s * 1e6 / requests, requests / r.wall_s, handshakes);
         std::fflush(stdout);
       }
@@ -198,16 +229,20 @@ int Run(int requests, const std::vector<int>& delays) {
 int main(int argc, char** argv) {
   int requests = 300;
   std::vector<int> delays = {0, 1, 5};
+  std::string locker = "devlocker";
   for (int i = 1; i < argc; ++i) {
     if (i + 1 < argc && std::strcmp(argv[i], "--requests") == 0) {
       requests = std::atoi(argv[++i]);
     } else if (i + 1 < argc && std::strcmp(argv[i], "--delays") == 0) {
       delays = keyring_locker::ParseDelays(argv[++i]);
+    } else if (i + 1 < argc && std::strcmp(argv[i], "--locker") == 0 &&
+               (std::strcmp(argv[i + 1], "devlocker") == 0 || std::strcmp(argv[i + 1], "real-vault") == 0)) {
+      locker = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: roundtrip_bench [--requests N] [--delays 0,1,5]\n");
+      std::fprintf(stderr, "usage: roundtrip_bench [--requests N] [--delays 0,1,5] [--locker devlocker|real-vault]\n");
       return 2;
     }
   }
   if (requests < 1 || delays.empty()) return 2;
-  return keyring_locker::Run(requests, delays);
+  return keyring_locker::Run(requests, delays, locker);
 }

@@ -97,6 +97,9 @@ def main(argv=None):
                     help="the Azure stand-in's folder (keys.json): the keys of --azure-store are looked for too")
     ap.add_argument("--azure-store", default=os.environ.get("KLK_AZURE_STORE"),
                     help="a directory store wrapped by the Azure stand-in's keys")
+    ap.add_argument("--vault-dir", default=os.environ.get("KLK_VAULT_DIR"),
+                    help="a real Vault's launcher folder (tests/vault/real_vault.py: server.json, root-token): "
+                    "its keys are looked for too")
     ap.add_argument("--token-file", action="append", default=[], help="a token to look for (repeatable)")
     ap.add_argument("--tokens-from-state", help="the dev locker's state.json: look for every token it issued "
                     "(AppRole logins hand out tokens no file holds)")
@@ -122,6 +125,11 @@ def main(argv=None):
         secrets = fetch_keys(args.locker_url, args.ca_file, root_token)
         if args.kmip_dir and os.path.exists(os.path.join(args.kmip_dir, "server.json")):
             secrets += fetch_kmip_keys(args.kmip_dir)
+        vault_state = os.path.join(args.vault_dir or "", "server.json")
+        if args.vault_dir and os.path.exists(vault_state):
+            with open(vault_state) as f:
+                vault = json.load(f)
+            secrets += fetch_keys(vault["url"], vault["ca"], read_token(vault["root_token_file"]))
         if args.aws_keys_dir and os.path.isdir(args.aws_keys_dir):
             secrets += fetch_aws_keys()
         if args.azure_dir and args.azure_store and os.path.isdir(args.azure_store):

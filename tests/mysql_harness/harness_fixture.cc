@@ -38,7 +38,8 @@ struct KnownLocker {
   LockerKind kind;
 };
 constexpr KnownLocker kKnownLockers[] = {
-    {"vault", LockerKind::kVault}, {"kmip", LockerKind::kKmip}, {"aws", LockerKind::kAws}, {"azure", LockerKind::kAzure}};
+    {"vault", LockerKind::kVault}, {"kmip", LockerKind::kKmip},     {"aws", LockerKind::kAws},
+    {"azure", LockerKind::kAzure}, {"real_vault", LockerKind::kRealVault}};
 
 bool KnownLockerName(const std::string& name) {
   for (const KnownLocker& k : kKnownLockers) {
@@ -58,6 +59,13 @@ testing_ns::AzureStandin* SharedAzureStandin() {
     return testing_ns::AzureStandin::Start(options);
   }();
   return standin.get();
+}
+
+// One real Vault for the test program, started on first use (~2 s) and
+// stopped at exit (its launcher's watchdog ends it should this process die).
+testing_ns::RealVault* SharedRealVault() {
+  static std::unique_ptr<testing_ns::RealVault> vault = testing_ns::RealVault::Start();
+  return vault.get();
 }
 
 }  // namespace
@@ -81,7 +89,7 @@ void HarnessTest::SetUp() {
   const std::string named = LockerVariable();
   ASSERT_TRUE(named.empty() || KnownLockerName(named))
       << "KLK_HARNESS_LOCKER=" << named
-      << " is not a locker the harness knows: use \"vault\", \"kmip\", \"aws\" or \"azure\"";
+      << " is not a locker the harness knows: use \"vault\", \"kmip\", \"aws\", \"azure\" or \"real_vault\"";
   kind_ = HarnessLocker();
   char tmpl[] = "/tmp/klk_mysql_harness.XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
@@ -131,10 +139,27 @@ void HarnessTest::SetUp() {
     ASSERT_NE(azure_, nullptr) << "the Azure Key Vault stand-in did not start";
     return;
   }
-  locker_ = testing_ns::DevLocker::Start();
-  ASSERT_NE(locker_, nullptr);
+  std::string root_token;
+  if (real_vault()) {
+    if (!testing_ns::RealVault::Installed()) {
+      const char* why = "no Vault binary: scripts/real_vault.sh builds it";
+      if (std::getenv("KLK_REQUIRE_REAL_VAULT") != nullptr) GTEST_FAIL() << why << " (KLK_REQUIRE_REAL_VAULT is set)";
+      GTEST_SKIP() << why;
+    }
+    real_vault_ = SharedRealVault();
+    ASSERT_NE(real_vault_, nullptr) << "the real Vault did not start";
+    // Every test of a process shares the server: a prefix per test keeps
+    // scopes apart as a fresh dev locker per test does.
+    static int tests_in_this_process = 0;
+    prefix_ = "keyring_locker-t" + std::to_string(++tests_in_this_process);
+    root_token = real_vault_->root_token();
+  } else {
+    locker_ = testing_ns::DevLocker::Start();
+    ASSERT_NE(locker_, nullptr);
+    root_token = locker_->root_token();
+  }
   const std::string token = dir_ + "/token";
-  std::ofstream(token) << locker_->root_token();
+  std::ofstream(token) << root_token;
   chmod(token.c_str(), 0600);
 }
 
@@ -185,6 +210,15 @@ std::string HarnessTest::ConfigJson(const std::string& scope, const std::string&
       c["wrapper"] = {{"type", "azure_key_vault"}};
       c["azure"] = azure_->ConfigGroup("client_certificate");
     }
+  } else if (real_vault()) {
+    // Raft fsyncs every write: a wider budget than the dev locker's.
+    c = {
+        {"locker", {{"urls", {real_vault_->url()}}}},
+        {"keys", {{"prefix", prefix_}, {"scope", scope}}},
+        {"auth", {{"method", "token"}, {"token_file", dir_ + "/token"}}},
+        {"tls", {{"ca_file", real_vault_->ca_file()}}},
+        {"timeouts", {{"connect_ms", 2000}, {"total_ms", 8000}}},
+    };
   } else {
     c = {
         {"locker", {{"urls", {locker_->url()}}}},
@@ -210,6 +244,7 @@ std::string HarnessTest::LockerEndpoint() const {
   if (kmip_ != nullptr) return kmip_->server().host() + ":" + std::to_string(kmip_->server().port());
   if (aws_ != nullptr) return aws_->url();
   if (azure_ != nullptr) return azure_->url();
+  if (real_vault_ != nullptr) return real_vault_->url();
   return locker_ != nullptr ? locker_->url() : "";
 }
 

@@ -17,6 +17,12 @@
 //                     with the azure_key_vault wrapper against the Key Vault
 //                     stand-in (AzureStandin: one per test program, one RSA
 //                     key, a client certificate to sign in), azure_ is set.
+//   "real_vault"      a real Vault (HashiCorp Vault 1.14.8, issue #13:
+//                     RealVault, one per test program, started on first
+//                     use; KV v2 + Transit as the dev locker's), the root
+//                     token, a keys.prefix per test; real_vault_ is set.
+//                     Skipped without the binary (scripts/real_vault.sh)
+//                     unless KLK_REQUIRE_REAL_VAULT is set.
 // Tests that look inside the dev locker (its stats, fault injection,
 // planted documents) start with KLK_VAULT_ONLY("why").
 #pragma once
@@ -31,14 +37,15 @@
 #include "tests/integration/devlocker_fixture.h"
 #include "tests/integration/kmip_world_fixture.h"
 #include "tests/integration/moto_fixture.h"
+#include "tests/integration/real_vault_fixture.h"
 #include "tests/mysql_harness/mysql_host.h"
 
 namespace mysqlh {
 
-enum class LockerKind { kVault, kKmip, kAws, kAzure };
+enum class LockerKind { kVault, kKmip, kAws, kAzure, kRealVault };
 // From KLK_HARNESS_LOCKER; an unknown value fails the test that asks.
 LockerKind HarnessLocker();
-const char* LockerKindName(LockerKind kind);  // "vault", "kmip", "aws", "azure"
+const char* LockerKindName(LockerKind kind);  // "vault", "kmip", "aws", "azure", "real_vault"
 
 class HarnessTest : public ::testing::Test {
  protected:
@@ -48,6 +55,7 @@ class HarnessTest : public ::testing::Test {
   bool kmip() const { return kind_ == LockerKind::kKmip; }
   bool aws() const { return kind_ == LockerKind::kAws; }
   bool azure() const { return kind_ == LockerKind::kAzure; }
+  bool real_vault() const { return kind_ == LockerKind::kRealVault; }
   // The directory store's folder (aws, azure): <dir_>/keys.
   std::string KeysDir() const { return dir_ + "/keys"; }
   // The shared JSON schema pointing at the locker under test; `extra` is
@@ -74,6 +82,7 @@ class HarnessTest : public ::testing::Test {
   keyring_locker::testing::MotoServer* aws_ = nullptr;          // AWS only
   std::string aws_key_arn_;                                     // AWS only
   keyring_locker::testing::AzureStandin* azure_ = nullptr;      // Azure only
+  keyring_locker::testing::RealVault* real_vault_ = nullptr;    // real Vault only
   std::string prefix_ = "keyring_locker";
   std::set<std::string> scopes_;  // every scope ConfigJson wrote
   std::string dir_;

@@ -11,6 +11,7 @@
 
 #include "keyring_backend/http/curl_http_client.h"
 #include "keyring_backend/http/http_client.h"
+#include "keyring_backend/vault/vault_leader_routing.h"
 #include "tests/unit/http_test_server.h"
 
 namespace keyring_locker {
@@ -296,6 +297,45 @@ TEST(HttpClient, FollowsRedirectToConfiguredEndpoint) {
   EXPECT_EQ(r->attempts, 2);
   EXPECT_EQ(r->endpoint, "http://127.0.0.1:" + std::to_string(active.port()));
   EXPECT_EQ(active_hits.load(), 1);
+}
+
+// A Vault standby forwards unless the client says X-Vault-No-Request-
+// Forwarding; then it answers 307 to the active node. With several URLs the
+// client says so, follows the 307 and keeps the leader as active endpoint.
+TEST(HttpClient, SeveralVaultUrlsFollowTheLeaderNotTheForwardingStandby) {
+  TestServer standby, active;
+  std::atomic<int> active_hits{0}, forwarded{0};
+  active.server().Get("/v1/k", [&](const httplib::Request&, httplib::Response& res) {
+    ++active_hits;
+    res.set_content("from the leader", "text/plain");
+  });
+  active.Start();
+  standby.server().Get("/v1/k", [&](const httplib::Request& req, httplib::Response& res) {
+    if (req.get_header_value(kVaultNoForwardingHeader) == "true") {
+      res.status = 307;
+      res.set_header("Location", active.url() + "/v1/k");
+      return;
+    }
+    ++forwarded;  // Vault would forward over its cluster port
+    res.set_content("forwarded by the standby", "text/plain");
+  });
+  standby.Start();
+  auto cluster = MustCreate(WithVaultLeaderRedirects(Opts({standby.url(), active.url()})));
+  for (int i = 0; i < 2; ++i) {
+    auto r = cluster->Send(Get("/v1/k"));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->body, "from the leader");
+  }
+  EXPECT_EQ(cluster->stats().active_endpoint, "http://127.0.0.1:" + std::to_string(active.port()));
+  EXPECT_EQ(active_hits.load(), 2);  // the second request went to the leader at once
+  EXPECT_EQ(forwarded.load(), 0);
+
+  // One URL (a load balancer): no header, the standby forwards.
+  auto single = MustCreate(WithVaultLeaderRedirects(Opts({standby.url()})));
+  auto r = single->Send(Get("/v1/k"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->body, "forwarded by the standby");
+  EXPECT_EQ(forwarded.load(), 1);
 }
 
 TEST(HttpClient, RefusesRedirectToUnconfiguredHost) {

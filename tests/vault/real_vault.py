@@ -10,6 +10,8 @@ the real thing. Usable from C++ fixtures, ctest scripts and the shell:
   real_vault.py cluster --dir DIR [--nodes 3] [--owner-pid PID] [--wait S]
   real_vault.py stop    --dir DIR      # SIGTERM, then SIGKILL; every node
   real_vault.py restart --dir DIR      # same ports, TLS files and data
+  real_vault.py restart --dir DIR --node K [--sealed]  # one node of a cluster
+  real_vault.py unseal  --dir DIR --node K             # a node restarted --sealed
   real_vault.py status  --dir DIR      # exit 0 when every node answers, unsealed
   real_vault.py get     --dir DIR KEY  # one field of DIR/server.json
   real_vault.py env     --dir DIR      # VAULT_ADDR/VAULT_CACERT/VAULT_TOKEN exports
@@ -26,6 +28,11 @@ at transit/ and creates the transit key keyring_locker. Later starts and
 restarts of the same DIR only unseal. It waits (at most --wait seconds)
 until sys/health says active, writes DIR/server.json and prints it as one
 JSON line.
+
+`restart --node K` stops node K (if it runs; SIGCONT first, so a node held
+by SIGSTOP ends too) and starts it again in the group, unsealed unless
+--sealed: Vault 1.14 refuses sys/seal on a standby ("please restart
+instead"), so a sealed standby is made this way. `unseal --node K` unseals it.
 
 `cluster` does the same with N raft nodes on N ports (DIR/node1..N): node1
 is initialised, the others join it (sys/storage/raft/join) and are unsealed
@@ -482,6 +489,7 @@ def stop_dir(d):
         if not members(pgid, d):
             return True
         signal_members(pgid, d, sig)
+        signal_members(pgid, d, signal.SIGCONT)  # a node held by SIGSTOP must see the SIGTERM
         deadline = time.monotonic() + wait
         while members(pgid, d) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -494,8 +502,77 @@ def cmd_stop(args):
         fail("processes of %s survived SIGKILL" % d)
 
 
+def node_running(pid, d):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return False
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return d.encode() in f.read()
+    except (OSError, IndexError):
+        return False
+
+
+def load_node(args, d):
+    state = load_state(d)
+    if not state:
+        fail("no %s: start it first" % state_path(d))
+    if not 1 <= args.node <= state["node_count"]:
+        fail("--node must be 1..%d" % state["node_count"])
+    return state, state["nodes"][args.node - 1]
+
+
+def unseal_node(state, node, deadline):
+    with open(state["init_file"]) as f:
+        key = json.load(f)["unseal_key"]
+    api = Api(node["port"], state["ca"])
+    wait_for("%s to unseal" % node["name"],
+             lambda: api.call("PUT", "sys/unseal", {"key": key})[0] == 200
+             and api.health() in (200, 429), deadline)
+
+
+def cmd_restart_node(args):
+    """One node of a running cluster: stopped, started again in the group."""
+    d = os.path.abspath(args.dir)
+    state, node = load_node(args, d)
+    pid = node["pid"]
+    if node_running(pid, d):
+        os.kill(pid, signal.SIGCONT)
+        for sig, wait in STOP_STEPS:
+            if node_running(pid, d):
+                os.kill(pid, sig)
+            deadline = time.monotonic() + wait
+            while node_running(pid, d) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        if node_running(pid, d):
+            fail("%s (pid %d) survived SIGKILL" % (node["name"], pid))
+    if not members(state["pgid"], d):
+        fail("no process of %s runs any more: restart the whole cluster" % d)
+    binary = find_vault_binary() or fail("no vault binary")
+    proc = launch(node, binary, state["pgid"])
+    node["pid"] = proc.pid
+    save_state(d, state)
+    deadline = time.monotonic() + args.wait
+    api = Api(node["port"], state["ca"])
+    node["proc"] = proc
+    wait_for("vault %s to answer on %s" % (node["name"], node["url"]),
+             lambda: api.health() != -1, deadline, node)
+    if not args.sealed:
+        unseal_node(state, node, deadline)
+    print(json.dumps({"node": node["name"], "pid": proc.pid, "health": api.health()}))
+
+
+def cmd_unseal(args):
+    d = os.path.abspath(args.dir)
+    state, node = load_node(args, d)
+    unseal_node(state, node, time.monotonic() + args.wait)
+
+
 def cmd_restart(args):
     d = os.path.abspath(args.dir)
+    if args.node:
+        cmd_restart_node(args)
+        return
     previous = load_state(d)
     if not previous:
         fail("no %s: start it first" % state_path(d))
@@ -585,7 +662,14 @@ def main():
     p = sub.add_parser("restart")
     p.add_argument("--dir", required=True)
     p.add_argument("--wait", type=float, default=WAIT_SECONDS)
+    p.add_argument("--node", type=int, default=0, help="only node K of a cluster (1..N)")
+    p.add_argument("--sealed", action="store_true", help="with --node: leave it sealed")
     p.set_defaults(func=cmd_restart, owner_pid=0, port=0, nodes=1, storage="raft")
+    p = sub.add_parser("unseal")
+    p.add_argument("--dir", required=True)
+    p.add_argument("--node", type=int, required=True)
+    p.add_argument("--wait", type=float, default=WAIT_SECONDS)
+    p.set_defaults(func=cmd_unseal)
     for name, func in (("stop", cmd_stop), ("status", cmd_status), ("env", cmd_env)):
         p = sub.add_parser(name)
         p.add_argument("--dir", required=True)
