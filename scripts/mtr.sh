@@ -203,7 +203,8 @@ fi
 # KLK_MTR_REAL_VAULT (scripts/test.sh builds the real Vault in the
 # background): "later" leaves out the suites that need it (any suite
 # keyring_locker_vault*), "only" runs just those. A suite that starts the
-# real Vault must not start it here when KLK_MTR_REAL_VAULT=later.
+# real Vault must not start it here when KLK_MTR_REAL_VAULT=later (see
+# mysql-test/keyring_locker_vault/vault_env.sh).
 case "${KLK_MTR_REAL_VAULT:-}" in
   later|only)
     kept=""
