@@ -69,10 +69,13 @@ bool IsMountLookup(const std::string& path) {
   return path.compare(0, kLookup.size(), kLookup) == 0;
 }
 
-// Vault's existence check: a write to a KV entry or a Transit key that
-// exists needs "update", one to a new entry or key needs "create" (a
-// "create, read" policy cannot overwrite a key document). Other writes
-// take either.
+// Vault's existence check: a write to a path whose backend checks existence
+// needs "update" when the entry exists and "create" when it does not (a
+// "create, read" policy cannot overwrite a key document). Vault 1.14.8 does
+// this for KV entries (v1; v2 data and metadata) and Transit encrypt (which
+// may create the key); every other Transit write (keys/<name> included:
+// creating a key needs "update"), decrypt and datakey need "update". Other
+// engines' writes take either here.
 std::vector<std::string> WriteCapabilities(json& ns_doc, const std::string& path) {
   std::string mount_path, rest;
   json* mount = FindMount(ns_doc["mounts"], path, &mount_path, &rest);
@@ -83,15 +86,16 @@ std::vector<std::string> WriteCapabilities(json& ns_doc, const std::string& path
   if (type == "kv") {
     json& entries = data["entries"];
     if ((*mount)["options"].value("version", "1") == "2") {
-      if (rest.compare(0, 5, "data/") != 0) return {"create", "update"};
-      const std::string key = rest.substr(5);
-      exists = entries.contains(key) && entries[key].value("current_version", int64_t{0}) > 0;
+      const bool is_data = rest.compare(0, 5, "data/") == 0;
+      if (!is_data && rest.compare(0, 9, "metadata/") != 0) return {"create", "update"};
+      const std::string key = rest.substr(is_data ? 5 : 9);
+      exists = entries.contains(key) && (!is_data || entries[key].value("current_version", int64_t{0}) > 0);
     } else {
       exists = entries.contains(rest);
     }
-  } else if (type == "transit" && rest.compare(0, 5, "keys/") == 0 &&
-             rest.find('/', 5) == std::string::npos) {
-    exists = data["keys"].contains(rest.substr(5));
+  } else if (type == "transit") {
+    if (rest.compare(0, 8, "encrypt/") != 0 || rest.find('/', 8) != std::string::npos) return {"update"};
+    exists = data["keys"].contains(rest.substr(8));
   } else {
     return {"create", "update"};
   }
@@ -185,7 +189,7 @@ Reply Locker::Process(const httplib::Request& req, const std::string& rel, const
       }
       // The mount lookup is checked by its handler, as in Vault (sys.cc).
       if (!root_policy && !IsMountLookup(rel) && !PolicyAllows(texts, rel, CapabilitiesFor(method, ctx.ns_doc, rel)))
-        return PermissionDenied();
+        return PolicyDenied();
       ctx.is_root = root_policy;
       ctx.policy_texts = std::move(texts);
     }

@@ -265,7 +265,7 @@ Reply HandleSys(Ctx& ctx, const std::string& rest) {
   if (rest.compare(0, 19, "internal/ui/mounts/") == 0) return MountLookup(ctx, rest.substr(19));
   // Every token may ask (the router checked the "default" policy's rule).
   if (rest == "capabilities-self") return CapabilitiesSelf(ctx);
-  if (!ctx.is_root) return PermissionDenied();  // the rest of sys/ needs root (or sudo)
+  if (!ctx.is_root) return PolicyDenied();  // the rest of sys/ needs root (or sudo)
   if (rest == "seal") {
     rt.sealed = true;
     return NoContent();

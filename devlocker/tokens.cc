@@ -60,9 +60,18 @@ Reply Create(Ctx& ctx) {
   bool is_root_token = std::find(policies.begin(), policies.end(), "root") != policies.end();
   int64_t lifetime = *period > 0 ? *period : (*ttl > 0 ? *ttl : (is_root_token ? 0 : kDefaultTtl));
   if (*max_ttl > 0 && (lifetime == 0 || lifetime > *max_ttl)) lifetime = *max_ttl;
-  return OkAuth(IssueToken(ctx, policies, lifetime, *max_ttl, *period,
-                           BoolField(ctx.body, "renewable", true), "auth/token/create",
-                           ctx.body.value("meta", json(nullptr))));
+  json auth = IssueToken(ctx, policies, lifetime, *max_ttl, *period, BoolField(ctx.body, "renewable", true),
+                         "auth/token/create", ctx.body.value("meta", json(nullptr)));
+  if (BoolField(ctx.body, "no_default_policy", false)) {
+    // As Vault: the token lacks even lookup-self and renew-self then.
+    json& t = ctx.doc["tokens"][auth["client_token"].get<std::string>()];
+    std::vector<std::string> kept;
+    for (const auto& p : t["policies"].get<std::vector<std::string>>())
+      if (p != "default") kept.push_back(p);
+    t["policies"] = kept;
+    auth = AuthObject(auth["client_token"].get<std::string>(), t);
+  }
+  return OkAuth(auth);
 }
 
 Reply RenewSelf(Ctx& ctx) {

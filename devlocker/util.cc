@@ -53,6 +53,7 @@ Reply NotFoundEmpty() {
 }
 
 Reply PermissionDenied() { return Error(403, "permission denied"); }
+Reply PolicyDenied() { return Error(403, "1 error occurred:\n\t* permission denied\n\n"); }
 
 Reply ListReply(std::vector<std::string> keys) {
   if (keys.empty()) return NotFoundEmpty();

@@ -28,7 +28,10 @@ Reply OkAuth(json auth);             // 200 with auth in the envelope
 Reply NoContent();                   // 204
 Reply Error(int status, const std::string& message);
 Reply NotFoundEmpty();               // 404 {"errors":[]}, as Vault hides missing paths
-Reply PermissionDenied();            // 403 {"errors":["permission denied"]}
+Reply PermissionDenied();            // 403 {"errors":["permission denied"]}: no valid token
+// 403 as Vault answers a valid token its policies refuse: the ACL check's
+// go-multierror text, "1 error occurred:\n\t* permission denied\n\n".
+Reply PolicyDenied();
 Reply ListReply(std::vector<std::string> keys);  // 404 when empty, like Vault
 
 int64_t NowUnix();

@@ -42,7 +42,7 @@ json_get() { /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["d
 echo "== 2. locker administrator: Transit KEK, a least-privilege policy, an AppRole for db1"
 api POST transit/keys/demo '{"type":"aes256-gcm96"}' >/dev/null
 POLICY='path "secret/data/keyring_locker/demo/db1/*" { capabilities = ["create", "read"] }
-path "secret/metadata/keyring_locker/demo/db1/*" { capabilities = ["list", "read"] }
+path "secret/metadata/keyring_locker/demo/db1/*" { capabilities = ["list"] }
 path "transit/encrypt/demo" { capabilities = ["update"] }
 path "transit/decrypt/demo" { capabilities = ["update"] }
 path "transit/datakey/plaintext/demo" { capabilities = ["update"] }

@@ -131,7 +131,7 @@ std::vector<PathNeed> PluginPaths(const Config& config, int kv_version) {
        {{"list", "vault.kv.list"}},
        v2 ? std::vector<std::string>{"create", "update", "patch", "delete", "sudo"} : std::vector<std::string>{},
        meta + "/*",
-       "\"list\", \"read\"",
+       "\"list\"",
        "the scope's keys and versions are listed at start and by the version refresh"},
       {t + "/encrypt/" + k, {{"update", "vault.transit.encrypt"}}, {"sudo"}, t + "/encrypt/" + k, "\"update\"",
        "every new key version is wrapped bound to its name"},

@@ -152,6 +152,13 @@ StatusOr<TokenGrant> LookupSelf(HttpClient* http, const std::string& token,
   BodyGuard guard{&r.body};
   const std::string what = "auth/token/lookup-self";
   ParsedReply reply(r.body);
+  if (r.status == 403 && RefusedByPolicy(reply.get())) {
+    return PermissionDenied("token from " + source + " is valid, but its policies refuse " + what +
+                            ": keep Vault's default policy on it (no no_default_policy / "
+                            "token_no_default_policy), or add path \"auth/token/lookup-self\" { capabilities = "
+                            "[\"read\"] } and path \"auth/token/renew-self\" { capabilities = [\"update\"] } "
+                            "to its policy (docs/locker-setup.md, \"The policy\")");
+  }
   if (r.status == 403 || r.status == 401) {
     const std::string ns = NamespaceInPlay(http, reply.get());
     return Unauthenticated("token from " + source + " was rejected by the locker: " +

@@ -11,6 +11,39 @@
 
 namespace keyring_locker {
 
+// Vault wraps the errors of some checks (a policy refusing a valid token:
+// "1 error occurred:\n\t* permission denied\n\n") in go-multierror's
+// layout; the items alone, joined by "; ", read the same on every locker.
+inline std::string UnwrapMultiError(const std::string& text) {
+  const size_t header = text.find(" occurred:\n");
+  if (header == std::string::npos || header > 20 || text.find_first_not_of("0123456789") == 0) return text;
+  std::string out;
+  for (size_t at = text.find("\t* ", header); at != std::string::npos;) {
+    const size_t next = text.find("\n\t* ", at);
+    std::string item = text.substr(at + 3, next == std::string::npos ? std::string::npos : next - at - 3);
+    while (!item.empty() && (item.back() == '\n' || item.back() == ' ')) item.pop_back();
+    if (!out.empty()) out += "; ";
+    out += item;
+    at = next == std::string::npos ? next : next + 1;
+  }
+  return out.empty() ? text : out;
+}
+
+// Vault answers a token it does not know (missing, expired, revoked) with a
+// bare "permission denied", and a valid token its policies refuse with the
+// multierror layout above. True for the second: the fix is in the policy.
+inline bool RefusedByPolicy(const nlohmann::json& body) {
+  if (!body.is_object()) return false;
+  auto errors = body.find("errors");
+  if (errors == body.end() || !errors->is_array()) return false;
+  for (const auto& e : *errors) {
+    if (!e.is_string()) continue;
+    const std::string& text = e.get_ref<const std::string&>();
+    if (text != UnwrapMultiError(text) && UnwrapMultiError(text) == "permission denied") return true;
+  }
+  return false;
+}
+
 // {"errors":[...]} as one line ("" when there are none). Vault's texts name
 // paths and reasons, never request bodies or tokens; whoever answers may
 // still send CR/LF or ESC, so each is made printable and bounded.
@@ -22,7 +55,7 @@ inline std::string VaultErrorText(const nlohmann::json& body) {
   for (const auto& e : *errors) {
     if (!e.is_string()) continue;
     if (!out.empty()) out += "; ";
-    out += Printable(e.get_ref<const std::string&>());
+    out += Printable(UnwrapMultiError(e.get_ref<const std::string&>()));
   }
   return out;
 }

@@ -160,7 +160,8 @@ StatusOr<VaultLocker::Reply> VaultLocker::Call(const std::string& method, const 
   return Internal("unreachable");
 }
 
-Status VaultLocker::ErrorFor(const Reply& reply, const std::string& what, const std::string& path) const {
+Status VaultLocker::ErrorFor(const Reply& reply, const std::string& what, const std::string& path,
+                             const char* capability) const {
   const std::string errors = VaultErrorText(reply.body);
   const std::string where = what + " (" + path + " at " + reply.endpoint + "): HTTP " + std::to_string(reply.status) +
                             (errors.empty() ? "" : " \"" + errors + "\"");
@@ -168,8 +169,8 @@ Status VaultLocker::ErrorFor(const Reply& reply, const std::string& what, const 
     case 400: return InvalidArgument(where + "; the locker rejected the request");
     case 401:
     case 403:
-      return PermissionDenied(where + "; the token's policy must grant this path (see docs/locker-setup.md), "
-                                      "or the token expired" +
+      return PermissionDenied(where + "; the token's policy must grant \"" + capability +
+                              "\" on this path (see docs/locker-setup.md), or the token expired" +
                               (reply.refresh_error.empty() ? "" : "; getting a new token failed: " + reply.refresh_error));
     case 404: return NotFound(where);
     case 405: return FailedPrecondition(where + "; the mount is not of the expected kind (KV/Transit)");
@@ -214,7 +215,7 @@ StatusOr<int> VaultLocker::DetectKvVersion() {
                             "\": the token may read neither sys/internal/ui/mounts/" + mount +
                             " nor sys/mounts; set locker.kv_version to 1 or 2 explicitly");
   }
-  return ErrorFor(r, "detecting the KV version", "sys/internal/ui/mounts/" + mount);
+  return ErrorFor(r, "detecting the KV version", "sys/internal/ui/mounts/" + mount, "read");
 }
 
 Status VaultLocker::Connect() {
@@ -238,10 +239,10 @@ Status VaultLocker::Connect() {
     if (c.status / 100 != 2) {
       return ErrorFor(c, "creating the Transit key \"" + options_.transit_key +
                              "\" (create it with 'vault write -f " + path + "' or fix locker.transit_key)",
-                      path);
+                      path, "update");
     }
   } else if (r.status / 100 != 2) {
-    return ErrorFor(r, "reading the Transit key (locker.transit_mount/transit_key)", path);
+    return ErrorFor(r, "reading the Transit key (locker.transit_mount/transit_key)", path, "read");
   }
   kv_version_ = version;
   connected_ = true;
@@ -285,7 +286,7 @@ Status VaultLocker::Store(const std::string& path, const json& document) {
       return AlreadyExists("a key document already exists at " + options_.kv_mount + "/" + path +
                            " (written by another server meanwhile); keys are never overwritten");
     }
-    return ErrorFor(r, "storing a key document", data_path);
+    return ErrorFor(r, "storing a key document", data_path, "create");
   }
   // KV v1 has no check-and-set: check, then write. Two servers racing on the
   // same new key can still collide here; KV v2 is recommended (docs).
@@ -297,7 +298,7 @@ Status VaultLocker::Store(const std::string& path, const json& document) {
   if (existing.status().code() != Code::kNotFound) return existing.status();
   ASSIGN_OR_RETURN(Reply r, Call("POST", data_path, document.dump()));
   if (r.status / 100 == 2) return Status::Ok();
-  return ErrorFor(r, "storing a key document", data_path);
+  return ErrorFor(r, "storing a key document", data_path, "create");
 }
 
 StatusOr<json> VaultLocker::Fetch(const std::string& path) {
@@ -305,7 +306,7 @@ StatusOr<json> VaultLocker::Fetch(const std::string& path) {
   const std::string data_path = KvDataPath(path);
   ASSIGN_OR_RETURN(Reply r, Call("GET", data_path));
   if (r.status == 404) return NotFound("no key document at " + options_.kv_mount + "/" + path);
-  if (r.status / 100 != 2) return ErrorFor(r, "fetching a key document", data_path);
+  if (r.status / 100 != 2) return ErrorFor(r, "fetching a key document", data_path, "read");
   if (!r.body.is_object() || !r.body.contains("data") || !r.body["data"].is_object()) {
     return DataLoss("locker reply for " + data_path + " has no data object");
   }
@@ -338,7 +339,7 @@ StatusOr<std::vector<std::string>> VaultLocker::List(const std::string& prefix) 
   ASSIGN_OR_RETURN(Reply r, Call("LIST", list_path));
   std::vector<std::string> names;
   if (r.status == 404) return names;  // Vault answers 404 to an empty list
-  if (r.status / 100 != 2) return ErrorFor(r, "listing key documents", list_path);
+  if (r.status / 100 != 2) return ErrorFor(r, "listing key documents", list_path, "list");
   const json* keys = nullptr;
   if (r.body.is_object() && r.body.contains("data") && r.body["data"].is_object()) {
     auto it = r.body["data"].find("keys");
@@ -358,7 +359,7 @@ Status VaultLocker::Remove(const std::string& path) {
   const std::string p = KvMetadataPath(path);
   ASSIGN_OR_RETURN(Reply r, Call("DELETE", p));
   if (r.status / 100 == 2 || r.status == 404) return Status::Ok();
-  return ErrorFor(r, "removing a key document", p);
+  return ErrorFor(r, "removing a key document", p, "delete");
 }
 
 StatusOr<std::string> VaultLocker::Wrap(const crypto::SecureBuffer& plaintext, const std::string& context) {
@@ -373,7 +374,7 @@ StatusOr<std::string> VaultLocker::Wrap(const crypto::SecureBuffer& plaintext, c
   }
   body += "}";
   ASSIGN_OR_RETURN(Reply r, Call("POST", path, std::move(body)));
-  if (r.status / 100 != 2) return ErrorFor(r, "wrapping a key with Transit", path);
+  if (r.status / 100 != 2) return ErrorFor(r, "wrapping a key with Transit", path, "update");
   ASSIGN_OR_RETURN(std::string ct, DataString(r.body, "ciphertext", "wrapping a key"));
   if (ct.rfind("vault:v", 0) != 0) return DataLoss("Transit returned a ciphertext without the vault:vN: prefix");
   return ct;
@@ -386,7 +387,7 @@ StatusOr<crypto::SecureBuffer> VaultLocker::Unwrap(const std::string& ciphertext
     req["context"] = crypto::Base64Encode(reinterpret_cast<const uint8_t*>(context.data()), context.size());
   }
   ASSIGN_OR_RETURN(Reply r, Call("POST", path, req.dump()));
-  if (r.status / 100 != 2) return ErrorFor(r, "unwrapping a key with Transit", path);
+  if (r.status / 100 != 2) return ErrorFor(r, "unwrapping a key with Transit", path, "update");
   if (!r.body.is_object() || !r.body.contains("data") || !r.body["data"].is_object() ||
       !r.body["data"].contains("plaintext") || !r.body["data"]["plaintext"].is_string()) {
     return DataLoss("unwrapping a key: Transit reply lacks data.plaintext");
@@ -423,7 +424,7 @@ std::vector<StatusOr<crypto::SecureBuffer>> VaultLocker::UnwrapBatch(
       continue;
     }
     if (r->status / 100 != 2) {
-      failed(ErrorFor(*r, "unwrapping keys with Transit (batch)", path));
+      failed(ErrorFor(*r, "unwrapping keys with Transit (batch)", path, "update"));
       continue;
     }
     json* results = nullptr;
@@ -467,7 +468,7 @@ StatusOr<WrappedKey> VaultLocker::GenerateDataKey(size_t bytes, const std::strin
     req["context"] = crypto::Base64Encode(reinterpret_cast<const uint8_t*>(context.data()), context.size());
   }
   ASSIGN_OR_RETURN(Reply r, Call("POST", path, req.dump()));
-  if (r.status / 100 != 2) return ErrorFor(r, "generating a data key with Transit", path);
+  if (r.status / 100 != 2) return ErrorFor(r, "generating a data key with Transit", path, "update");
   ASSIGN_OR_RETURN(std::string ct, DataString(r.body, "ciphertext", "generating a data key"));
   if (!r.body["data"].contains("plaintext") || !r.body["data"]["plaintext"].is_string()) {
     return DataLoss("generating a data key: Transit reply lacks data.plaintext");

@@ -71,7 +71,10 @@ class VaultLocker : public DocumentBackend {
   // once and retries. `body` is wiped after sending (it may carry key bytes).
   StatusOr<Reply> Call(const std::string& method, const std::string& path, std::string body = "");
   // Turns a non-2xx reply into a Status naming the operation, path and fix.
-  Status ErrorFor(const Reply& reply, const std::string& what, const std::string& path) const;
+  // `capability`: what a Vault policy must grant on `path` for this call
+  // (named in the 403 message, with the page that lists the policy).
+  Status ErrorFor(const Reply& reply, const std::string& what, const std::string& path,
+                  const char* capability) const;
   StatusOr<int> DetectKvVersion();
   std::string KvDataPath(const std::string& path) const;
   std::string KvMetadataPath(const std::string& path) const;

@@ -43,7 +43,7 @@ POLICY = "mtr-keys"
 # docs/locker-setup.md's policy with the suite's scopes (mtr/<test>) and key.
 POLICY_HCL = """
 path "secret/data/keyring_locker/mtr/*"     { capabilities = ["create", "read"] }
-path "secret/metadata/keyring_locker/mtr/*" { capabilities = ["list", "read"] }
+path "secret/metadata/keyring_locker/mtr/*" { capabilities = ["list"] }
 path "transit/encrypt/mtr"            { capabilities = ["update"] }
 path "transit/decrypt/mtr"            { capabilities = ["update"] }
 path "transit/datakey/plaintext/mtr"  { capabilities = ["update"] }

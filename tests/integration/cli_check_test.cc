@@ -31,7 +31,7 @@ using testing::DevLocker;
 // docs/locker-setup.md's policy for scope prod/db1, one line per right.
 struct PolicyLines {
   std::string data = "\"create\", \"read\"";
-  std::string metadata = "\"list\", \"read\"";
+  std::string metadata = "\"list\"";
   bool encrypt = true, decrypt = true, datakey = true, key_read = true;
   std::string extra;  // appended verbatim
 
@@ -183,7 +183,7 @@ INSTANTIATE_TEST_SUITE_P(
         MissingRight{"no_kv_read", [](PolicyLines& p) { p.data = "\"create\""; }, "vault.kv.read",
                      "path \"secret/data/keyring_locker/prod/db1/*\" { capabilities = [\"create\", \"read\"] }"},
         MissingRight{"no_kv_list", [](PolicyLines& p) { p.metadata = "\"read\""; }, "vault.kv.list",
-                     "path \"secret/metadata/keyring_locker/prod/db1/*\" { capabilities = [\"list\", \"read\"] }"},
+                     "path \"secret/metadata/keyring_locker/prod/db1/*\" { capabilities = [\"list\"] }"},
         MissingRight{"no_transit_encrypt", [](PolicyLines& p) { p.encrypt = false; }, "vault.transit.encrypt",
                      "path \"transit/encrypt/keyring_locker\" { capabilities = [\"update\"] }"},
         MissingRight{"no_transit_decrypt", [](PolicyLines& p) { p.decrypt = false; }, "vault.transit.decrypt",

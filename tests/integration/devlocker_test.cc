@@ -328,8 +328,18 @@ TEST_F(DevLockerTest, CreateOnlyPolicyCannotOverwrite) {
   EXPECT_EQ(L().Call("POST", "secret/data/co/new", {{"data", {{"x", "y"}}}}, creator).status, 403);
   EXPECT_EQ(L().Call("GET", "secret/data/co/new", nullptr, creator).body["data"]["data"]["doc"], 1);
   EXPECT_EQ(L().Call("POST", "secret/data/co/new", {{"data", {{"doc", 2}}}}, updater).status, 200);
-  EXPECT_EQ(L().Call("POST", "transit/keys/co-kek", json::object(), creator).status, 200);
+  // Vault 1.14.8 checks no existence on transit/keys/<name>: creating a key
+  // needs "update" there, "create" alone is refused.
   EXPECT_EQ(L().Call("POST", "transit/keys/co-kek", json::object(), creator).status, 403);
+  // Transit encrypt does check: "create" may encrypt with (and so make) a new
+  // key, but an existing key needs "update".
+  EXPECT_EQ(L().Call("PUT", "sys/policies/acl/encrypt-create",
+                     {{"policy", "path \"transit/encrypt/*\" { capabilities = [\"create\"] }"}}).status, 204);
+  const std::string encrypter = Token({"encrypt-create"});
+  EXPECT_EQ(L().Call("POST", "transit/encrypt/co-new", {{"plaintext", "AAAA"}}, encrypter).status, 200);
+  auto refused = L().Call("POST", "transit/encrypt/co-new", {{"plaintext", "AAAA"}}, encrypter);
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(refused.body["errors"][0], "1 error occurred:\n\t* permission denied\n\n");  // Vault's text
 }
 
 TEST_F(DevLockerTest, NamespacesIsolate) {
