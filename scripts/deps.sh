@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
 # Installs what keyring_locker needs to build and test on Debian bookworm,
 # only when something is missing. Safe to run repeatedly.
+#   scripts/deps.sh                  everything, the real Vault build included
+#   scripts/deps.sh --no-real-vault  all but the real Vault (scripts/test.sh
+#                                    builds it in the background instead)
 set -euo pipefail
+BUILD_REAL_VAULT=1
+case "${1:-}" in
+  --no-real-vault) BUILD_REAL_VAULT= ;;
+  "") ;;
+  *) echo "deps: unknown argument '$1' (only --no-real-vault)" >&2; exit 2 ;;
+esac
 PKGS=(build-essential cmake pkg-config ca-certificates curl jq openssl
       libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libcpp-httplib-dev
       libgtest-dev libgmock-dev libbenchmark-dev python3-hvac
@@ -88,9 +97,11 @@ if ! moto_ok; then
 fi
 
 # The real Vault server for issue #13's tests: built once from the Go module
-# proxy into the same cache folder (about 15 minutes on 2 cores the first
-# time: 13 of compiling, the rest downloading; a few ms afterwards). KLK_SKIP_REAL_VAULT=1 leaves it out; its tests
-# then skip unless KLK_REQUIRE_REAL_VAULT is set.
-if [ -z "${KLK_SKIP_REAL_VAULT:-}" ]; then
+# proxy into the same cache folder (trimmed to what the tests use, see
+# docs/real-vault-notes.md: about 3.5 CPU-minutes of compiling the first time,
+# plus the downloads; a few ms afterwards). KLK_SKIP_REAL_VAULT=1 leaves
+# it out; its tests then skip unless KLK_REQUIRE_REAL_VAULT is set.
+# --no-real-vault: the caller builds it (scripts/test.sh, beside the tests).
+if [ -z "${KLK_SKIP_REAL_VAULT:-}" ] && [ -n "$BUILD_REAL_VAULT" ]; then
   "$(dirname "$0")/real_vault.sh" >/dev/null
 fi

@@ -200,6 +200,28 @@ if [ -n "$named" ] && [ -z "$bare" ]; then
   SUITES=""
   for suite in $named; do SUITES="${SUITES:+$SUITES,}$WORK/suites/$suite"; done
 fi
+# KLK_MTR_REAL_VAULT (scripts/test.sh builds the real Vault in the
+# background): "later" leaves out the suites that need it (any suite
+# keyring_locker_vault*), "only" runs just those. A suite that starts the
+# real Vault must not start it here when KLK_MTR_REAL_VAULT=later (see
+# mysql-test/keyring_locker_vault/vault_env.sh).
+case "${KLK_MTR_REAL_VAULT:-}" in
+  later|only)
+    kept=""
+    IFS=, read -ra all_suites <<<"$SUITES"
+    for s in "${all_suites[@]}"; do
+      vault_suite=""
+      [[ "$s" != */keyring_locker_vault* ]] || vault_suite=1
+      if { [ "$KLK_MTR_REAL_VAULT" = only ] && [ -n "$vault_suite" ]; } ||
+         { [ "$KLK_MTR_REAL_VAULT" = later ] && [ -z "$vault_suite" ]; }; then
+        kept="${kept:+$kept,}$s"
+      fi
+    done
+    [ -n "$kept" ] || { echo "mtr.sh: KLK_MTR_REAL_VAULT=$KLK_MTR_REAL_VAULT leaves no suite to run"; exit 0; }
+    SUITES=$kept ;;
+  "") ;;
+  *) echo "mtr.sh: KLK_MTR_REAL_VAULT is '$KLK_MTR_REAL_VAULT'; use later, only or leave it unset"; exit 2 ;;
+esac
 cd "$MTR_DIR"
 set +e
 start=$(date +%s)

@@ -33,12 +33,22 @@
 #   Sys.RaftAutopilot{State,Configuration}WithDRToken that 1.14.8's CLI calls.
 # Every other module is what Go's minimal version selection picks from these
 # (deterministic: module go.mod files never change).
+#
+# Trimmed (scripts/real_vault_trim.py): the full binary compiles ~2,200
+# packages, most of them cloud SDKs and database drivers for plugins, storage
+# backends and auto-join/auto-unseal integrations we never use. The build
+# takes Vault and go-discover as symlink copies of the downloaded modules
+# (Go refuses -overlay for files inside GOMODCACHE) and swaps in trimmed
+# copies of six files with `go build -overlay`; see docs/real-vault-notes.md.
 set -euo pipefail
 
 VAULT_VERSION=v1.14.8
 VAULT_SDK_VERSION=v0.9.2
 VAULT_API_VERSION=v1.10.0
-PINS="vault=$VAULT_VERSION sdk=$VAULT_SDK_VERSION+klk-shim-2 api=$VAULT_API_VERSION"
+# The trim script's hash is part of the pins: changing what is trimmed rebuilds.
+TRIM_PY="$(cd "$(dirname "$0")" && pwd)/real_vault_trim.py"
+[ -f "$TRIM_PY" ] || { echo "real_vault: $TRIM_PY is missing" >&2; exit 1; }
+PINS="vault=$VAULT_VERSION sdk=$VAULT_SDK_VERSION+klk-shim-2 api=$VAULT_API_VERSION trim=$(sha256sum "$TRIM_PY" | cut -c1-16)"
 
 CACHE="${KEYRING_LOCKER_CACHE:-$HOME/.cache/keyring_locker}"
 DIR="$CACHE/vault-${VAULT_VERSION#v}"
@@ -68,7 +78,7 @@ export GOPROXY="${KLK_GOPROXY:-${GOPROXY:-https://proxy.golang.org}}"
 LOG="$DIR/build.log"
 : >"$LOG"
 began=$(date +%s)
-echo "real_vault: building Vault $VAULT_VERSION into $DIR (13 min of compiling on 2 cores, plus the downloads; log: $LOG)" >&2
+echo "real_vault: building Vault $VAULT_VERSION into $DIR (about 3.5 CPU-minutes of compiling, 13 untrimmed, plus the downloads; log: $LOG)" >&2
 
 # run CMD...: runs in the wrapper module, output to the log; on failure says
 # which command failed, where, and the log's tail.
@@ -176,7 +186,35 @@ func CreateContextOriginalBody(parent context.Context, body io.ReadCloser) conte
 }
 EOF
 
-run nice -n 19 go build -trimpath -ldflags "-s -w" -o "$BIN.tmp" github.com/hashicorp/vault
+# The trimmed build. mod_dir MODULE@VERSION: where its download went.
+mod_dir() {
+  local dir
+  dir=$(cd "$DIR/build" && go mod download -json "$1" 2>>"$LOG" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') ||
+    { echo "real_vault: could not download $1 (output: $LOG)" >&2; exit 1; }
+  echo "$dir"
+}
+run go list -m github.com/hashicorp/go-discover  # resolves the module graph (writes go.sum)
+discover_version=$(cd "$DIR/build" && go list -m -f '{{.Version}}' github.com/hashicorp/go-discover 2>>"$LOG")
+[ -n "$discover_version" ] || { echo "real_vault: no go-discover in Vault's module graph (log: $LOG)" >&2; exit 1; }
+vault_src=$(mod_dir "github.com/hashicorp/vault@$VAULT_VERSION")
+discover_src=$(mod_dir "github.com/hashicorp/go-discover@$discover_version")
+# Symlink copies (a fraction of a second): real directories, each file a link
+# into the module cache. go:embed refuses links, so version/VERSION is copied.
+cp -rs "$vault_src" "$DIR/build/vault"
+cp -rs "$discover_src" "$DIR/build/go-discover"
+find "$DIR/build/vault" "$DIR/build/go-discover" -type d -exec chmod u+w {} +
+rm "$DIR/build/vault/version/VERSION"
+cp "$vault_src/version/VERSION" "$DIR/build/vault/version/VERSION"
+cat >>"$DIR/build/go.mod" <<EOF
+
+// The symlink copies that -overlay patches (scripts/real_vault_trim.py).
+replace github.com/hashicorp/vault => ./vault
+
+replace github.com/hashicorp/go-discover => ./go-discover
+EOF
+run python3 "$TRIM_PY" --vault "$DIR/build/vault" --discover "$DIR/build/go-discover" --out "$DIR/build/trim"
+echo "+ go list -deps: $(cd "$DIR/build" && go list -overlay trim/overlay.json -deps github.com/hashicorp/vault 2>>"$LOG" | wc -l) packages" >>"$LOG"
+run nice -n 19 go build -overlay trim/overlay.json -trimpath -ldflags "-s -w" -o "$BIN.tmp" github.com/hashicorp/vault
 version=$("$BIN.tmp" version 2>&1 || true)
 case "$version" in
   "Vault $VAULT_VERSION"*) ;;

@@ -10,7 +10,12 @@
 # (an error under KLK_REQUIRE_REAL_VAULT=1).
 VAULT_SUITE=$ROOT/mysql-test/keyring_locker_vault
 VAULT_LAUNCHER=$ROOT/tests/vault/real_vault.py
-if /usr/bin/python3 "$VAULT_LAUNCHER" which >/dev/null 2>&1; then
+# KLK_MTR_REAL_VAULT=later (scripts/test.sh, while the binary may still be
+# building): neither started nor added; a later `KLK_MTR_REAL_VAULT=only`
+# run has it.
+if [ "${KLK_MTR_REAL_VAULT:-}" = later ]; then
+  echo "mtr.sh: the real-Vault suite is left for a later run (KLK_MTR_REAL_VAULT=later)"
+elif /usr/bin/python3 "$VAULT_LAUNCHER" which >/dev/null 2>&1; then
   /usr/bin/python3 "$VAULT_LAUNCHER" start --dir "$KLK_VAULT_DIR" --owner-pid $$ >/dev/null
   export KLK_VAULT_SUITE_DIR=$VAULT_SUITE KLK_VAULT_CTL=$VAULT_SUITE/vault_ctl.py
   export KLK_VAULT_URL=$(/usr/bin/python3 "$VAULT_LAUNCHER" get --dir "$KLK_VAULT_DIR" url)
