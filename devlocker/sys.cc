@@ -6,7 +6,9 @@ namespace devlocker {
 
 namespace {
 
-const char* kVersion = "1.15.0-devlocker";
+// "+ent": it has namespaces, as Vault Enterprise (the client refuses a
+// namespace on a community-edition version, which would ignore it).
+const char* kVersion = "1.15.0+ent.devlocker";
 
 json SealStatus(const Runtime& rt) {
   return json{{"type", "shamir"}, {"initialized", true}, {"sealed", rt.sealed.load()},

@@ -9,6 +9,7 @@
 #include "keyring_backend/http/operation_deadline.h"
 #include "keyring_backend/json/strict_json.h"
 #include "keyring_backend/vault/vault_errors.h"
+#include "keyring_backend/vault/vault_namespace.h"
 
 namespace keyring_locker {
 namespace {
@@ -218,6 +219,23 @@ StatusOr<int> VaultLocker::DetectKvVersion() {
   return ErrorFor(r, "detecting the KV version", "sys/internal/ui/mounts/" + mount, "read");
 }
 
+Status VaultLocker::CheckNamespacesExist(const std::string& ns) {
+  // Vault's community edition has no namespaces: it ignores X-Vault-Namespace
+  // and would keep this scope's keys in its root namespace, beside whatever
+  // else lives there. Its version tells it apart (Vault Enterprise and HCP
+  // report "1.x.y+ent...", OpenBao 2.x); a server that says nothing passes.
+  ASSIGN_OR_RETURN(Reply r, Call("GET", "sys/health?standbyok=true&perfstandbyok=true&sealedcode=200&uninitcode=200"));
+  const std::string version = r.status == 200 ? StringOr(r.body, "version", "") : "";
+  if (version.rfind("1.", 0) == 0 && version.find("+ent") == std::string::npos) {
+    return FailedPrecondition("locker.namespace is \"" + ns + "\", but the locker at " + r.endpoint +
+                              " is Vault " + version +
+                              " (community edition), which has no namespaces: it would ignore the namespace and "
+                              "keep the keys in its root namespace; remove locker.namespace, or use Vault "
+                              "Enterprise or OpenBao");
+  }
+  return Status::Ok();
+}
+
 Status VaultLocker::Connect() {
   // Up to four requests, one budget: a connect run by a thread without a deadline
   // (background refresh, a tool) holds connect_mu_ no longer than a server call may wait.
@@ -225,6 +243,9 @@ Status VaultLocker::Connect() {
   // Nothing is published until every step passed: a connect cut part-way
   // (deadline, locker down) must run again in full on the next call, or the
   // Transit key would never be checked or created.
+  if (const std::string ns = VaultNamespaceOf(http_->options()); !ns.empty()) {
+    RETURN_IF_ERROR(CheckNamespacesExist(ns));
+  }
   int version = options_.kv_version;
   if (version == 0) {
     ASSIGN_OR_RETURN(version, DetectKvVersion());

@@ -76,6 +76,8 @@ class VaultLocker : public DocumentBackend {
   Status ErrorFor(const Reply& reply, const std::string& what, const std::string& path,
                   const char* capability) const;
   StatusOr<int> DetectKvVersion();
+  // Refuses a namespace on a Vault that has none (its community edition).
+  Status CheckNamespacesExist(const std::string& ns);
   std::string KvDataPath(const std::string& path) const;
   std::string KvMetadataPath(const std::string& path) const;
 

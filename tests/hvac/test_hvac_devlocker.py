@@ -87,7 +87,7 @@ def run_all(checks, client, url, tls_dir):
     def health():
         h = client.sys.read_health_status(method="GET")
         expect(h["initialized"] and not h["sealed"] and not h["standby"], "health body %r" % h)
-        expect(h["version"] == "1.15.0-devlocker", "version %r" % h["version"])
+        expect(h["version"] == "1.15.0+ent.devlocker", "version %r" % h["version"])
 
     def kv2_cas():
         kv = client.secrets.kv.v2

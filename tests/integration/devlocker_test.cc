@@ -56,7 +56,7 @@ TEST_F(DevLockerTest, HealthAnswersWithoutToken) {
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.body["sealed"], false);
   EXPECT_EQ(r.body["initialized"], true);
-  EXPECT_EQ(r.body["version"], "1.15.0-devlocker");
+  EXPECT_EQ(r.body["version"], "1.15.0+ent.devlocker");
 }
 
 TEST_F(DevLockerTest, UntrustedClientFailsTls) {

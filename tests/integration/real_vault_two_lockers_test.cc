@@ -498,8 +498,8 @@ TEST_P(TwoLockers, CertLoginOverMutualTls) {
 // --- namespaces ---------------------------------------------------------------
 
 // Vault OSS has no namespaces: it ignores X-Vault-Namespace and serves the
-// root namespace, so a locker.namespace setting is silently without effect
-// there. The dev locker imitates Vault Enterprise / OpenBao namespaces and
+// root namespace, so our client refuses a locker.namespace setting there
+// (its version says community edition). The dev locker imitates Vault Enterprise / OpenBao namespaces and
 // refuses an unknown one with 403 (docs/real-vault-notes.md).
 TEST_P(TwoLockers, NamespaceHeader) {
   Reply put = locker_->Call("POST", "secret/data/nsprobe", {{"data", {{"v", "root"}}}});
@@ -514,7 +514,11 @@ TEST_P(TwoLockers, NamespaceHeader) {
     EXPECT_EQ(in_ns.body["data"]["data"]["v"], "root");
     EXPECT_EQ(make.status, 404) << make.body.dump();
     EXPECT_EQ(make.body["errors"][0], "enterprise-only feature") << make.body.dump();
-    EXPECT_TRUE(b.ok()) << b.status().ToString();  // served from the root namespace
+    // It would serve the root namespace: our client refuses the setting.
+    ASSERT_FALSE(b.ok());
+    EXPECT_EQ(b.status().code(), Code::kFailedPrecondition) << b.status().ToString();
+    EXPECT_NE(b.status().message().find("(community edition), which has no namespaces"), std::string::npos)
+        << b.status().ToString();
   } else {
     EXPECT_EQ(in_ns.status, 403) << in_ns.body.dump();
     EXPECT_EQ(make.status, 200) << make.body.dump();
