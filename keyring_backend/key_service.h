@@ -185,21 +185,19 @@ class KeyService {
   //
   // Bytes of the live generation; kNotFound if the name has none.
   StatusOr<KeyHandle> GetLive(const std::string& name);
-  // The hot path of GetLive: when the live generation is known and cached,
-  // calls fn(const KeyMaterial&) under the cache shard's shared lock and
-  // returns true, without a locker request, a handle copy or a deadline;
+  // The hot path of GetLive: once a fetch has loaded the live generation,
+  // calls fn(const KeyMaterial&) under one shared lock and returns true, with
+  // one lookup of the name and no locker request, handle copy or deadline;
   // false otherwise (the caller goes on to GetLive). fn must be short and
   // must not call back into this KeyService.
   template <typename Fn>
   bool WithLiveCached(const std::string& name, Fn&& fn) {
-    uint32_t version = 0;
-    {
-      std::shared_lock<std::shared_mutex> lock(generations_mu_);
-      auto it = generations_.find(name);
-      if (it == generations_.end() || it->second.deleted) return false;
-      version = it->second.version;
-    }
-    return version != 0 && cache_.WithCached(name, version, std::forward<Fn>(fn));
+    std::shared_lock<std::shared_mutex> lock(generations_mu_);
+    auto it = generations_.find(name);
+    if (it == generations_.end() || it->second.gen.deleted || !it->second.live) return false;
+    live_hits_.fetch_add(1, std::memory_order_relaxed);
+    fn(*it->second.live);
+    return true;
   }
   // Makes a new generation (bytes null = new random key). kAlreadyExists if
   // a live generation exists: nothing is ever overwritten.
@@ -310,7 +308,19 @@ class KeyService {
   // Read on every MySQL key fetch (WithLiveCached), written when a
   // generation is stored, removed or listed: readers share the lock.
   std::shared_mutex generations_mu_;
-  std::unordered_map<std::string, Generation> generations_;
+  struct GenerationMemo {
+    Generation gen;
+    // The live generation's bytes once GetLive has loaded them: the MySQL
+    // fetch's hot path (WithLiveCached) is then one lookup. Dropped whenever
+    // the generation changes (stored again, removed, restored), so a removed
+    // key's bytes do not linger here. Holds at most one version per name,
+    // beyond the cache's bound: the live MySQL keys the server has fetched.
+    KeyHandle live;
+  };
+  std::unordered_map<std::string, GenerationMemo> generations_;
+  std::atomic<uint64_t> live_hits_{0};  // WithLiveCached hits, counted as cache hits
+  // Sets `live` when `name` is still at that live version.
+  void RememberLive(const std::string& name, uint32_t version, const KeyHandle& key);
 
   std::mutex refresh_mu_;
   std::condition_variable refresh_cv_;

@@ -28,15 +28,26 @@ KeyService::Generation KeyService::ScanGeneration(const std::vector<VersionEntry
 
 void KeyService::NoteGeneration(const std::string& name, Generation g) {
   std::unique_lock<std::shared_mutex> lock(generations_mu_);
-  Generation& cur = generations_[name];
-  if (g.version > cur.version || (g.version == cur.version && g.deleted)) cur = g;
+  GenerationMemo& cur = generations_[name];
+  if (g.version > cur.gen.version || (g.version == cur.gen.version && g.deleted)) {
+    if (g.version != cur.gen.version || g.deleted != cur.gen.deleted) cur.live.reset();
+    cur.gen = g;
+  }
+}
+
+void KeyService::RememberLive(const std::string& name, uint32_t version, const KeyHandle& key) {
+  std::unique_lock<std::shared_mutex> lock(generations_mu_);
+  auto it = generations_.find(name);
+  if (it != generations_.end() && it->second.gen.version == version && !it->second.gen.deleted) {
+    it->second.live = key;
+  }
 }
 
 StatusOr<KeyService::Generation> KeyService::CurrentGeneration(const std::string& name, bool from_locker) {
   if (!from_locker) {
     std::shared_lock<std::shared_mutex> lock(generations_mu_);
     auto it = generations_.find(name);
-    if (it != generations_.end()) return it->second;
+    if (it != generations_.end()) return it->second.gen;
   }
   locker_requests_.fetch_add(1, std::memory_order_relaxed);
   auto entries = store_->ListVersions(name);
@@ -53,7 +64,9 @@ StatusOr<KeyHandle> KeyService::GetLive(const std::string& name) {
   OperationDeadline budget(call_budget_);
   ASSIGN_OR_RETURN(Generation g, CurrentGeneration(name, false));
   if (g.version == 0 || g.deleted) return NotFound("key " + name + " does not exist (or was removed)");
-  return Get(name, g.version);
+  StatusOr<KeyHandle> key = Get(name, g.version);
+  if (key.ok()) RememberLive(name, g.version, *key);
+  return key;
 }
 
 Status KeyService::CreateGeneration(const std::string& name, const std::string& type, size_t length,
@@ -151,7 +164,7 @@ Status KeyService::Restore(const std::string& name, uint32_t version) {
   Audit("restore", name, version, s, started);
   if (!s.ok()) return s.Annotate("removing the deleted marker of key " + name);
   std::unique_lock<std::shared_mutex> lock(generations_mu_);
-  generations_[name] = Generation{version, false};  // the one backwards move
+  generations_[name] = GenerationMemo{Generation{version, false}, nullptr};  // the one backwards move
   return Status::Ok();
 }
 

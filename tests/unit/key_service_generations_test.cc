@@ -2,6 +2,8 @@
 // in-memory FakeLocker.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "keyring_backend/key_service.h"
 #include "tests/support/fake_locker.h"
 
@@ -90,6 +92,49 @@ TEST_F(GenerationsTest, RestoreBringsBackTheSameBytesOnlyForTheLatestGeneration)
   ASSERT_TRUE(svc->SoftRemove("k").ok());
   ASSERT_TRUE(svc->CreateGeneration("k", "AES", 32, nullptr).ok());
   EXPECT_EQ(svc->Restore("k", 1).code(), Code::kFailedPrecondition);  // gen 2 is newer
+}
+
+// WithLiveCached (the MySQL fetch's hot path) serves only what GetLive
+// loaded for the live generation, and forgets it the moment the generation
+// changes: a removed key is never served from it, a stored-again key never
+// with the old bytes.
+TEST_F(GenerationsTest, HotPathServesOnlyTheLiveGenerationGetLiveLoaded) {
+  auto svc = NewService();
+  auto a = Bytes(0xA1, 32), b = Bytes(0xB2, 32);
+  auto served = [&](crypto::SecureBuffer* out) {
+    return svc->WithLiveCached("k", [&](const KeyMaterial& m) {
+      *out = crypto::SecureBuffer(m.bytes.size());
+      std::memcpy(out->data(), m.bytes.data(), m.bytes.size());
+    });
+  };
+  crypto::SecureBuffer got;
+  EXPECT_FALSE(served(&got));  // unknown name
+  ASSERT_TRUE(svc->CreateGeneration("k", "AES", 32, &a).ok());
+  EXPECT_FALSE(served(&got));  // known, not yet loaded by a fetch
+  ASSERT_TRUE(svc->GetLive("k").ok());
+  const int fetches = locker_.fetches.load();
+  ASSERT_TRUE(served(&got));
+  EXPECT_TRUE(got.Equals(a));
+  EXPECT_EQ(locker_.fetches.load(), fetches);  // no request
+  const uint64_t hits = svc->stats().cache.hits;
+  ASSERT_TRUE(served(&got));
+  EXPECT_EQ(svc->stats().cache.hits, hits + 1);  // counted as a cache hit
+
+  ASSERT_TRUE(svc->SoftRemove("k").ok());
+  EXPECT_FALSE(served(&got));
+  EXPECT_EQ(svc->GetLive("k").status().code(), Code::kNotFound);
+  ASSERT_TRUE(svc->CreateGeneration("k", "AES", 32, &b).ok());
+  EXPECT_FALSE(served(&got));  // generation 2 not loaded yet; generation 1 never again
+  ASSERT_TRUE(svc->GetLive("k").ok());
+  ASSERT_TRUE(served(&got));
+  EXPECT_TRUE(got.Equals(b));
+
+  ASSERT_TRUE(svc->SoftRemove("k").ok());
+  ASSERT_TRUE(svc->Restore("k", 2).ok());  // the one backwards move drops it too
+  EXPECT_FALSE(served(&got));
+  ASSERT_TRUE(svc->GetLive("k").ok());
+  ASSERT_TRUE(served(&got));
+  EXPECT_TRUE(got.Equals(b));
 }
 
 TEST_F(GenerationsTest, PurgeHonoursRetentionAndNeverReusesTheNumber) {
