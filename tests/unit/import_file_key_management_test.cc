@@ -1,6 +1,7 @@
 // MariaDB file_key_management key files, plain and encrypted, built in the
 // test by the plugin's rules (and, for the encrypted form, by the real
 // `openssl enc` command line the plugin's documentation gives).
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -202,6 +203,29 @@ TEST_F(EncryptedKeyFile, ReadsWhatOpensslWritesWithPbkdf2AndAnotherDigest) {
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   ASSERT_EQ(s->items.size(), 3u);
   EXPECT_EQ(Hex(Find(*s, "2")->bytes), kKey32);
+}
+
+// A wrong derivation passes the padding check about once in 256 salts (the
+// case that made the test above flaky): it must still be called a wrong
+// derivation, naming --digest / --use-pbkdf2, not "decrypted" into garbage.
+TEST_F(EncryptedKeyFile, AWrongDerivationWhosePaddingChecksByChanceIsStillNamed) {
+  SaltedKdf pbkdf2;
+  pbkdf2.digest = "sha512";
+  pbkdf2.pbkdf2_iterations = 1;
+  int found = 0;
+  for (int i = 0; i < 20000 && found < 2; ++i) {
+    char salt[9];
+    std::snprintf(salt, sizeof salt, "%08x", i);
+    auto sealed = EncryptSalted(crypto::SecureBuffer::CopyOf(PlainFile()), "s3cr3t", salt, pbkdf2);
+    ASSERT_TRUE(sealed.ok());
+    // Without a plausibility check, does the default derivation "decrypt" it?
+    if (!DecryptSalted(*sealed, "s3cr3t").ok()) continue;
+    ++found;
+    auto s = ParseFileKeyManagement(*sealed, WithKey("s3cr3t"));
+    ASSERT_FALSE(s.ok()) << "salt " << salt;
+    EXPECT_NE(s.status().message().find("--use-pbkdf2"), std::string::npos) << s.status().ToString();
+  }
+  EXPECT_EQ(found, 2) << "no salt among 20000 gave a padding that checks by chance";
 }
 
 // The plugin documents `openssl enc -aes-256-cbc -md sha1 -k SECRET`: the

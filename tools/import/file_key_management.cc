@@ -119,13 +119,9 @@ StatusOr<ImportSource> ParseFileKeyManagement(const std::string& content, const 
     if (!options.filekey.empty()) {
       ASSIGN_OR_RETURN(secret, ResolveFileKey(options.filekey));
     }
-    auto plain = DecryptSalted(content, secret, options.kdf);
+    auto plain = DecryptSalted(content, secret, options.kdf, &LooksLikeText);
     WipeString(secret);
     if (!plain.ok()) return plain.status();
-    if (!LooksLikeText(*plain)) {
-      return InvalidArgument("cannot decrypt the key file: wrong file key (the result is not text); check "
-                             "file_key_management_filekey");
-    }
     text = std::move(plain).value();
   } else {
     if (!options.filekey.empty()) {

@@ -62,7 +62,7 @@ bool PaddingLength(const crypto::SecureBuffer& plain, size_t* n) {
 }
 
 StatusOr<crypto::SecureBuffer> DecryptWith(const std::string& content, const std::string& secret,
-                                           const SaltedKdf& kdf) {
+                                           const SaltedKdf& kdf, PlaintextCheck plausible) {
   const auto* salt = reinterpret_cast<const uint8_t*>(content.data()) + kMagicLen;
   KeyIv k;
   RETURN_IF_ERROR(Derive(salt, secret, kdf, &k));
@@ -72,6 +72,7 @@ StatusOr<crypto::SecureBuffer> DecryptWith(const std::string& content, const std
   size_t pad = 0;
   if (!PaddingLength(plain, &pad)) return InvalidArgument("bad padding");
   plain.Truncate(plain.size() - pad);
+  if (plausible != nullptr && !plausible(plain)) return InvalidArgument("not the expected plaintext");
   return plain;
 }
 
@@ -95,7 +96,7 @@ bool LooksSalted(const std::string& content) {
 }
 
 StatusOr<crypto::SecureBuffer> DecryptSalted(const std::string& content, const std::string& secret,
-                                             const SaltedKdf& kdf) {
+                                             const SaltedKdf& kdf, PlaintextCheck plausible) {
   RETURN_IF_ERROR(CheckKdf(kdf));
   if (!LooksSalted(content)) return InvalidArgument("the file does not start with OpenSSL's \"Salted__\"");
   if (content.size() < kMagicLen + kSaltLen + kBlock) {
@@ -111,14 +112,14 @@ StatusOr<crypto::SecureBuffer> DecryptSalted(const std::string& content, const s
     return InvalidArgument("the key file is encrypted (it starts with \"Salted__\"): give the server's "
                            "file_key_management_filekey as --filekey SECRET or --filekey FILE:/path");
   }
-  auto plain = DecryptWith(content, secret, kdf);
+  auto plain = DecryptWith(content, secret, kdf, plausible);
   if (plain.ok()) return plain;
   // openssl enc's default digest since 1.1.0 (a server setting on MariaDB 11's
   // file_key_management_digest): name it rather than call the key wrong.
   if (kdf.digest != "sha256" || kdf.pbkdf2_iterations != 0) {
     SaltedKdf sha256;
     sha256.digest = "sha256";
-    if (DecryptWith(content, secret, sha256).ok()) {
+    if (DecryptWith(content, secret, sha256, plausible).ok()) {
       return InvalidArgument("the key file decrypts with --digest sha256 (made by `openssl enc` without -md sha1), "
                              "not with " + Describe(kdf) + ": give --digest sha256 if the server had "
                              "file_key_management_digest=sha256 (MariaDB 10.x servers cannot read such a file)");

@@ -32,9 +32,12 @@ bool LooksSalted(const std::string& content);
 // The plaintext, or an error naming the problem: too short, not a multiple of
 // the block size (truncated), or a padding that does not check (a wrong file
 // key, or a file made with another digest / -pbkdf2 that the server could not
-// read either).
+// read either). A wrong key passes the padding check about once in 256
+// tries, so `plausible` (when given) must also accept the plaintext before it
+// counts as decrypted: the caller knows what the file holds.
+using PlaintextCheck = bool (*)(const crypto::SecureBuffer&);
 StatusOr<crypto::SecureBuffer> DecryptSalted(const std::string& content, const std::string& secret,
-                                             const SaltedKdf& kdf = {});
+                                             const SaltedKdf& kdf = {}, PlaintextCheck plausible = nullptr);
 
 // Encrypts the way `openssl enc -aes-256-cbc -md sha1 -S SALT -k SECRET` does:
 // for tests (with another `kdf`: `-md DIGEST [-pbkdf2 -iter N]`).
