@@ -216,7 +216,7 @@ StatusOr<uint32_t> KeyService::RotateImpl(const std::string& name, size_t length
 KeyServiceStats KeyService::stats() const {
   KeyServiceStats s;
   s.cache = cache_.stats();
-  s.cache.hits += live_hits_.load(std::memory_order_relaxed);
+  s.cache.hits += live_hits_.Sum();
   s.locker_requests = locker_requests_.load();
   s.locker_errors = locker_errors_.load();
   s.stale_serves = stale_serves_.load();

@@ -113,6 +113,9 @@ class KeyService {
 
   // Hot path: the latest version the cache knows, 0 if none. No I/O, no wait.
   uint32_t LatestVersionCached(const std::string& name) const { return cache_.Latest(name); }
+  // Moves whenever a LatestVersionCached answer may have changed: read it
+  // first, and an answer stays good while it has not moved (KeyCache).
+  uint64_t LatestVersionEpoch() const { return cache_.LatestEpoch(); }
   // Key bytes for (name, version): a cache hit, or one locker fetch + unwrap
   // shared by every concurrent caller. kNotFound if the locker has no such key.
   StatusOr<KeyHandle> Get(const std::string& name, uint32_t version);
@@ -192,10 +195,10 @@ class KeyService {
   // must not call back into this KeyService.
   template <typename Fn>
   bool WithLiveCached(const std::string& name, Fn&& fn) {
-    std::shared_lock<std::shared_mutex> lock(generations_mu_);
+    ReadMostlyMutex::ReadLock lock(generations_mu_);
     auto it = generations_.find(name);
     if (it == generations_.end() || it->second.gen.deleted || !it->second.live) return false;
-    live_hits_.fetch_add(1, std::memory_order_relaxed);
+    live_hits_.Add(lock.stripe());
     fn(*it->second.live);
     return true;
   }
@@ -306,8 +309,9 @@ class KeyService {
   std::map<std::string, std::map<uint32_t, KeyVersionInfo>> known_;
 
   // Read on every MySQL key fetch (WithLiveCached), written when a
-  // generation is stored, removed or listed: readers share the lock.
-  std::shared_mutex generations_mu_;
+  // generation is stored, removed or listed: readers on different CPUs
+  // share no cache line they write (read_mostly_mutex.h).
+  ReadMostlyMutex generations_mu_;
   struct GenerationMemo {
     Generation gen;
     // The live generation's bytes once GetLive has loaded them: the MySQL
@@ -318,7 +322,7 @@ class KeyService {
     KeyHandle live;
   };
   std::unordered_map<std::string, GenerationMemo> generations_;
-  std::atomic<uint64_t> live_hits_{0};  // WithLiveCached hits, counted as cache hits
+  StripedCounter live_hits_;  // WithLiveCached hits, counted as cache hits
   // Sets `live` when `name` is still at that live version.
   void RememberLive(const std::string& name, uint32_t version, const KeyHandle& key);
 

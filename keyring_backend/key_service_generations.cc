@@ -27,7 +27,13 @@ KeyService::Generation KeyService::ScanGeneration(const std::vector<VersionEntry
 }
 
 void KeyService::NoteGeneration(const std::string& name, Generation g) {
-  std::unique_lock<std::shared_mutex> lock(generations_mu_);
+  {
+    // Most listings repeat what is known: no write lock for those.
+    ReadMostlyMutex::ReadLock lock(generations_mu_);
+    auto it = generations_.find(name);
+    if (it != generations_.end() && it->second.gen.version == g.version && it->second.gen.deleted == g.deleted) return;
+  }
+  ReadMostlyMutex::WriteLock lock(generations_mu_);
   GenerationMemo& cur = generations_[name];
   if (g.version > cur.gen.version || (g.version == cur.gen.version && g.deleted)) {
     if (g.version != cur.gen.version || g.deleted != cur.gen.deleted) cur.live.reset();
@@ -36,7 +42,7 @@ void KeyService::NoteGeneration(const std::string& name, Generation g) {
 }
 
 void KeyService::RememberLive(const std::string& name, uint32_t version, const KeyHandle& key) {
-  std::unique_lock<std::shared_mutex> lock(generations_mu_);
+  ReadMostlyMutex::WriteLock lock(generations_mu_);
   auto it = generations_.find(name);
   if (it != generations_.end() && it->second.gen.version == version && !it->second.gen.deleted) {
     it->second.live = key;
@@ -45,7 +51,7 @@ void KeyService::RememberLive(const std::string& name, uint32_t version, const K
 
 StatusOr<KeyService::Generation> KeyService::CurrentGeneration(const std::string& name, bool from_locker) {
   if (!from_locker) {
-    std::shared_lock<std::shared_mutex> lock(generations_mu_);
+    ReadMostlyMutex::ReadLock lock(generations_mu_);
     auto it = generations_.find(name);
     if (it != generations_.end()) return it->second.gen;
   }
@@ -163,7 +169,7 @@ Status KeyService::Restore(const std::string& name, uint32_t version) {
   Status s = store_->Undelete(name, version);
   Audit("restore", name, version, s, started);
   if (!s.ok()) return s.Annotate("removing the deleted marker of key " + name);
-  std::unique_lock<std::shared_mutex> lock(generations_mu_);
+  ReadMostlyMutex::WriteLock lock(generations_mu_);
   generations_[name] = GenerationMemo{Generation{version, false}, nullptr};  // the one backwards move
   return Status::Ok();
 }

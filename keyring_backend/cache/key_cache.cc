@@ -5,7 +5,7 @@
 
 namespace keyring_locker {
 
-KeyCache::KeyCache(size_t max_entries) : max_per_shard_(std::max<size_t>(1, (max_entries + kShards - 1) / kShards)) {}
+KeyCache::KeyCache(size_t max_entries) : max_entries_(std::max<size_t>(1, max_entries)) {}
 
 KeyCache::SlotKey KeyCache::Slot(const std::string& name, uint32_t version) {
   // '\n' cannot appear in a key name (KeyService validates), so slots are unique.
@@ -24,45 +24,46 @@ KeyHandle KeyCache::FindHit(const std::string& name, uint32_t version) const { r
 
 KeyHandle KeyCache::Lookup(const std::string& name, uint32_t version, bool count_miss) const {
   const SlotKey slot = Slot(name, version);
-  Shard& shard = ShardFor(slot);
-  std::shared_lock<std::shared_mutex> lock(shard.mu);
-  auto it = shard.entries.find(slot);
-  if (it == shard.entries.end()) {
-    if (count_miss) shard.misses.fetch_add(1, std::memory_order_relaxed);
+  ReadMostlyMutex::ReadLock lock(mu_);
+  auto it = entries_.find(slot);
+  if (it == entries_.end()) {
+    if (count_miss) misses_.Add(lock.stripe());
     return nullptr;
   }
-  shard.hits.fetch_add(1, std::memory_order_relaxed);
+  hits_.Add(lock.stripe());
   return it->second;
 }
 
 void KeyCache::Insert(const std::string& name, uint32_t version, KeyHandle key) {
   const SlotKey slot = Slot(name, version);
-  Shard& shard = ShardFor(slot);
-  std::unique_lock<std::shared_mutex> lock(shard.mu);
-  auto [it, inserted] = shard.entries.emplace(slot, std::move(key));
+  KeyHandle dropped;  // released after the lock: freeing key memory is not the readers' wait
+  ReadMostlyMutex::WriteLock lock(mu_);
+  auto [it, inserted] = entries_.emplace(slot, std::move(key));
   if (!inserted) return;  // first writer wins: the bytes of a version never change
-  shard.insertion_order.push_back(slot);
-  // Bounded memory: drop the oldest entries of this shard. A dropped key is
-  // only a future miss (the locker still has it), never a lost key.
-  while (shard.entries.size() > max_per_shard_ && !shard.insertion_order.empty()) {
-    const SlotKey victim = std::move(shard.insertion_order.front());
-    shard.insertion_order.pop_front();
-    if (!(victim == slot) && shard.entries.erase(victim) > 0) evictions_.fetch_add(1, std::memory_order_relaxed);
+  insertion_order_.push_back(slot);
+  // Bounded memory: drop the oldest entries. A dropped key is only a future
+  // miss (the locker still has it), never a lost key.
+  while (entries_.size() > max_entries_ && !insertion_order_.empty()) {
+    const SlotKey victim = std::move(insertion_order_.front());
+    insertion_order_.pop_front();
+    if (victim == slot) continue;
+    auto v = entries_.find(victim);
+    if (v == entries_.end()) continue;
+    dropped = std::move(v->second);
+    entries_.erase(v);
+    evictions_.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
 void KeyCache::Erase(const std::string& name) {
   const std::string prefix = name + '\n';
-  for (auto& shard : shards_) {
-    std::unique_lock<std::shared_mutex> lock(shard.mu);
-    for (auto it = shard.entries.begin(); it != shard.entries.end();) {
-      it = it->first.text.compare(0, prefix.size(), prefix) == 0 ? shard.entries.erase(it) : std::next(it);
-    }
-    auto& order = shard.insertion_order;
-    order.erase(std::remove_if(order.begin(), order.end(),
-                               [&](const SlotKey& s) { return s.text.compare(0, prefix.size(), prefix) == 0; }),
-                order.end());
+  ReadMostlyMutex::WriteLock lock(mu_);
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    it = it->first.text.compare(0, prefix.size(), prefix) == 0 ? entries_.erase(it) : std::next(it);
   }
+  insertion_order_.erase(std::remove_if(insertion_order_.begin(), insertion_order_.end(),
+                                        [&](const SlotKey& s) { return s.text.compare(0, prefix.size(), prefix) == 0; }),
+                         insertion_order_.end());
 }
 
 StatusOr<KeyHandle> KeyCache::GetOrLoad(const std::string& name, uint32_t version,
@@ -104,24 +105,30 @@ StatusOr<KeyHandle> KeyCache::GetOrLoad(const std::string& name, uint32_t versio
 }
 
 uint32_t KeyCache::Latest(const std::string& name) const {
-  std::shared_lock<std::shared_mutex> lock(latest_mu_);
+  ReadMostlyMutex::ReadLock lock(latest_mu_);
   auto it = latest_.find(name);
   return it == latest_.end() ? 0 : it->second;
 }
 
 void KeyCache::RaiseLatest(const std::string& name, uint32_t version) {
-  std::unique_lock<std::shared_mutex> lock(latest_mu_);
+  // Every refresh tick raises every version it read, nearly always to what
+  // it was: only a real change takes the write lock and moves the epoch.
+  if (Latest(name) >= version) return;
+  ReadMostlyMutex::WriteLock lock(latest_mu_);
   uint32_t& v = latest_[name];
-  v = std::max(v, version);
+  if (version <= v) return;
+  v = version;
+  // After the change, so a reader that saw the old epoch re-reads (see LatestEpoch).
+  latest_epoch_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 void KeyCache::ForgetLatest(const std::string& name) {
-  std::unique_lock<std::shared_mutex> lock(latest_mu_);
-  latest_.erase(name);
+  ReadMostlyMutex::WriteLock lock(latest_mu_);
+  if (latest_.erase(name) > 0) latest_epoch_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 std::vector<std::pair<std::string, uint32_t>> KeyCache::AllLatest() const {
-  std::shared_lock<std::shared_mutex> lock(latest_mu_);
+  ReadMostlyMutex::ReadLock lock(latest_mu_);
   std::vector<std::pair<std::string, uint32_t>> out(latest_.begin(), latest_.end());
   std::sort(out.begin(), out.end());
   return out;
@@ -132,12 +139,12 @@ KeyCacheStats KeyCache::stats() const {
   s.loads = loads_.load();
   s.collapsed_waits = collapsed_.load();
   s.evictions = evictions_.load();
-  for (auto& shard : shards_) {
-    std::shared_lock<std::shared_mutex> lock(shard.mu);
-    s.entries += shard.entries.size();
-    s.hits += shard.hits.load(std::memory_order_relaxed);
-    s.misses += shard.misses.load(std::memory_order_relaxed);
+  {
+    ReadMostlyMutex::ReadLock lock(mu_);
+    s.entries = entries_.size();
   }
+  s.hits = hits_.Sum();
+  s.misses = misses_.Sum();
   return s;
 }
 

@@ -1,9 +1,11 @@
 // KeyCache: key material the server has been served, in SecureBuffers.
 // Reads are the server's hot path (every page write asks for the latest key
-// version), so lookups take only a shared lock on one of 16 shards and never
-// touch the network. Entries never expire: a key version's bytes never change,
-// and serving a known key while the locker is down is the point. Concurrent
-// misses for the same key collapse into one load (single flight).
+// version), so a lookup takes only its CPU's stripe of a ReadMostlyMutex
+// (read_mostly_mutex.h) and never touches the network: readers on different
+// cores write no shared cache line. Entries never expire: a key version's
+// bytes never change, and serving a known key while the locker is down is
+// the point. Concurrent misses for the same key collapse into one load
+// (single flight).
 #pragma once
 
 #include <atomic>
@@ -13,13 +15,13 @@
 #include <future>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
 #include "crypto/secure_buffer.h"
+#include "keyring_backend/cache/read_mostly_mutex.h"
 
 namespace keyring_locker {
 
@@ -43,19 +45,18 @@ class KeyCache {
   // Find that counts only a hit: for a caller that goes on to GetOrLoad on
   // a miss (which counts it), so a fast path does not count misses twice.
   KeyHandle FindHit(const std::string& name, uint32_t version) const;
-  // Calls fn(const KeyMaterial&) on a cached key under the shard's shared
-  // lock, without copying the handle (no reference-count traffic on the
+  // Calls fn(const KeyMaterial&) on a cached key under a read lock, without
+  // copying the handle (no reference-count traffic on the
   // server's hottest path); false on a miss, which is not counted (the
   // caller goes on to GetOrLoad). fn must be short and must not call back
   // into the cache.
   template <typename Fn>
   bool WithCached(const std::string& name, uint32_t version, Fn&& fn) const {
     const SlotKey slot = Slot(name, version);
-    Shard& shard = ShardFor(slot);
-    std::shared_lock<std::shared_mutex> lock(shard.mu);
-    auto it = shard.entries.find(slot);
-    if (it == shard.entries.end()) return false;
-    shard.hits.fetch_add(1, std::memory_order_relaxed);
+    ReadMostlyMutex::ReadLock lock(mu_);
+    auto it = entries_.find(slot);
+    if (it == entries_.end()) return false;
+    hits_.Add(lock.stripe());
     fn(*it->second);
     return true;
   }
@@ -70,6 +71,10 @@ class KeyCache {
   // Latest known version per key name; 0 = unknown. Only ever increases
   // (a refresh that sees an older list never takes a version back).
   uint32_t Latest(const std::string& name) const;
+  // Changes whenever some name's latest version does (raised or forgotten).
+  // A caller that read it before Latest(name) may keep that answer, lock-
+  // free, for as long as the epoch is unchanged (KeyGate does).
+  uint64_t LatestEpoch() const { return latest_epoch_.load(std::memory_order_acquire); }
   void RaiseLatest(const std::string& name, uint32_t version);
   void ForgetLatest(const std::string& name);
   std::vector<std::pair<std::string, uint32_t>> AllLatest() const;
@@ -77,11 +82,8 @@ class KeyCache {
   KeyCacheStats stats() const;
 
  private:
-  // A cache line of its own per shard, and the hit/miss counters in it:
-  // threads reading different keys share nothing they write.
-  // "<name>\n<version>" and its hash, computed once per lookup: the hash
-  // picks the shard and is the shard map's bucket hash too (a lookup used to
-  // hash the same string twice, a fifth of a cached fetch's time).
+  // "<name>\n<version>" and its hash, computed once per lookup (a lookup
+  // used to hash the same string twice, a fifth of a cached fetch's time).
   struct SlotKey {
     std::string text;
     size_t hash;
@@ -90,22 +92,20 @@ class KeyCache {
   struct SlotKeyHash {
     size_t operator()(const SlotKey& k) const { return k.hash; }
   };
-  struct alignas(64) Shard {
-    mutable std::shared_mutex mu;
-    mutable std::atomic<uint64_t> hits{0}, misses{0};
-    std::unordered_map<SlotKey, KeyHandle, SlotKeyHash> entries;
-    std::deque<SlotKey> insertion_order;  // eviction order when over the bound
-  };
   static SlotKey Slot(const std::string& name, uint32_t version);
-  Shard& ShardFor(const SlotKey& slot) const { return shards_[slot.hash % kShards]; }
   KeyHandle Lookup(const std::string& name, uint32_t version, bool count_miss) const;
 
-  static constexpr size_t kShards = 16;
-  const size_t max_per_shard_;
-  mutable Shard shards_[kShards];
+  const size_t max_entries_;
+  // entries_ and insertion_order_; latest_ has its own, so a refresh that
+  // raises versions does not stop get_key readers.
+  mutable ReadMostlyMutex mu_;
+  std::unordered_map<SlotKey, KeyHandle, SlotKeyHash> entries_;
+  std::deque<SlotKey> insertion_order_;  // eviction order when over the bound
+  mutable StripedCounter hits_, misses_;
 
-  mutable std::shared_mutex latest_mu_;
+  mutable ReadMostlyMutex latest_mu_;
   std::unordered_map<std::string, uint32_t> latest_;
+  std::atomic<uint64_t> latest_epoch_{1};
 
   std::mutex flights_mu_;
   std::unordered_map<std::string, std::shared_future<StatusOr<KeyHandle>>> flights_;

@@ -12,11 +12,30 @@ KeyGate::KeyGate(KeyService* keys, KeyGateOptions options, Logger log_error)
     : keys_(keys), options_(options), log_error_(std::move(log_error)) {}
 
 unsigned KeyGate::LatestVersion(unsigned key_id) {
+  // The hot path (every page write asks): two atomic loads, no lock, no
+  // shared cache line written, so threads on different cores do not slow
+  // each other down (docs/benchmarks.md, benchmark 1).
+  if (key_id < kFastIds) {
+    const uint64_t known = fast_latest_[key_id].load(std::memory_order_acquire);
+    if (known != 0 && (known >> 32) == (keys_->LatestVersionEpoch() & 0xffffffffu)) {
+      return static_cast<unsigned>(known & 0xffffffffu);
+    }
+  }
+  return LockedLatest(key_id);
+}
+
+unsigned KeyGate::LockedLatest(unsigned key_id) {
+  const uint64_t epoch = keys_->LatestVersionEpoch();  // before the version it vouches for
   const unsigned wanted = keys_->LatestVersionCached(KeyName(key_id));
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
     auto it = slots_.find(key_id);
-    if (it != slots_.end() && wanted != 0 && it->second.ready >= wanted) return wanted;
+    if (it != slots_.end() && wanted != 0 && it->second.ready >= wanted) {
+      if (key_id < kFastIds) {
+        fast_latest_[key_id].store(((epoch & 0xffffffffu) << 32) | wanted, std::memory_order_release);
+      }
+      return wanted;
+    }
   }
   return SlowLatest(key_id, wanted);
 }

@@ -20,6 +20,7 @@
 // client (a warning on its statement) and the log why, and how to create it.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -84,6 +85,7 @@ class KeyGate {
     uint64_t recoveries = 0;
     bool unreachable = false;
   };
+  unsigned LockedLatest(unsigned key_id);
   unsigned SlowLatest(unsigned key_id, unsigned wanted);
   // OK when the gate may create `key_id` (the locker has no version of it).
   Status CreateAllowed(unsigned key_id) const;
@@ -102,6 +104,16 @@ class KeyGate {
   Logger log_error_;
   std::shared_mutex mu_;
   std::unordered_map<unsigned, Slot> slots_;
+  // get_latest_key_version's answer without a lock, for key ids below
+  // kFastIds (InnoDB's are small: 1 by default, 2 for temporary files):
+  // (KeyService::LatestVersionEpoch() << 32 | version), 0 = none. Written
+  // after the locked path answered `version` with its bytes in hand; good
+  // while the epoch has not moved (no latest version raised or forgotten
+  // since), because a slot's ready version only ever grows. Only the low 32
+  // bits of the epoch are kept: an answer would be wrongly reused only if
+  // exactly 2^32 version changes happened between two calls.
+  static constexpr unsigned kFastIds = 1024;
+  std::array<std::atomic<uint64_t>, kFastIds> fast_latest_{};
   // (key id << 32 | version) -> when get_key may ask the locker again.
   std::unordered_map<uint64_t, FailedGet> failed_gets_;
   // Set once the first entry goes into failed_gets_: until then get_key

@@ -56,7 +56,7 @@ int Run(long keys, long limit_kib) {
   KeyScopeOptions scope;
   scope.scope = "bench";
   CacheOptions cache;
-  cache.max_keys = 4 * static_cast<size_t>(keys) + 64;  // the bound is per shard: no eviction here
+  cache.max_keys = static_cast<size_t>(keys) + 64;  // no eviction here
   KeyService service(testing::FakeKeyLocker(&locker, scope), scope, cache, nullptr, "bench",
                      std::chrono::milliseconds(0));
   const long rss_before = StatusKb("VmRSS"), lck_before = StatusKb("VmLck");

@@ -47,6 +47,21 @@ TEST(KeyCacheTest, LatestOnlyIncreases) {
   EXPECT_EQ(cache.Latest("k"), 0u);
 }
 
+TEST(KeyCacheTest, LatestEpochMovesOnlyWhenALatestVersionChanges) {
+  KeyCache cache(100);
+  const uint64_t start = cache.LatestEpoch();
+  cache.RaiseLatest("k", 3);
+  const uint64_t raised = cache.LatestEpoch();
+  EXPECT_NE(raised, start);
+  cache.RaiseLatest("k", 3);  // what every refresh tick does: no change
+  cache.RaiseLatest("k", 2);
+  EXPECT_EQ(cache.LatestEpoch(), raised);
+  cache.ForgetLatest("nothing");
+  EXPECT_EQ(cache.LatestEpoch(), raised);
+  cache.ForgetLatest("k");
+  EXPECT_NE(cache.LatestEpoch(), raised);
+}
+
 TEST(KeyCacheTest, ConcurrentMissesCollapseIntoOneLoad) {
   KeyCache cache(100);
   std::atomic<int> loads{0};
@@ -87,11 +102,13 @@ TEST(KeyCacheTest, LoaderExceptionBecomesInternalError) {
 }
 
 TEST(KeyCacheTest, BoundedEntriesEvictOldest) {
-  KeyCache cache(32);  // 2 per shard
+  KeyCache cache(32);
   for (uint32_t v = 1; v <= 1000; ++v) cache.Insert("k", v, MakeKey(1));
   auto s = cache.stats();
-  EXPECT_LE(s.entries, 32u);
-  EXPECT_GE(s.evictions, 1000u - 32u);
+  EXPECT_EQ(s.entries, 32u);
+  EXPECT_EQ(s.evictions, 1000u - 32u);
+  EXPECT_EQ(cache.Find("k", 968), nullptr);  // the oldest went first
+  EXPECT_NE(cache.Find("k", 969), nullptr);
   EXPECT_NE(cache.Find("k", 1000), nullptr);  // the newest stays
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -167,6 +168,12 @@ TEST_F(GenerationsTest, HotPathReadersDuringRemoveAndStoreAgainSeeWholeGeneratio
     });
   }
   for (int g = 2; g <= kGenerations; ++g) {
+    // Each generation is served at least once before the next replaces it
+    // (bounded: a reader that never gets in fails the test below).
+    const int before = served.load();
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (served.load() == before && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+    ASSERT_GT(served.load(), before) << "no reader was served generation " << g - 1;
     ASSERT_TRUE(svc->SoftRemove("k").ok());
     auto b = Bytes(static_cast<uint8_t>(g), 32);
     ASSERT_TRUE(svc->CreateGeneration("k", "AES", 32, &b).ok());

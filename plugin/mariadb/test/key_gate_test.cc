@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -129,6 +130,64 @@ TEST_F(KeyGateTest, NewerVersionIsOnlyHandedOutOnceItsBytesAreHere) {
   locker_.down = false;
   std::this_thread::sleep_for(std::chrono::milliseconds(250));
   EXPECT_EQ(gate.LatestVersion(1), 2u);
+}
+
+// get_latest_key_version answers lock-free from a remembered answer; a new
+// latest version in the cache must end that at once, for small ids (the
+// lock-free table) and large ones (the locked path) alike.
+TEST_F(KeyGateTest, ARememberedLatestVersionGivesWayWhenTheCacheMovesOn) {
+  auto writer = NewService();
+  auto svc = NewService();
+  KeyGate gate = NewGate(svc.get());
+  for (unsigned id : {1u, 1023u, 1024u, 70000u}) {
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(gate.LatestVersion(id), 1u) << id;
+    ASSERT_TRUE(writer->Rotate(std::to_string(id)).ok());
+    EXPECT_EQ(gate.LatestVersion(id), 1u) << id << ": this server has not seen version 2 yet";
+  }
+  ASSERT_TRUE(svc->RefreshVersions().ok());
+  for (unsigned id : {1u, 1023u, 1024u, 70000u}) {
+    EXPECT_EQ(gate.LatestVersion(id), 2u) << id;
+    unsigned char buf[32];
+    unsigned len = sizeof buf;
+    EXPECT_EQ(gate.GetKey(id, 2, buf, &len), 0u) << id;
+  }
+  // This server's own rotation moves it too.
+  ASSERT_TRUE(svc->Rotate("1").ok());
+  EXPECT_EQ(gate.LatestVersion(1), 3u);
+}
+
+// InnoDB's rule under concurrency (TSan: scripts/sanitize.sh): while
+// versions are made, every thread only ever sees the latest version grow, and
+// every version it is told about has its bytes here.
+TEST_F(KeyGateTest, ReadersDuringRotationsSeeVersionsGrowAndEachOneServed) {
+  auto svc = NewService();
+  KeyGate gate = NewGate(svc.get());
+  ASSERT_EQ(gate.LatestVersion(1), 1u);
+  constexpr unsigned kRotations = 40;
+  std::atomic<bool> stop{false};
+  std::atomic<long> backwards{0}, unserved{0}, reads{0};
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 4; ++i) {
+    readers.emplace_back([&] {
+      unsigned last = 0;
+      while (!stop.load()) {
+        const unsigned v = gate.LatestVersion(1);
+        if (v == kKeyVersionInvalid || v < last) ++backwards;
+        last = v;
+        unsigned char buf[32];
+        unsigned len = sizeof buf;
+        if (gate.GetKey(1, v, buf, &len) != 0) ++unserved;
+        ++reads;
+      }
+      if (gate.LatestVersion(1) != kRotations + 1) ++backwards;
+    });
+  }
+  for (unsigned i = 0; i < kRotations; ++i) ASSERT_TRUE(svc->Rotate("1").ok());
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(backwards.load(), 0);
+  EXPECT_EQ(unserved.load(), 0);
+  EXPECT_GT(reads.load(), 0);
 }
 
 TEST_F(KeyGateTest, BackupToolDoesNotCreateKeys) {
