@@ -36,10 +36,12 @@ KeyHandle KeyCache::Lookup(const std::string& name, uint32_t version, bool count
 
 void KeyCache::Insert(const std::string& name, uint32_t version, KeyHandle key) {
   const SlotKey slot = Slot(name, version);
-  KeyHandle dropped;  // released after the lock: freeing key memory is not the readers' wait
+  // Key memory is freed after the lock (`key` when it was not inserted,
+  // `dropped`): the readers need not wait for it.
+  KeyHandle dropped;
   ReadMostlyMutex::WriteLock lock(mu_);
-  auto [it, inserted] = entries_.emplace(slot, std::move(key));
-  if (!inserted) return;  // first writer wins: the bytes of a version never change
+  if (entries_.count(slot) != 0) return;  // first writer wins: the bytes of a version never change
+  entries_.emplace(slot, std::move(key));
   insertion_order_.push_back(slot);
   // Bounded memory: drop the oldest entries. A dropped key is only a future
   // miss (the locker still has it), never a lost key.

