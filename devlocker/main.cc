@@ -1,6 +1,8 @@
 // devlocker: a Vault-compatible HTTPS server for tests and demos. It keeps
 // keys unprotected in memory and in --data; never use it in production.
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -16,6 +18,27 @@
 #include "devlocker/tls_setup.h"
 
 namespace {
+
+// Debian's cpp-httplib (a compiled library, so its CPPHTTPLIB_LISTEN_BACKLOG
+// cannot be changed) listens with a backlog of 5. A client opening 8
+// connections at once (the plugin's start-up reads) then had a SYN dropped
+// and waited the kernel's 1 s retransmit: a second in every few start-up
+// benchmarks that Vault, whose Go listener takes the kernel's maximum, never
+// costs. listen() again on the bound socket only raises its backlog.
+void RaiseListenBacklog(int port) {
+  for (int fd = 3; fd < 1024; ++fd) {
+    int accepting = 0;
+    socklen_t len = sizeof accepting;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) != 0 || accepting == 0) continue;
+    sockaddr_storage addr{};
+    socklen_t addr_len = sizeof addr;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0) continue;
+    int bound = -1;
+    if (addr.ss_family == AF_INET) bound = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    if (addr.ss_family == AF_INET6) bound = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+    if (bound == port) ::listen(fd, 4096);  // the kernel caps it at net.core.somaxconn
+  }
+}
 
 struct Args {
   std::string host = "127.0.0.1";
@@ -158,6 +181,7 @@ int main(int argc, char** argv) {
   } else if (!server.bind_to_port(args.host, port)) {
     return Usage("cannot bind --listen address: is the port in use?");
   }
+  RaiseListenBacklog(port);
   std::printf("devlocker listening on https://%s:%d\n", args.host.c_str(), port);
   std::fflush(stdout);
 
