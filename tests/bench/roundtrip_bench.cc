@@ -13,8 +13,11 @@
 // (scripts/real_vault.sh builds it; tests/vault/real_vault.py starts it): no
 // delay fault there, so loopback only, and the handshakes are not counted
 // (Vault keeps no such counter; the rows say -1).
+// With --locker aws-kms: a KMS Decrypt (the unwrap of a cache miss with the
+// AWS KMS wrapper) against moto over HTTPS (tests/aws/moto_server.py), the
+// same three clients (curl signing with its own SigV4); loopback only.
 // Run: build/bin/roundtrip_bench [--requests N] [--delays 0,1,5]
-//                               [--locker devlocker|real-vault]
+//                               [--locker devlocker|real-vault|aws-kms]
 // Prints one JSON object per line (bench/run reads them).
 #include <curl/curl.h>
 #include <sys/stat.h>
@@ -33,6 +36,7 @@
 
 #include "keyring_backend/http/http_client.h"
 #include "tests/integration/devlocker_fixture.h"
+#include "tests/integration/moto_fixture.h"
 #include "tests/integration/real_vault_fixture.h"
 
 namespace keyring_locker {
@@ -50,14 +54,14 @@ size_t Discard(char*, size_t size, size_t n, void* out) {
   return size * n;
 }
 
-// Options every curl client here sets: the same TLS verification as ours.
+// Options every curl client here sets: the same TLS verification as ours,
+// the locker's headers, and for AWS curl's own SigV4 signing.
 struct CurlSetup {
-  std::string url_base, ca_file, token_header;
+  std::string url_base, ca_file, sigv4, userpwd;
   curl_slist* headers = nullptr;
-  CurlSetup(std::string url, std::string ca, const std::string& token)
-      : url_base(std::move(url)), ca_file(std::move(ca)), token_header("X-Vault-Token: " + token) {
-    headers = curl_slist_append(headers, token_header.c_str());
-    headers = curl_slist_append(headers, "Content-Type: application/json");
+  CurlSetup(std::string url, std::string ca, const std::vector<std::string>& header_lines)
+      : url_base(std::move(url)), ca_file(std::move(ca)) {
+    for (const auto& h : header_lines) headers = curl_slist_append(headers, h.c_str());
   }
   ~CurlSetup() { curl_slist_free_all(headers); }
   bool Perform(CURL* h, const Request& r, std::string* body) const {
@@ -69,6 +73,10 @@ struct CurlSetup {
     curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (!sigv4.empty()) {
+      curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4.c_str());
+      curl_easy_setopt(h, CURLOPT_USERPWD, userpwd.c_str());
+    }
     if (r.method == "POST") {
       curl_easy_setopt(h, CURLOPT_POSTFIELDS, r.body.c_str());
       curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(r.body.size()));
@@ -120,6 +128,73 @@ std::vector<int> ParseDelays(const std::string& s) {
   return out;
 }
 
+// One row: a warm-up call (the reused clients connect there, not inside the
+// measurement), then `requests` timed calls, printed as one JSON line.
+// `handshakes` counts the server's TLS handshakes where it can (-1: not).
+void MeasureAndPrint(const std::string& locker, const std::string& kind, const std::string& client, int delay,
+                     int requests, const std::function<bool()>& one, const std::function<int()>& handshakes) {
+  one();
+  const int before = handshakes ? handshakes() : 0;
+  Result r = Measure(requests, one);
+  const int made = handshakes ? handshakes() - before : -1;
+  if (!r.ok) Die(client + " " + kind + " failed at delay " + std::to_string(delay) + " ms");
+  std::printf(
+      "{\"locker\": \"%s\", \"request\": \"%s\", \"client\": \"%s\", \"delay_ms\": %d, \"n\": %d, "
+      "\"p50_us\": %.1f, \"p99_us\": %.1f, \"mean_us\": %.1f, \"requests_per_s\": %.1f, "
+      "\"tls_handshakes\": %d}\n",
+      locker.c_str(), kind.c_str(), client.c_str(), delay, requests, Percentile(r.us, 0.50), Percentile(r.us, 0.99),
+      r.wall_s * 1e6 / requests, requests / r.wall_s, made);
+  std::fflush(stdout);
+}
+
+// KMS Decrypt against moto: what the AWS KMS wrapper sends to unwrap a key.
+int RunAwsKms(int requests) {
+  if (!testing::MotoServer::Installed()) {
+    std::fprintf(stderr, "roundtrip_bench: moto is not installed (scripts/deps.sh installs it)\n");
+    return 3;
+  }
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  std::string error;
+  auto moto = testing::MotoServer::Start(&error);
+  if (!moto) Die("moto did not start: " + error);
+  auto client = moto->NewClient();
+  const std::string key = moto->CreateKey();
+  if (!client || key.empty()) Die("no KMS client or key");
+  // 32 bytes of 'A', base64: the plaintext of a data key.
+  auto enc = client->Call("Encrypt",
+                          nlohmann::json{{"KeyId", key}, {"Plaintext", "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE="}}.dump(),
+                          key);
+  if (!enc.ok()) Die("KMS Encrypt: " + enc.status().ToString());
+  const Request req{"kms_decrypt", "POST", "/",
+                    nlohmann::json{{"KeyId", key}, {"CiphertextBlob", enc->body["CiphertextBlob"]}}.dump()};
+  CurlSetup curl(moto->url(), moto->ca_file(),
+                 {"X-Amz-Target: TrentService.Decrypt", "Content-Type: application/x-amz-json-1.1"});
+  curl.sigv4 = "aws:amz:us-east-1:kms";
+  const char* id = std::getenv("AWS_ACCESS_KEY_ID");
+  const char* secret = std::getenv("AWS_SECRET_ACCESS_KEY");
+  curl.userpwd = std::string(id ? id : "") + ":" + (secret ? secret : "");
+  CURL* reused = curl_easy_init();
+  const std::vector<std::pair<std::string, std::function<bool()>>> clients = {
+      {"ours", [&] { return client->Call("Decrypt", req.body, key).ok(); }},
+      {"new_tls",
+       [&] {
+         CURL* h = curl_easy_init();
+         std::string body;
+         const bool ok = curl.Perform(h, req, &body);
+         curl_easy_cleanup(h);
+         return ok;
+       }},
+      {"curl_floor",
+       [&] {
+         std::string body;
+         return curl.Perform(reused, req, &body);
+       }},
+  };
+  for (const auto& [name, one] : clients) MeasureAndPrint("aws_kms", req.kind, name, 0, requests, one, nullptr);
+  curl_easy_cleanup(reused);
+  return 0;
+}
+
 // The locker under measurement: the dev locker (with its delay fault and
 // handshake counter) or a real Vault (neither).
 struct Target {
@@ -167,7 +242,7 @@ int Run(int requests, std::vector<int> delays, const std::string& which) {
   ho.tls.ca_file = locker.ca_file();
   auto client = HttpClient::Create(ho);
   if (!client.ok()) Die(client.status().ToString());
-  CurlSetup curl(locker.url(), locker.ca_file(), token);
+  CurlSetup curl(locker.url(), locker.ca_file(), {"X-Vault-Token: " + token, "Content-Type: application/json"});
   CURL* reused = curl_easy_init();
 
   for (int delay : delays) {
@@ -204,18 +279,8 @@ int Run(int requests, std::vector<int> delays, const std::string& which) {
            }},
       };
       for (const auto& [name, one] : clients) {
-        one();  // warm-up: the reused clients connect here, not inside the measurement
-        const int handshakes_before = locker.Handshakes();
-        Result r = Measure(requests, one);
-        const int handshakes = locker.dev ? locker.Handshakes() - handshakes_before : -1;
-        if (!r.ok) Die(name + " " + req.kind + " failed at delay " + std::to_string(delay) + " ms");
-        std::printf(
-            "{\"locker\": \"%s\", \"request\": \"%s\", \"client\": \"%s\", \"delay_ms\": %d, \"n\": %d, "
-            "\"p50_us\": %.1f, \"p99_us\": %.1f, \"mean_us\": %.1f, \"requests_per_s\": %.1f, "
-            "\"tls_handshakes\": %d}\n",
-            locker.name.c_str(), req.kind.c_str(), name.c_str(), delay, requests, Percentile(r.us, 0.50), Percentile(r.us, 0.99),
-            r.wall_s * 1e6 / requests, requests / r.wall_s, handshakes);
-        std::fflush(stdout);
+        MeasureAndPrint(locker.name, req.kind, name, delay, requests, one,
+                        locker.dev ? std::function<int()>([&] { return locker.Handshakes(); }) : nullptr);
       }
     }
   }
@@ -236,13 +301,16 @@ int main(int argc, char** argv) {
     } else if (i + 1 < argc && std::strcmp(argv[i], "--delays") == 0) {
       delays = keyring_locker::ParseDelays(argv[++i]);
     } else if (i + 1 < argc && std::strcmp(argv[i], "--locker") == 0 &&
-               (std::strcmp(argv[i + 1], "devlocker") == 0 || std::strcmp(argv[i + 1], "real-vault") == 0)) {
+               (std::strcmp(argv[i + 1], "devlocker") == 0 || std::strcmp(argv[i + 1], "real-vault") == 0 ||
+                std::strcmp(argv[i + 1], "aws-kms") == 0)) {
       locker = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: roundtrip_bench [--requests N] [--delays 0,1,5] [--locker devlocker|real-vault]\n");
+      std::fprintf(stderr,
+                   "usage: roundtrip_bench [--requests N] [--delays 0,1,5] [--locker devlocker|real-vault|aws-kms]\n");
       return 2;
     }
   }
   if (requests < 1 || delays.empty()) return 2;
+  if (locker == "aws-kms") return keyring_locker::RunAwsKms(requests);
   return keyring_locker::Run(requests, delays, locker);
 }
