@@ -128,6 +128,25 @@ std::vector<int> ParseDelays(const std::string& s) {
   return out;
 }
 
+using Client = std::pair<std::string, std::function<bool()>>;
+
+// The two curl clients of every row: a new connection per request (what
+// MariaDB's and Percona's Vault clients do), and one handle kept alive (the
+// floor). They refer to `curl`, `reused` and `req`, which must outlive them.
+void AddCurlClients(const CurlSetup& curl, CURL* reused, const Request& req, std::vector<Client>* clients) {
+  clients->emplace_back("new_tls", [&curl, &req] {
+    CURL* h = curl_easy_init();
+    std::string body;
+    const bool ok = curl.Perform(h, req, &body);
+    curl_easy_cleanup(h);
+    return ok;
+  });
+  clients->emplace_back("curl_floor", [&curl, reused, &req] {
+    std::string body;
+    return curl.Perform(reused, req, &body);
+  });
+}
+
 // One row: a warm-up call (the reused clients connect there, not inside the
 // measurement), then `requests` timed calls, printed as one JSON line.
 // `handshakes` counts the server's TLS handshakes where it can (-1: not).
@@ -174,22 +193,8 @@ int RunAwsKms(int requests) {
   const char* secret = std::getenv("AWS_SECRET_ACCESS_KEY");
   curl.userpwd = std::string(id ? id : "") + ":" + (secret ? secret : "");
   CURL* reused = curl_easy_init();
-  const std::vector<std::pair<std::string, std::function<bool()>>> clients = {
-      {"ours", [&] { return client->Call("Decrypt", req.body, key).ok(); }},
-      {"new_tls",
-       [&] {
-         CURL* h = curl_easy_init();
-         std::string body;
-         const bool ok = curl.Perform(h, req, &body);
-         curl_easy_cleanup(h);
-         return ok;
-       }},
-      {"curl_floor",
-       [&] {
-         std::string body;
-         return curl.Perform(reused, req, &body);
-       }},
-  };
+  std::vector<Client> clients = {{"ours", [&] { return client->Call("Decrypt", req.body, key).ok(); }}};
+  AddCurlClients(curl, reused, req, &clients);
   for (const auto& [name, one] : clients) MeasureAndPrint("aws_kms", req.kind, name, 0, requests, one, nullptr);
   curl_easy_cleanup(reused);
   return 0;
@@ -253,31 +258,16 @@ int Run(int requests, std::vector<int> delays, const std::string& which) {
       }
     }
     for (const Request& req : kinds) {
-      const std::vector<std::pair<std::string, std::function<bool()>>> clients = {
-          {"ours",
-           [&] {
-             HttpRequest r;
-             r.method = req.method;
-             r.path = req.path;
-             r.body = req.body;
-             r.headers = {{"X-Vault-Token", token}};
-             auto resp = (*client)->Send(r);
-             return resp.ok() && resp->status == 200;
-           }},
-          {"new_tls",
-           [&] {
-             CURL* h = curl_easy_init();
-             std::string body;
-             const bool ok = curl.Perform(h, req, &body);
-             curl_easy_cleanup(h);
-             return ok;
-           }},
-          {"curl_floor",
-           [&] {
-             std::string body;
-             return curl.Perform(reused, req, &body);
-           }},
-      };
+      std::vector<Client> clients = {{"ours", [&] {
+                                         HttpRequest r;
+                                         r.method = req.method;
+                                         r.path = req.path;
+                                         r.body = req.body;
+                                         r.headers = {{"X-Vault-Token", token}};
+                                         auto resp = (*client)->Send(r);
+                                         return resp.ok() && resp->status == 200;
+                                       }}};
+      AddCurlClients(curl, reused, req, &clients);
       for (const auto& [name, one] : clients) {
         MeasureAndPrint(locker.name, req.kind, name, delay, requests, one,
                         locker.dev ? std::function<int()>([&] { return locker.Handshakes(); }) : nullptr);
