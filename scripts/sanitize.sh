@@ -20,7 +20,7 @@ JOBS=${KLK_JOBS:-$(nproc)}
 MODES=("$@")
 [ "${#MODES[@]}" -gt 0 ] || MODES=(asan tsan)
 
-TSAN_TESTS="key_cache_test read_mostly_mutex_test mariadb_key_gate_test locked_slab_test key_service_test key_service_generations_test directory_backend_test http_client_test kmip_transport_test authenticator_renewal_test audit_log_test concurrency_stress_test"
+TSAN_TESTS="key_cache_test read_mostly_mutex_test lock_within_deadline_test mariadb_key_gate_test locked_slab_test key_service_test key_service_generations_test directory_backend_test http_client_test kmip_transport_test authenticator_renewal_test audit_log_test concurrency_stress_test"
 
 configure_and_build() {  # dir sanitizer targets...
   local dir=$1 san=$2; shift 2

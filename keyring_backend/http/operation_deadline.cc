@@ -35,7 +35,16 @@ std::optional<OperationDeadline::Clock::time_point> OperationDeadline::Current()
 std::unique_lock<std::timed_mutex> LockWithinDeadline(std::timed_mutex& mu) {
   const auto deadline = OperationDeadline::Current();
   if (!deadline) return std::unique_lock<std::timed_mutex>(mu);
+#if defined(__SANITIZE_THREAD__)
+  // libstdc++ waits for a steady_clock deadline with pthread_mutex_clocklock,
+  // which GCC 12's TSan does not intercept: it then reports the unlock of a
+  // mutex it never saw locked. Under TSan only, wait as long on the system
+  // clock (pthread_mutex_timedlock, intercepted).
+  return std::unique_lock<std::timed_mutex>(
+      mu, std::chrono::system_clock::now() + (*deadline - OperationDeadline::Clock::now()));
+#else
   return std::unique_lock<std::timed_mutex>(mu, *deadline);
+#endif
 }
 
 }  // namespace keyring_locker
