@@ -95,18 +95,15 @@ struct Result {
   bool ok = true;
 };
 
-Result Measure(int n, const std::function<bool()>& one) {
-  Result r;
-  r.us.reserve(n);
+// Appends `n` timed calls to `r`.
+void Measure(int n, const std::function<bool()>& one, Result* r) {
   const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < n && r.ok; ++i) {
+  for (int i = 0; i < n && r->ok; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    r.ok = one();
-    r.us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    r->ok = one();
+    r->us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
   }
-  r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::sort(r.us.begin(), r.us.end());
-  return r;
+  r->wall_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 double Percentile(const std::vector<double>& sorted, double p) {
@@ -147,22 +144,39 @@ void AddCurlClients(const CurlSetup& curl, CURL* reused, const Request& req, std
   });
 }
 
-// One row: a warm-up call (the reused clients connect there, not inside the
-// measurement), then `requests` timed calls, printed as one JSON line.
-// `handshakes` counts the server's TLS handshakes where it can (-1: not).
-void MeasureAndPrint(const std::string& locker, const std::string& kind, const std::string& client, int delay,
-                     int requests, const std::function<bool()>& one, const std::function<int()>& handshakes) {
-  one();
-  const int before = handshakes ? handshakes() : 0;
-  Result r = Measure(requests, one);
-  const int made = handshakes ? handshakes() - before : -1;
-  if (!r.ok) Die(client + " " + kind + " failed at delay " + std::to_string(delay) + " ms");
-  std::printf(
-      "{\"locker\": \"%s\", \"request\": \"%s\", \"client\": \"%s\", \"delay_ms\": %d, \"n\": %d, "
-      "\"p50_us\": %.1f, \"p99_us\": %.1f, \"mean_us\": %.1f, \"requests_per_s\": %.1f, "
-      "\"tls_handshakes\": %d}\n",
-      locker.c_str(), kind.c_str(), client.c_str(), delay, requests, Percentile(r.us, 0.50), Percentile(r.us, 0.99),
-      r.wall_s * 1e6 / requests, requests / r.wall_s, made);
+// The rows of one request: a warm-up call per client (the reused clients
+// connect there, not inside the measurement), then `requests` timed calls
+// per client in kRounds chunks taken in turn (ours, new TLS, floor, ours,
+// ...), so a slow second of the shared machine hits every client alike
+// instead of whichever ran then; one JSON line per client. `handshakes`
+// counts the server's TLS handshakes where it can (nullptr: it cannot).
+constexpr int kRounds = 10;
+
+void MeasureAndPrint(const std::string& locker, const std::string& kind, int delay, int requests,
+                     const std::vector<Client>& clients, const std::function<int()>& handshakes) {
+  std::vector<Result> results(clients.size());
+  std::vector<int> made(clients.size(), 0);
+  for (const auto& client : clients) client.second();
+  for (int round = 0; round < kRounds; ++round) {
+    const int chunk = requests / kRounds + (round < requests % kRounds ? 1 : 0);
+    for (size_t c = 0; c < clients.size(); ++c) {
+      const int before = handshakes ? handshakes() : 0;
+      Measure(chunk, clients[c].second, &results[c]);
+      // Less 1: the stats request that reads the count makes a connection (and a handshake) of its own.
+      if (handshakes) made[c] += handshakes() - before - 1;
+      if (!results[c].ok) Die(clients[c].first + " " + kind + " failed at delay " + std::to_string(delay) + " ms");
+    }
+  }
+  for (size_t c = 0; c < clients.size(); ++c) {
+    Result& r = results[c];
+    std::sort(r.us.begin(), r.us.end());
+    std::printf(
+        "{\"locker\": \"%s\", \"request\": \"%s\", \"client\": \"%s\", \"delay_ms\": %d, \"n\": %d, "
+        "\"p50_us\": %.1f, \"p99_us\": %.1f, \"mean_us\": %.1f, \"requests_per_s\": %.1f, "
+        "\"tls_handshakes\": %d}\n",
+        locker.c_str(), kind.c_str(), clients[c].first.c_str(), delay, requests, Percentile(r.us, 0.50),
+        Percentile(r.us, 0.99), r.wall_s * 1e6 / requests, requests / r.wall_s, handshakes ? made[c] : -1);
+  }
   std::fflush(stdout);
 }
 
@@ -195,7 +209,7 @@ int RunAwsKms(int requests) {
   CURL* reused = curl_easy_init();
   std::vector<Client> clients = {{"ours", [&] { return client->Call("Decrypt", req.body, key).ok(); }}};
   AddCurlClients(curl, reused, req, &clients);
-  for (const auto& [name, one] : clients) MeasureAndPrint("aws_kms", req.kind, name, 0, requests, one, nullptr);
+  MeasureAndPrint("aws_kms", req.kind, 0, requests, clients, nullptr);
   curl_easy_cleanup(reused);
   return 0;
 }
@@ -268,10 +282,8 @@ int Run(int requests, std::vector<int> delays, const std::string& which) {
                                          return resp.ok() && resp->status == 200;
                                        }}};
       AddCurlClients(curl, reused, req, &clients);
-      for (const auto& [name, one] : clients) {
-        MeasureAndPrint(locker.name, req.kind, name, delay, requests, one,
-                        locker.dev ? std::function<int()>([&] { return locker.Handshakes(); }) : nullptr);
-      }
+      MeasureAndPrint(locker.name, req.kind, delay, requests, clients,
+                      locker.dev ? std::function<int()>([&] { return locker.Handshakes(); }) : nullptr);
     }
   }
   curl_easy_cleanup(reused);
