@@ -8,9 +8,10 @@ file), and no encryption at all -- one datadir is prepared once with
 than --buffer-pool). Then --reps rounds, each running every setup in turn
 (ABCD ABCD ...: a slow minute of the shared machine hits every setup, not
 one): start its mariadbd, `oltp_read_write` then `oltp_read_only` for --time
-seconds each after a --warmup seconds oltp_read_only run (numbers dropped), stop it. Results: TPS and p95 latency
-per run, and per round the ratio to file_key_management's run of the same
-round; the summary shows min / median / max.
+seconds each after a --warmup seconds oltp_read_only run (numbers dropped), stop it. Results: TPS, p95 latency
+and mariadbd's CPU time per transaction per run, and per round the ratio to
+file_key_management's run of the same round; the summary shows min / median /
+max.
 
 Server: innodb_encrypt_tables=ON, innodb_encrypt_log=ON,
 innodb_encryption_threads=2 (all OFF/0 for "none"),
@@ -92,14 +93,22 @@ class Setup:
             for test in TESTS:
                 if self.locker:
                     self.locker.reset_stats()
+                pages_before = self.pages_crypted()
+                cpu_before = self.server_cpu_s()
                 out = self.sysbench(test, "run", [f"--time={self.args.time}", "--report-interval=0",
                                                   "--histogram=off", "--percentile=95"])
+                cpu_s = self.server_cpu_s() - cpu_before
+                pages = self.pages_crypted() - pages_before
+                txns = re.search(r"transactions:\s+(\d+)\s+\(", out)
                 tps = re.search(r"transactions:\s+\d+\s+\(([\d.]+) per sec", out)
                 p95 = re.search(r"95th percentile:\s+([\d.]+)", out)
                 if not tps or not p95:
                     raise RuntimeError(f"sysbench output without TPS/p95:\n{out[-1500:]}")
                 row = {"setup": self.name, "test": test, "round": rnd, "tps": float(tps.group(1)),
                        "p95_ms": float(p95.group(1)), "load": "%.2f" % os.getloadavg()[0]}
+                if txns and int(txns.group(1)) > 0:
+                    row["cpu_us_per_txn"] = round(cpu_s * 1e6 / int(txns.group(1)), 2)
+                    row["pages_crypted_per_txn"] = round(pages / int(txns.group(1)), 2)
                 if self.locker:
                     st = self.locker.stats()
                     row["locker_requests"] = sum(n for p, n in st["by_path"].items()
@@ -109,6 +118,23 @@ class Setup:
         finally:
             self.server.stop()
         return rows
+
+    def pages_crypted(self):
+        """Pages InnoDB has encrypted plus decrypted since the start: each
+        asks the key plugin at most once (a page write for the latest key
+        version, a read for a key the scheme has not cached), which bounds
+        what any key plugin can add per transaction."""
+        out = self.server.sql("SHOW GLOBAL STATUS WHERE Variable_name IN "
+                              "('Innodb_num_pages_encrypted', 'Innodb_num_pages_decrypted')")
+        return sum(int(line.split()[1]) for line in out.splitlines() if line.strip())
+
+    def server_cpu_s(self):
+        """CPU seconds mariadbd has used (user + system, all its threads).
+        Per transaction it depends far less on what else runs on the machine
+        than TPS does: a busy neighbour slows the clock, not the work."""
+        with open(f"/proc/{self.server.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
     def close(self):
         self.server.stop()
@@ -134,7 +160,13 @@ def summarize(runs, setups):
                         "p95_ms": spread([r["p95_ms"] for r in mine]),
                         "tps_ratio": spread([r["tps"] / floor[r["round"]]["tps"] for r in paired]),
                         "p95_ratio": spread([r["p95_ms"] / floor[r["round"]]["p95_ms"] for r in paired
-                                             if floor[r["round"]]["p95_ms"] > 0])})
+                                             if floor[r["round"]]["p95_ms"] > 0]),
+                        "cpu_us_per_txn": spread([r["cpu_us_per_txn"] for r in mine if "cpu_us_per_txn" in r]),
+                        "pages_crypted_per_txn": spread([r["pages_crypted_per_txn"] for r in mine
+                                                         if "pages_crypted_per_txn" in r]),
+                        "cpu_ratio": spread([r["cpu_us_per_txn"] / floor[r["round"]]["cpu_us_per_txn"]
+                                             for r in paired if r.get("cpu_us_per_txn")
+                                             and floor[r["round"]].get("cpu_us_per_txn")])})
     return out
 
 
