@@ -125,32 +125,8 @@ DevLocker::Reply DevLocker::Call(const std::string& method, const std::string& p
 DevLocker::Reply DevLocker::CallWith(const CallOptions& call, const std::string& method,
                                      const std::string& path, const nlohmann::json& body,
                                      const std::string& token, const std::string& ns) {
-  std::unique_ptr<httplib::SSLClient> client =
-      call.client_cert ? std::make_unique<httplib::SSLClient>("127.0.0.1", port_, client_cert(), client_key())
-                       : std::make_unique<httplib::SSLClient>("127.0.0.1", port_);
-  if (call.trust_ca) client->set_ca_cert_path(ca_file().c_str());
-  client->enable_server_certificate_verification(true);
-  client->set_connection_timeout(std::chrono::milliseconds(call.timeout_ms));
-  client->set_read_timeout(std::chrono::milliseconds(call.timeout_ms));
-  httplib::Headers headers;
-  if (token != "-") headers.emplace("X-Vault-Token", token.empty() ? options_.root_token : token);
-  if (!ns.empty()) headers.emplace("X-Vault-Namespace", ns);
-  std::string target = "/v1/" + path;
-  const std::string payload = body.is_null() ? "" : body.dump();
-  httplib::Result result(nullptr, httplib::Error::Unknown);
-  if (method == "GET") result = client->Get(target.c_str(), headers);
-  else if (method == "LIST") result = client->Get((target + "?list=true").c_str(), headers);
-  else if (method == "DELETE") result = client->Delete(target.c_str(), headers, payload, "application/json");
-  else if (method == "POST") result = client->Post(target.c_str(), headers, payload, "application/json");
-  else if (method == "PUT") result = client->Put(target.c_str(), headers, payload, "application/json");
-  else return Reply{-1, {{"transport_error", "unsupported method " + method}}, {}};
-  if (!result) return Reply{-1, {{"transport_error", httplib::to_string(result.error())}}, {}};
-  nlohmann::json parsed = result->body.empty() ? nlohmann::json(nullptr)
-                                               : nlohmann::json::parse(result->body, nullptr, false);
-  if (parsed.is_discarded()) parsed = {{"unparsable_body", result->body.size()}};
-  Reply reply{result->status, parsed, {}};
-  for (const auto& h : result->headers) reply.headers[h.first] = h.second;
-  return reply;
+  return CallVaultApi(VaultApiServer{port_, ca_file(), client_cert(), client_key(), options_.root_token}, call,
+                      method, path, body, token, ns);
 }
 
 std::string DevLocker::InjectFault(const nlohmann::json& fault) {
@@ -168,6 +144,38 @@ nlohmann::json DevLocker::Stats() {
   Reply r = Call("GET", "sys/devlocker/stats");
   EXPECT_EQ(r.status, 200) << r.body.dump();
   return r.status == 200 ? r.body["data"] : nlohmann::json();
+}
+
+DevLocker::Reply CallVaultApi(const VaultApiServer& to, const DevLocker::CallOptions& call,
+                              const std::string& method, const std::string& path, const nlohmann::json& body,
+                              const std::string& token, const std::string& ns) {
+  using Reply = DevLocker::Reply;
+  std::unique_ptr<httplib::SSLClient> client =
+      call.client_cert ? std::make_unique<httplib::SSLClient>("127.0.0.1", to.port, to.client_cert, to.client_key)
+                       : std::make_unique<httplib::SSLClient>("127.0.0.1", to.port);
+  if (call.trust_ca) client->set_ca_cert_path(to.ca_file.c_str());
+  client->enable_server_certificate_verification(true);
+  client->set_connection_timeout(std::chrono::milliseconds(call.timeout_ms));
+  client->set_read_timeout(std::chrono::milliseconds(call.timeout_ms));
+  httplib::Headers headers;
+  if (token != "-") headers.emplace("X-Vault-Token", token.empty() ? to.root_token : token);
+  if (!ns.empty()) headers.emplace("X-Vault-Namespace", ns);
+  std::string target = "/v1/" + path;
+  const std::string payload = body.is_null() ? "" : body.dump();
+  httplib::Result result(nullptr, httplib::Error::Unknown);
+  if (method == "GET") result = client->Get(target.c_str(), headers);
+  else if (method == "LIST") result = client->Get((target + "?list=true").c_str(), headers);
+  else if (method == "DELETE") result = client->Delete(target.c_str(), headers, payload, "application/json");
+  else if (method == "POST") result = client->Post(target.c_str(), headers, payload, "application/json");
+  else if (method == "PUT") result = client->Put(target.c_str(), headers, payload, "application/json");
+  else return Reply{-1, {{"transport_error", "unsupported method " + method}}, {}};
+  if (!result) return Reply{-1, {{"transport_error", httplib::to_string(result.error())}}, {}};
+  nlohmann::json parsed = result->body.empty() ? nlohmann::json(nullptr)
+                                               : nlohmann::json::parse(result->body, nullptr, false);
+  if (parsed.is_discarded()) parsed = {{"unparsable_body", result->body.size()}};
+  Reply reply{result->status, parsed, {}};
+  for (const auto& h : result->headers) reply.headers[h.first] = h.second;
+  return reply;
 }
 
 }  // namespace keyring_locker::testing

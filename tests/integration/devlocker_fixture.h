@@ -76,4 +76,22 @@ class DevLocker {
   pid_t pid_ = -1;
 };
 
+// A Vault-API server on 127.0.0.1 as a test client sees it: the dev locker's
+// fixture and the real Vault's both send their raw requests through
+// CallVaultApi (below), so the two answer the same way.
+struct VaultApiServer {
+  int port = 0;
+  std::string ca_file, client_cert, client_key;
+  std::string root_token;  // sent when the caller gives no token
+};
+
+// One HTTPS request, verified against `to.ca_file` (or the system CAs):
+// the token in X-Vault-Token ("" = the root token, "-" = none), `ns` in
+// X-Vault-Namespace. "LIST" becomes GET ?list=true. Transport failures come
+// back as status -1 with {"transport_error": ...}, an unparsable body as
+// {"unparsable_body": size}.
+DevLocker::Reply CallVaultApi(const VaultApiServer& to, const DevLocker::CallOptions& call,
+                              const std::string& method, const std::string& path, const nlohmann::json& body,
+                              const std::string& token, const std::string& ns);
+
 }  // namespace keyring_locker::testing
