@@ -281,9 +281,11 @@ def create_tables(first_key, n, prefix):
         f"ENCRYPTED=YES ENCRYPTION_KEY_ID={k};\n" for k in range(first_key, first_key + n))
 
 
-def run_one(plugin, n, delays, idle_s, args, base, tmpl, measure_idle=True):
+def run_one(plugin, n, delays, idle_s, args, base, tmpl, idle_skipped=None):
     """One plugin and N: one locker, one datadir, then a restart per delay;
-    (c) only with measure_idle."""
+    (c) unless `idle_skipped` says why not (file_key_management: no locker)."""
+    if plugin == "file_key_management":
+        idle_skipped = "no locker"
     work = os.path.join(base, f"{plugin}-{n}")
     os.makedirs(work)
     shutil.copytree(tmpl, os.path.join(work, "data"))
@@ -322,9 +324,10 @@ def run_one(plugin, n, delays, idle_s, args, base, tmpl, measure_idle=True):
             row["start"] = {"requests": st["requests"], "tls_handshakes": st["tls_handshakes"],
                             "by_kind": kinds(st["by_path"])}
             # Requests at rest do not depend on the round trip, so (c) runs
-            # once per plugin and N, at the first delay; file_key_management
-            # has no locker.
-            if j == 0 and measure_idle and plugin != "file_key_management":
+            # once per plugin and N, at the first delay.
+            if j == 0 and idle_skipped:
+                row["idle_skipped"] = idle_skipped
+            elif j == 0:
                 log(f"{plugin} N={n} delay={delay} ms: (c) idle {idle_s} s")
                 locker.reset_stats()
                 time.sleep(idle_s)
@@ -365,15 +368,11 @@ def top_kinds(by_kind, limit=3):
     return ", ".join(f"{k} {v:g}" for k, v in list(by_kind.items())[:limit]) or "-"
 
 
-def idle_kinds_text(row, rows):
+def idle_kinds_text(row):
     """The idle requests by kind, or why this row has none."""
     if "idle_per_min" in row:
         return top_kinds(row["idle_per_min"]["by_kind"], 4)
-    if row["plugin"] == "file_key_management":
-        return "not measured (no locker)"
-    if row["plugin"] == "hashicorp_key_management" and row["delay_ms"] == min(r["delay_ms"] for r in rows):
-        return "not measured (no background thread; see the largest N)"
-    return "not measured (see N's first row)"
+    return "not measured (" + row.get("idle_skipped", "see N's first row") + ")"
 
 
 def idle_text(row):
@@ -395,7 +394,7 @@ def markdown(rows):
     out.append("")
     for r in rows:
         out.append(f"- {r['plugin']} N={r['n']} {r['delay_ms']} ms: create: {top_kinds(r['create']['by_kind'], 4)}; "
-                   f"idle: {idle_kinds_text(r, rows)}")
+                   f"idle: {idle_kinds_text(r)}")
     return "\n".join(out)
 
 
@@ -446,8 +445,9 @@ def main():
                 delays = args.delays[:1] if plugin == "file_key_management" else args.delays
                 # hashicorp_key_management has no background thread: nothing
                 # at rest at any N (a minute each); measured at the largest N.
-                idle = plugin != "hashicorp_key_management" or n == max(args.n)
-                rows += run_one(plugin, n, delays, args.idle, args, base, tmpl, measure_idle=idle)
+                skip = plugin == "hashicorp_key_management" and n != max(args.n)
+                rows += run_one(plugin, n, delays, args.idle, args, base, tmpl,
+                                idle_skipped="no background thread; see the largest N" if skip else None)
     finally:
         stop_all_children()
         if args.keep:

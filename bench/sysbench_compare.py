@@ -99,16 +99,16 @@ class Setup:
                                                   "--histogram=off", "--percentile=95"])
                 cpu_s = self.server_cpu_s() - cpu_before
                 pages = self.pages_crypted() - pages_before
-                txns = re.search(r"transactions:\s+(\d+)\s+\(", out)
-                tps = re.search(r"transactions:\s+\d+\s+\(([\d.]+) per sec", out)
+                done = re.search(r"transactions:\s+(\d+)\s+\(([\d.]+) per sec", out)
                 p95 = re.search(r"95th percentile:\s+([\d.]+)", out)
-                if not tps or not p95:
+                if not done or not p95:
                     raise RuntimeError(f"sysbench output without TPS/p95:\n{out[-1500:]}")
-                row = {"setup": self.name, "test": test, "round": rnd, "tps": float(tps.group(1)),
+                txns = int(done.group(1))
+                row = {"setup": self.name, "test": test, "round": rnd, "tps": float(done.group(2)),
                        "p95_ms": float(p95.group(1)), "load": "%.2f" % os.getloadavg()[0]}
-                if txns and int(txns.group(1)) > 0:
-                    row["cpu_us_per_txn"] = round(cpu_s * 1e6 / int(txns.group(1)), 2)
-                    row["pages_crypted_per_txn"] = round(pages / int(txns.group(1)), 2)
+                if txns > 0:
+                    row["cpu_us_per_txn"] = round(cpu_s * 1e6 / txns, 2)
+                    row["pages_crypted_per_txn"] = round(pages / txns, 2)
                 if self.locker:
                     st = self.locker.stats()
                     row["locker_requests"] = sum(n for p, n in st["by_path"].items()

@@ -13,7 +13,6 @@
 #include <sstream>
 #include <thread>
 
-
 #include "tests/support/child_process.h"
 
 namespace keyring_locker::testing {
